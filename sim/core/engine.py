@@ -1,0 +1,90 @@
+"""One object that steps the arrays: the map-side inputs, the walking parameters and an engine choice.
+
+``Core`` is what the Mesa model drives and what the benchmarks time directly. Both engines
+get the same random draws, taken here from the model's generator before each step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .movement import rand_columns, step_agents
+from .reference import step_agents_reference
+from .state import AgentArrays, weidmann_factor_table
+
+ENGINES = ("numba", "python")
+
+
+@dataclass(frozen=True)
+class World:
+    """What does not change during a step: the floor, the places, the exits and the fields."""
+
+    walkable: np.ndarray  # uint8 [nx, ny]
+    place_id: np.ndarray  # int16 [nx, ny]
+    is_exit: np.ndarray  # uint8 [nx, ny]
+    fields: np.ndarray  # float32 [k, nx, ny]
+    field_place: np.ndarray  # int16 [k]: the place a field leads to, -1 for the exits
+    cell_size: float
+
+
+@dataclass(frozen=True)
+class WalkParams:
+    dt: float
+    max_speed: float  # the fastest free speed any agent can have, m/s
+    mill_rate: float = 0.2  # attempted milling moves per second for a rallying person
+    # side of the square window in which a walker's local density is measured: 3.5 m puts the
+    # specific flow through 1-4 m wide doors at 1.2-1.6 persons/(m s), inside the measured
+    # 1.2-1.9 (calibration.md); 2.5 m lets narrow doors pass too many (1 m: 2.6 /(m s))
+    window_m: float = 3.5
+
+    def window_r(self, cell_size: float) -> int:
+        return max(1, int(self.window_m / cell_size) // 2)
+
+    def max_moves(self, cell_size: float) -> int:
+        # a move's cost is the field's drop, at least ~0.7 cell on open floor
+        return int(math.ceil(self.max_speed * self.dt / (0.7 * cell_size))) + 1
+
+    def mill_threshold(self) -> int:
+        return int(round(min(1.0, self.mill_rate * self.dt) * 65536))
+
+
+def draw_step_randoms(rng: np.random.Generator, n: int, max_moves: int) -> tuple[np.ndarray, np.ndarray]:
+    """The update order and the uint16 draws of one step, identical for both engines."""
+    order = rng.permutation(n).astype(np.int64)
+    rand = rng.integers(0, 1 << 16, size=(n, rand_columns(max_moves)), dtype=np.uint16)
+    return order, rand
+
+
+class Core:
+    """Steps an :class:`AgentArrays` on a :class:`World` with the numba or the Python engine."""
+
+    def __init__(self, world: World, params: WalkParams, agents: AgentArrays, engine: str = "numba"):
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+        self.world = world
+        self.params = params
+        self.agents = agents
+        self.engine = engine
+        cell = world.cell_size
+        self.window_r = params.window_r(cell)
+        self.max_moves = params.max_moves(cell)
+        self.mill_threshold = params.mill_threshold()
+        self.speed_table = weidmann_factor_table((2 * self.window_r + 1) ** 2 - 1, cell)
+        self.occ = agents.occupancy(world.walkable.shape)
+
+    def step(self, rng: np.random.Generator) -> int:
+        """Advance all agents by ``dt``; returns how many left the map in this step."""
+        order, rand = draw_step_randoms(rng, len(self.agents), self.max_moves)
+        return self.step_with(order, rand)
+
+    def step_with(self, order: np.ndarray, rand: np.ndarray) -> int:
+        w, a = self.world, self.agents
+        common = (w.walkable, w.place_id, w.is_exit, w.fields, w.field_place, self.speed_table,
+                  self.window_r, self.params.dt, w.cell_size, self.mill_threshold, self.max_moves)
+        if self.engine == "numba":
+            return int(step_agents(order, rand, a.x, a.y, a.state, a.behaviour, a.target, a.speed,
+                                   a.budget, self.occ, *common))
+        return step_agents_reference(order, rand, a, self.occ, *common)

@@ -1,0 +1,151 @@
+"""Floor-field walking with exclusion and Weidmann speed-density, one step for all agents (numba).
+
+The rules, per agent in the step's random order (``sim.core.reference`` states them again in
+plain Python and must agree bit for bit):
+
+* Agents off the map (left, arrested) do nothing.
+* A ``march`` agent standing in its target place becomes a ``rally`` agent there.
+* Inside its target place a ``rally`` agent mills: with the step's mill chance it tries one
+  random neighbouring cell that is free, floor, inside the place; a ``hold`` agent stands.
+* Everyone else walks down its target's distance field: it earns ``speed * factor * dt``
+  metres, where ``factor`` is Weidmann's v(rho)/v0 for the density of the others on the
+  floor cells of a small window around it, then spends them on moves to the
+  free neighbour with the lowest field value, each move costing the field's drop (metres of
+  progress), so the speed toward the target equals the walking speed at any heading.
+  No corner cutting between two walls. A walker stuck behind others keeps at most 1.5 cells
+  of unspent walking.
+* Stepping on an exit cell means leaving the map.
+
+Random numbers come in as arrays drawn before the step (``rand[i, k]``: uint16), so the
+reference engine consumes exactly the same draws.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .state import HOLD, LEFT, MARCH, NOWHERE, RALLY
+
+# the 8 neighbours, counter-clockwise from east
+DX = np.array([1, 1, 0, -1, -1, -1, 0, 1], dtype=np.int64)
+DY = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int64)
+
+BUDGET_CAP_CELLS = 1.5
+
+
+def rand_columns(max_moves: int) -> int:
+    """Columns of ``rand`` one step needs: a scan start per move, a mill chance, a mill direction."""
+    return max_moves + 2
+
+
+@njit(cache=True, inline="always")
+def _can_enter(x, y, nx_, ny_, d, walkable, occ):
+    if nx_ < 0 or ny_ < 0 or nx_ >= walkable.shape[0] or ny_ >= walkable.shape[1]:
+        return False
+    if walkable[nx_, ny_] == 0 or occ[nx_, ny_] >= 0:
+        return False
+    if d % 2 == 1:  # diagonal: both orthogonal cells must be floor
+        if walkable[nx_, y] == 0 or walkable[x, ny_] == 0:
+            return False
+    return True
+
+
+@njit(cache=True)
+def step_agents(
+    order, rand, x, y, state, behaviour, target, speed, budget,
+    occ, walkable, place_id, is_exit, fields, field_place,
+    speed_table, window_r, dt, cell_size, mill_threshold, max_moves,
+):
+    """Advance every agent by one time step in place; returns how many left the map."""
+    nxg, nyg = walkable.shape
+    mill_col = max_moves
+    dir_col = max_moves + 1
+    cap = BUDGET_CAP_CELLS * cell_size
+    left = 0
+    for j in range(order.shape[0]):
+        i = order[j]
+        ax = x[i]
+        ay = y[i]
+        if ax == NOWHERE:
+            continue
+        t = target[i]
+        goal_place = field_place[t]
+        b = behaviour[i]
+        at_goal = goal_place >= 0 and place_id[ax, ay] == goal_place
+        if b == MARCH and at_goal:
+            behaviour[i] = RALLY
+            b = RALLY
+        if at_goal and b == HOLD:
+            budget[i] = 0.0
+            continue
+        if at_goal and b == RALLY:
+            budget[i] = 0.0
+            if rand[i, mill_col] < mill_threshold:
+                d = rand[i, dir_col] % 8
+                qx = ax + DX[d]
+                qy = ay + DY[d]
+                if _can_enter(ax, ay, qx, qy, d, walkable, occ) and place_id[qx, qy] == goal_place:
+                    occ[ax, ay] = -1
+                    occ[qx, qy] = i
+                    x[i] = qx
+                    y[i] = qy
+            continue
+
+        # walk down the field, slowed by the people around
+        count = 0
+        area = 0
+        for wx in range(max(ax - window_r, 0), min(ax + window_r + 1, nxg)):
+            for wy in range(max(ay - window_r, 0), min(ay + window_r + 1, nyg)):
+                if walkable[wx, wy] != 0 and (wx != ax or wy != ay):
+                    area += 1
+                    if occ[wx, wy] >= 0:
+                        count += 1
+        budget[i] += speed[i] * speed_table[count, area] * dt
+        cur = np.float64(fields[t, ax, ay])
+        moves = 0
+        while moves < max_moves:
+            start = rand[i, moves] % 8
+            best = cur
+            bx = -1
+            by = -1
+            for k in range(8):
+                d = (start + k) % 8
+                qx = ax + DX[d]
+                qy = ay + DY[d]
+                if not _can_enter(ax, ay, qx, qy, d, walkable, occ):
+                    continue
+                v = np.float64(fields[t, qx, qy])
+                if v < best:
+                    best = v
+                    bx = qx
+                    by = qy
+            if bx < 0:
+                break
+            cost = cur - best
+            if budget[i] < cost:
+                break
+            budget[i] -= cost
+            occ[ax, ay] = -1
+            occ[bx, by] = i
+            ax = bx
+            ay = by
+            cur = best
+            moves += 1
+            if is_exit[ax, ay] != 0:
+                occ[ax, ay] = -1
+                ax = NOWHERE
+                ay = NOWHERE
+                state[i] = LEFT
+                budget[i] = 0.0
+                left += 1
+                break
+            if goal_place >= 0 and place_id[ax, ay] == goal_place:
+                if b == MARCH:
+                    behaviour[i] = RALLY
+                break
+        x[i] = ax
+        y[i] = ay
+        if budget[i] > cap:
+            budget[i] = cap
+    return left

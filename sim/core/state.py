@@ -1,0 +1,98 @@
+"""All per-agent state as a struct of numpy arrays: what the kernels read and write each step.
+
+Mesa agents (``sim.agents``) are views over one row of these arrays; nothing here knows Mesa.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+# kinds
+PROTESTER = 0
+POLICE = 1
+KIND_NAMES = ("protester", "police")
+
+# states: what happened to a person (counted in every time-series row)
+QUIET = 0
+ACTIVE = 1
+FLEEING = 2
+INJURED = 3
+ARRESTED = 4
+LEFT = 5
+STATE_NAMES = ("quiet", "active", "fleeing", "injured", "arrested", "left")
+
+# behaviours: what a person is trying to do
+RALLY = 0  # walk to the target place, then mill around inside it
+MARCH = 1  # walk to the target place, then rally there
+LEAVE = 2  # walk to the nearest exit and leave the map
+HOLD = 3  # walk to the target place, then stand still (police posture "hold")
+BEHAVIOUR_NAMES = ("rally", "march", "leave", "hold")
+
+NOWHERE = -1  # position of agents no longer on the map
+
+
+@dataclass
+class AgentArrays:
+    """One row per agent. Positions are cell indices; ``target`` indexes the field stack."""
+
+    x: np.ndarray  # int32
+    y: np.ndarray  # int32
+    kind: np.ndarray  # uint8
+    state: np.ndarray  # uint8
+    behaviour: np.ndarray  # uint8
+    target: np.ndarray  # int16, index into the field stack
+    speed: np.ndarray  # float64, free walking speed m/s
+    budget: np.ndarray  # float64, metres of walking earned but not yet spent
+    group: np.ndarray  # int16, crowd or unit index
+
+    @classmethod
+    def empty(cls, n: int) -> "AgentArrays":
+        return cls(
+            x=np.full(n, NOWHERE, dtype=np.int32),
+            y=np.full(n, NOWHERE, dtype=np.int32),
+            kind=np.zeros(n, dtype=np.uint8),
+            state=np.zeros(n, dtype=np.uint8),
+            behaviour=np.zeros(n, dtype=np.uint8),
+            target=np.zeros(n, dtype=np.int16),
+            speed=np.zeros(n, dtype=np.float64),
+            budget=np.zeros(n, dtype=np.float64),
+            group=np.zeros(n, dtype=np.int16),
+        )
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def copy(self) -> "AgentArrays":
+        return AgentArrays(**{f.name: getattr(self, f.name).copy() for f in fields(self)})
+
+    def equals(self, other: "AgentArrays") -> bool:
+        return all(np.array_equal(getattr(self, f.name), getattr(other, f.name)) for f in fields(self))
+
+    def on_map(self) -> np.ndarray:
+        return self.x != NOWHERE
+
+    def occupancy(self, shape: tuple[int, int]) -> np.ndarray:
+        """int32 grid holding the index of the agent in each cell, -1 where empty."""
+        occ = np.full(shape, -1, dtype=np.int32)
+        on = np.flatnonzero(self.on_map())
+        occ[self.x[on], self.y[on]] = on
+        return occ
+
+
+def weidmann_factor_table(window_cells: int, cell_size: float) -> np.ndarray:
+    """Speed factor v(rho)/v0 (Weidmann 1993) for ``count`` others on ``area`` floor cells.
+
+    ``table[count, area]``: density is people per m^2 over the walkable cells of the window
+    around the walker (itself left out). A table rather than ``exp`` inside the kernels keeps both engines bit-identical.
+    """
+    counts = np.arange(window_cells + 1, dtype=np.float64)[:, None]
+    areas = np.arange(window_cells + 1, dtype=np.float64)[None, :] * cell_size * cell_size
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = counts / areas
+        factor = 1.0 - np.exp(-1.913 * (1.0 / rho - 1.0 / 5.4))
+    factor = np.where(counts == 0, 1.0, factor)
+    factor = np.where(areas == 0, 1.0, factor)
+    # never quite zero: a packed crowd still creeps (and a jam dissolves from its front)
+    return np.clip(factor, 0.05, 1.0)

@@ -1,0 +1,34 @@
+"""Small worlds for core tests, built straight from numpy so they need no map files."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.core.engine import Core, WalkParams, World
+from sim.core.state import LEAVE, AgentArrays
+from sim.geo.fields import distance_field
+from sim.geo.gridmap import GridMap
+
+
+def exit_world(walkable: np.ndarray, exit_cells: np.ndarray, cell: float = 0.5) -> tuple[GridMap, World]:
+    """A map whose only place is an exit; one field, to that exit."""
+    place_id = np.full(walkable.shape, -1, dtype=np.int16)
+    place_id[exit_cells & (walkable == 1)] = 0
+    gm = GridMap("test", cell, walkable.astype(np.uint8), place_id, ("exit",), ("exit",))
+    field = distance_field(gm.walkable, gm.exit_mask(), cell)
+    world = World(gm.walkable, place_id, gm.exit_mask().astype(np.uint8), field[None],
+                  np.array([-1], dtype=np.int16), cell)
+    return gm, world
+
+
+def leavers(cells_xy: tuple[np.ndarray, np.ndarray], speeds: np.ndarray) -> AgentArrays:
+    n = len(speeds)
+    a = AgentArrays.empty(n)
+    a.x[:], a.y[:] = cells_xy
+    a.behaviour[:] = LEAVE
+    a.speed[:] = speeds
+    return a
+
+
+def core(world: World, agents: AgentArrays, engine: str = "numba", dt: float = 0.5, max_speed: float = 2.2) -> Core:
+    return Core(world, WalkParams(dt=dt, max_speed=max_speed), agents, engine)
