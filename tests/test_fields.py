@@ -1,0 +1,67 @@
+"""Distance fields: close to Euclidean in the open, blocked by walls, cached on disk."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.geo import fields as fields_mod
+from sim.geo.fields import distance_field, field_for
+from sim.geo.gridmap import GridMap
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 59), st.integers(0, 59))
+def test_open_floor_distance_is_within_3_percent_of_euclidean(x, y):
+    walk = np.ones((60, 60), np.uint8)
+    src = np.zeros_like(walk)
+    src[30, 30] = 1
+    d = distance_field(walk, src, 0.5)
+    euclid = 0.5 * np.hypot(x - 30, y - 30)
+    assert euclid <= d[x, y] + 1e-4
+    assert d[x, y] <= euclid * 1.03 + 1e-4
+
+
+def test_walls_block_and_unreachable_is_infinite():
+    walk = np.ones((20, 9), np.uint8)
+    walk[10, :] = 0  # a full wall
+    src = np.zeros_like(walk)
+    src[0, 4] = 1
+    d = distance_field(walk, src, 1.0)
+    assert np.isinf(d[11:]).all() and np.isinf(d[10]).all()
+    walk[10, 8] = 1  # a one-cell gap at the top: the way round is longer than the straight line
+    d = distance_field(walk, src, 1.0)
+    assert d[19, 0] >= 0.99 * (np.hypot(10, 4) + np.hypot(9, 8))  # via the gap, not through the wall
+
+
+def test_no_squeezing_through_touching_wall_corners():
+    walk = np.ones((3, 3), np.uint8)
+    walk[1, 0] = walk[0, 1] = 0  # (0,0) is cut off diagonally from (1,1)
+    walk[2, 1] = walk[1, 2] = 0
+    src = np.zeros_like(walk)
+    src[0, 0] = 1
+    d = distance_field(walk, src, 1.0)
+    assert np.isinf(d[1, 1]) and np.isinf(d[2, 2])
+
+
+def test_fields_are_cached_by_map_content(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROTEST_SIM_CACHE", str(tmp_path))
+    walk = np.ones((10, 10), np.uint8)
+    pid = np.full((10, 10), -1, np.int16)
+    pid[0, 0] = 0
+    gm = GridMap("t", 0.5, walk, pid, ("p",))
+    calls = []
+    real = fields_mod.distance_field
+    monkeypatch.setattr(fields_mod, "distance_field", lambda *a: calls.append(1) or real(*a))
+    first = field_for(gm, "p")
+    second = field_for(gm, "p")
+    assert len(calls) == 1 and np.array_equal(first, second)
+    other = GridMap("t", 0.5, walk, np.where(pid == 0, -1, pid).astype(np.int16), ("p",))
+    other.place_id[9, 9] = 0
+    assert not np.array_equal(field_for(other, "p"), first)
+    assert len(calls) == 2
+
+
+def test_a_field_needs_a_source():
+    with pytest.raises(ValueError):
+        distance_field(np.ones((3, 3), np.uint8), np.zeros((3, 3), np.uint8), 1.0)
