@@ -3,13 +3,14 @@
 The rules, per agent in the step's random order (``sim.core.reference`` states them again in
 plain Python and must agree bit for bit):
 
-* Agents off the map (left, arrested) do nothing.
+* Agents off the map (left, arrested) and injured agents do nothing.
 * A ``march`` agent standing in its target place becomes a ``rally`` agent there.
 * Inside its target place a ``rally`` agent mills: with the step's mill chance it tries one
   random neighbouring cell that is free, floor, inside the place; a ``hold`` agent stands.
 * Everyone else walks down its target's distance field: it earns ``speed * factor * dt``
-  metres, where ``factor`` is Weidmann's v(rho)/v0 for the density of the others on the
-  floor cells of a small window around it, then spends them on moves to the
+  metres (times ``flee_factor`` when fleeing: people run), where ``factor`` is Weidmann's
+  v(rho)/v0 for the density of the others on the floor cells of a small window around it,
+  then spends them on moves to the
   free neighbour with the lowest field value, each move costing the field's drop (metres of
   progress), so the speed toward the target equals the walking speed at any heading.
   No corner cutting between two walls. A walker stuck behind others keeps at most 1.5 cells
@@ -25,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .state import HOLD, LEFT, MARCH, NOWHERE, RALLY
+from .state import FLEEING, HOLD, INJURED, LEFT, MARCH, NOWHERE, RALLY
 
 # the 8 neighbours, counter-clockwise from east
 DX = np.array([1, 1, 0, -1, -1, -1, 0, 1], dtype=np.int64)
@@ -55,7 +56,7 @@ def _can_enter(x, y, nx_, ny_, d, walkable, occ):
 def step_agents(
     order, rand, x, y, state, behaviour, target, speed, budget,
     occ, walkable, place_id, is_exit, fields, field_place,
-    speed_table, window_r, dt, cell_size, mill_threshold, max_moves,
+    speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor,
 ):
     """Advance every agent by one time step in place; returns how many left the map."""
     nxg, nyg = walkable.shape
@@ -67,7 +68,7 @@ def step_agents(
         i = order[j]
         ax = x[i]
         ay = y[i]
-        if ax == NOWHERE:
+        if ax == NOWHERE or state[i] == INJURED:
             continue
         t = target[i]
         goal_place = field_place[t]
@@ -101,7 +102,8 @@ def step_agents(
                     area += 1
                     if occ[wx, wy] >= 0:
                         count += 1
-        budget[i] += speed[i] * speed_table[count, area] * dt
+        run = flee_factor if state[i] == FLEEING else 1.0
+        budget[i] += speed[i] * run * speed_table[count, area] * dt
         cur = np.float64(fields[t, ax, ay])
         moves = 0
         while moves < max_moves:

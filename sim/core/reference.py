@@ -7,8 +7,17 @@ changes, change it here first, then make the kernel agree.
 
 from __future__ import annotations
 
+import numpy as np
+
+from .behaviour import (
+    CAUSE_BATON, CAUSE_CRUSH, CAUSE_GAS, CAUSE_PROJECTILE, LAYER_ACTIVE, LAYER_ARRESTING, LAYER_FLEEING,
+    LAYER_POLICE, LAYER_PROTESTERS, N_LAYERS, P_ARREST, P_BACKUP, P_BATON, P_CONTAGION, P_CRUSH, P_DOSE_FLEE,
+    P_DOSE_INJURE, P_DOSE_KEEP, P_DT, P_FLEE_TIME, P_GAS_INJURY, P_PROJECTILE, P_PROJECTILE_CAP, P_THRESHOLD,
+)
 from .movement import BUDGET_CAP_CELLS, DX, DY
-from .state import HOLD, LEFT, MARCH, NOWHERE, RALLY
+from .state import (
+    ACTIVE, ARRESTED, FLEEING, HOLD, INJURED, LEAVE, LEFT, MARCH, NOWHERE, POLICE, QUIET, RALLY,
+)
 
 _DX = [int(v) for v in DX]
 _DY = [int(v) for v in DY]
@@ -18,7 +27,8 @@ class ReferenceWalker:
     """Holds the step's shared inputs; ``step_agent`` is one agent's turn."""
 
     def __init__(self, rand, agents, occ, walkable, place_id, is_exit, fields, field_place,
-                 speed_table, window_r, dt, cell_size, mill_threshold, max_moves):
+                 speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
+        self.flee_factor = float(flee_factor)
         self.rand = rand
         self.a = agents
         self.occ = occ
@@ -54,7 +64,7 @@ class ReferenceWalker:
         """One agent's turn; True if it left the map."""
         a = self.a
         x, y = int(a.x[i]), int(a.y[i])
-        if x == NOWHERE:
+        if x == NOWHERE or a.state[i] == INJURED:
             return False
         t = int(a.target[i])
         goal_place = int(self.field_place[t])
@@ -94,7 +104,8 @@ class ReferenceWalker:
         a = self.a
         field = self.fields[t]
         people, cells = self.density_around(x, y)
-        a.budget[i] += a.speed[i] * self.speed_table[people, cells] * self.dt
+        run = self.flee_factor if a.state[i] == FLEEING else 1.0
+        a.budget[i] += a.speed[i] * run * self.speed_table[people, cells] * self.dt
         cur = float(field[x, y])
         left = False
         for move in range(self.max_moves):
@@ -127,8 +138,110 @@ class ReferenceWalker:
 
 
 def step_agents_reference(order, rand, agents, occ, walkable, place_id, is_exit, fields, field_place,
-                          speed_table, window_r, dt, cell_size, mill_threshold, max_moves) -> int:
+                          speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor) -> int:
     """Plain-Python twin of ``movement.step_agents``; returns how many left the map."""
     walker = ReferenceWalker(rand, agents, occ, walkable, place_id, is_exit, fields, field_place,
-                             speed_table, window_r, dt, cell_size, mill_threshold, max_moves)
+                             speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor)
     return sum(walker.step_agent(int(i)) for i in order)
+
+
+def _window_sum(sat, layer: int, gx: int, gy: int, r: int) -> int:
+    x0, y0 = max(gx - r, 0), max(gy - r, 0)
+    x1, y1 = min(gx + r + 1, sat.shape[1] - 1), min(gy + r + 1, sat.shape[2] - 1)
+    return int(sat[layer, x1, y1] - sat[layer, x0, y1] - sat[layer, x1, y0] + sat[layer, x0, y0])
+
+
+def coarse_counts_reference(x, y, kind, state, arresting, factor, cx, cy):
+    """Plain twin of ``behaviour.coarse_counts``: per-layer counts by coarse cell, as summed-area tables."""
+    grid = np.zeros((N_LAYERS, cx, cy), dtype=np.int64)
+    for i in range(len(x)):
+        if x[i] == NOWHERE:
+            continue
+        cell = (int(x[i]) // factor, int(y[i]) // factor)
+        if kind[i] == POLICE:
+            if state[i] != INJURED:
+                grid[(LAYER_POLICE, *cell)] += 1
+                if arresting[i]:
+                    grid[(LAYER_ARRESTING, *cell)] += 1
+            continue
+        if state[i] != INJURED:
+            grid[(LAYER_PROTESTERS, *cell)] += 1
+        if state[i] == ACTIVE:
+            grid[(LAYER_ACTIVE, *cell)] += 1
+        elif state[i] == FLEEING:
+            grid[(LAYER_FLEEING, *cell)] += 1
+    sat = np.zeros((N_LAYERS, cx + 1, cy + 1), dtype=np.int32)
+    sat[:, 1:, 1:] = grid.cumsum(axis=1).cumsum(axis=2)
+    return sat
+
+
+def decide_reference(u, a, occ, gas, gas_factor, sat, coarse_factor, vision_r, arrest_p_table, params,
+                     exit_target, regroup, window_r, crush_count) -> tuple[int, int]:
+    """Plain twin of ``behaviour.decide``, one agent at a time; ``a`` is the AgentArrays."""
+    dt = float(params[P_DT])
+    nx, ny = occ.shape
+    injured = arrested = 0
+    for i in range(len(a)):
+        x, y = int(a.x[i]), int(a.y[i])
+        if x == NOWHERE or a.state[i] == INJURED:
+            continue
+        gx, gy = x // coarse_factor, y // coarse_factor
+        if a.kind[i] == POLICE:
+            actives = _window_sum(sat, LAYER_ACTIVE, gx, gy, vision_r)
+            if actives > 0:
+                rate = params[P_PROJECTILE] * min(actives, params[P_PROJECTILE_CAP])
+                if u[i, 0] < rate * dt:
+                    a.state[i], a.cause[i] = INJURED, CAUSE_PROJECTILE
+                    injured += 1
+            continue
+
+        a.dose[i] = a.dose[i] * params[P_DOSE_KEEP] + gas[x // gas_factor, y // gas_factor] * dt
+        s = a.state[i]
+        if a.dose[i] > params[P_DOSE_INJURE] and u[i, 0] < params[P_GAS_INJURY] * dt:
+            a.state[i], a.cause[i] = INJURED, CAUSE_GAS
+            injured += 1
+            continue
+
+        if s in (ACTIVE, FLEEING) and _window_sum(sat, LAYER_ARRESTING, gx, gy, 1) >= params[P_BACKUP]:
+            if u[i, 1] < params[P_ARREST] * dt:
+                a.state[i] = ARRESTED
+                occ[x, y] = -1
+                a.x[i] = a.y[i] = NOWHERE
+                arrested += 1
+                continue
+            if u[i, 2] < params[P_BATON] * dt:
+                a.state[i], a.cause[i] = INJURED, CAUSE_BATON
+                injured += 1
+                continue
+
+        if s == FLEEING:
+            a.timer[i] -= dt
+            if a.timer[i] <= 0.0 and a.dose[i] < params[P_DOSE_FLEE]:
+                a.state[i] = QUIET
+                if regroup:
+                    a.behaviour[i], a.target[i] = RALLY, a.home[i]
+                continue
+            others = sum(1 for wx in range(max(x - window_r, 0), min(x + window_r + 1, nx))
+                         for wy in range(max(y - window_r, 0), min(y + window_r + 1, ny))
+                         if occ[wx, wy] >= 0 and occ[wx, wy] != i)
+            if others >= crush_count and u[i, 3] < params[P_CRUSH] * dt:
+                a.state[i], a.cause[i] = INJURED, CAUSE_CRUSH
+                injured += 1
+            continue
+
+        flee = a.dose[i] > params[P_DOSE_FLEE]
+        if not flee:
+            people = _window_sum(sat, LAYER_PROTESTERS, gx, gy, vision_r)
+            fleeing = _window_sum(sat, LAYER_FLEEING, gx, gy, vision_r)
+            flee = fleeing > 0 and u[i, 4] < params[P_CONTAGION] * dt * fleeing / people
+        if flee:
+            a.state[i], a.timer[i] = FLEEING, params[P_FLEE_TIME]
+            a.behaviour[i], a.target[i] = LEAVE, exit_target
+            continue
+
+        cops = _window_sum(sat, LAYER_POLICE, gx, gy, vision_r)
+        actives = _window_sum(sat, LAYER_ACTIVE, gx, gy, vision_r) + (0 if s == ACTIVE else 1)
+        ratio = min(cops // actives, arrest_p_table.shape[0] - 1)
+        net = a.grievance[i] - a.risk[i] * arrest_p_table[ratio]
+        a.state[i] = ACTIVE if net > params[P_THRESHOLD] else QUIET
+    return injured, arrested

@@ -46,6 +46,13 @@ class AgentArrays:
     speed: np.ndarray  # float64, free walking speed m/s
     budget: np.ndarray  # float64, metres of walking earned but not yet spent
     group: np.ndarray  # int16, crowd or unit index
+    home: np.ndarray  # int16, field index of the place a calmed-down protester regroups at
+    grievance: np.ndarray  # float64, Epstein's G = H (1 - L)
+    risk: np.ndarray  # float64, Epstein's risk aversion R
+    dose: np.ndarray  # float64, accumulated tear-gas exposure (concentration x seconds)
+    timer: np.ndarray  # float64, seconds of flight left
+    cause: np.ndarray  # uint8, injury cause (sim.core.behaviour.CAUSE_*)
+    arresting: np.ndarray  # uint8, 1 for officers of a unit allowed to arrest
 
     @classmethod
     def empty(cls, n: int) -> "AgentArrays":
@@ -59,6 +66,13 @@ class AgentArrays:
             speed=np.zeros(n, dtype=np.float64),
             budget=np.zeros(n, dtype=np.float64),
             group=np.zeros(n, dtype=np.int16),
+            home=np.zeros(n, dtype=np.int16),
+            grievance=np.zeros(n, dtype=np.float64),
+            risk=np.zeros(n, dtype=np.float64),
+            dose=np.zeros(n, dtype=np.float64),
+            timer=np.zeros(n, dtype=np.float64),
+            cause=np.zeros(n, dtype=np.uint8),
+            arresting=np.zeros(n, dtype=np.uint8),
         )
 
     def __len__(self) -> int:

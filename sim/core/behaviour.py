@@ -1,0 +1,204 @@
+"""Decisions, once a step and for everyone at once (numba): turn active, flee, calm down, get hurt or arrested.
+
+Every decision reads the same snapshot (counts on a coarse grid taken before the pass), so
+the outcome does not depend on the order agents are visited in; ``sim.core.reference``
+restates the rules in plain Python. The rules, for a protester on the map and not injured:
+
+* Gas: dose grows by the concentration where it stands times dt and fades with a half-life.
+  Dose above ``dose_flee`` makes it flee; while dose is above ``dose_injure`` it is injured
+  at ``p_gas_injury`` per second.
+* Fear spreads: a quiet or active protester flees at ``contagion`` per second times the share
+  of fleeing people among the protesters in its vision.
+* Epstein (2002): not fleeing, it is active iff G - R P > T, with grievance G, risk aversion
+  R, and P = 1 - exp(-k floor(C / (1 + A))) from cops C and actives A in its vision.
+* A fleeing protester runs to the nearest exit until its flight time is over and its dose has
+  fallen below ``dose_flee``; then it regroups at its home place or goes home (leaves).
+* Packed flight: a fleeing protester with at least ``crush_count`` others in its
+  density window is injured at ``p_crush`` per second.
+* Arrest and batons: an active or fleeing protester with at least ``backup`` officers of an
+  arresting unit within one coarse cell is arrested at ``p_arrest`` per second, or hit by a
+  baton at ``p_baton`` per second.
+* Police are hit by thrown objects at ``projectile_rate`` per second per active protester
+  within their vision (up to a cap); hit officers are injured.
+
+Random numbers: ``u[i, 0..4]`` uniform draws made before the pass (one per kind of chance).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .state import (
+    ACTIVE, ARRESTED, FLEEING, INJURED, LEAVE, NOWHERE, POLICE, QUIET, RALLY,
+)
+
+# injury causes
+CAUSE_NONE = 0
+CAUSE_GAS = 1
+CAUSE_WATER_CANNON = 2
+CAUSE_STUN_GRENADE = 3
+CAUSE_BATON = 4
+CAUSE_CRUSH = 5
+CAUSE_PROJECTILE = 6
+CAUSE_NAMES = ("none", "gas", "water_cannon", "stun_grenade", "baton", "crush", "projectile")
+
+# layers of the coarse count grid
+LAYER_POLICE = 0
+LAYER_ACTIVE = 1
+LAYER_FLEEING = 2
+LAYER_PROTESTERS = 3
+LAYER_ARRESTING = 4  # officers of units allowed to arrest
+N_LAYERS = 5
+
+# indices into the float64 parameter vector (see BehaviourParams in sim.core.engine)
+P_DT = 0
+P_THRESHOLD = 1
+P_DOSE_FLEE = 2
+P_DOSE_INJURE = 3
+P_GAS_INJURY = 4
+P_DOSE_KEEP = 5  # dose multiplier per step (half-life decay)
+P_FLEE_TIME = 6
+P_CONTAGION = 7
+P_CRUSH = 8
+P_ARREST = 9
+P_BATON = 10
+P_PROJECTILE = 11
+P_PROJECTILE_CAP = 12
+P_BACKUP = 13
+N_PARAMS = 14
+N_DRAWS = 5  # uniform draws per agent per decision pass
+
+
+@njit(cache=True)
+def coarse_counts(x, y, kind, state, arresting, factor, cx, cy):
+    """Counts per coarse cell and layer, as summed-area tables ``sat[layer, cx + 1, cy + 1]``."""
+    grid = np.zeros((N_LAYERS, cx, cy), dtype=np.int32)
+    for i in range(x.shape[0]):
+        if x[i] == NOWHERE:
+            continue
+        gx = x[i] // factor
+        gy = y[i] // factor
+        s = state[i]
+        if kind[i] == POLICE:
+            if s != INJURED:
+                grid[LAYER_POLICE, gx, gy] += 1
+                if arresting[i]:
+                    grid[LAYER_ARRESTING, gx, gy] += 1
+        else:
+            if s != INJURED:
+                grid[LAYER_PROTESTERS, gx, gy] += 1
+            if s == ACTIVE:
+                grid[LAYER_ACTIVE, gx, gy] += 1
+            elif s == FLEEING:
+                grid[LAYER_FLEEING, gx, gy] += 1
+    sat = np.zeros((N_LAYERS, cx + 1, cy + 1), dtype=np.int32)
+    for layer in range(N_LAYERS):
+        for a in range(cx):
+            for b in range(cy):
+                sat[layer, a + 1, b + 1] = (grid[layer, a, b] + sat[layer, a, b + 1]
+                                            + sat[layer, a + 1, b] - sat[layer, a, b])
+    return sat
+
+
+@njit(cache=True, inline="always")
+def window_sum(sat, layer, gx, gy, r):
+    """Count in the coarse square of radius r around (gx, gy), clipped to the grid: O(1)."""
+    x0 = max(gx - r, 0)
+    y0 = max(gy - r, 0)
+    x1 = min(gx + r + 1, sat.shape[1] - 1)
+    y1 = min(gy + r + 1, sat.shape[2] - 1)
+    return sat[layer, x1, y1] - sat[layer, x0, y1] - sat[layer, x1, y0] + sat[layer, x0, y0]
+
+
+@njit(cache=True)
+def decide(u, x, y, kind, state, behaviour, target, grievance, risk, dose, timer, cause, home,
+           occ, gas, gas_factor, sat, coarse_factor, vision_r, arrest_p_table, params,
+           exit_target, regroup, window_r, crush_count):
+    """One decision pass over all agents; returns (new injuries, new arrests) this step."""
+    dt = params[P_DT]
+    nxg, nyg = occ.shape
+    injured = 0
+    arrested = 0
+    for i in range(x.shape[0]):
+        if x[i] == NOWHERE or state[i] == INJURED:
+            continue
+        gx = x[i] // coarse_factor
+        gy = y[i] // coarse_factor
+        if kind[i] == POLICE:
+            actives = window_sum(sat, LAYER_ACTIVE, gx, gy, vision_r)
+            if actives > 0:
+                rate = params[P_PROJECTILE] * min(actives, params[P_PROJECTILE_CAP])
+                if u[i, 0] < rate * dt:
+                    state[i] = INJURED
+                    cause[i] = CAUSE_PROJECTILE
+                    injured += 1
+            continue
+
+        # gas dose
+        dose[i] = dose[i] * params[P_DOSE_KEEP] + gas[x[i] // gas_factor, y[i] // gas_factor] * dt
+        s = state[i]
+        if dose[i] > params[P_DOSE_INJURE] and u[i, 0] < params[P_GAS_INJURY] * dt:
+            state[i] = INJURED
+            cause[i] = CAUSE_GAS
+            injured += 1
+            continue
+
+        # arrests and batons need officers of an arresting unit close by
+        if s == ACTIVE or s == FLEEING:
+            if window_sum(sat, LAYER_ARRESTING, gx, gy, 1) >= params[P_BACKUP]:
+                if u[i, 1] < params[P_ARREST] * dt:
+                    state[i] = ARRESTED
+                    occ[x[i], y[i]] = -1
+                    x[i] = NOWHERE
+                    y[i] = NOWHERE
+                    arrested += 1
+                    continue
+                if u[i, 2] < params[P_BATON] * dt:
+                    state[i] = INJURED
+                    cause[i] = CAUSE_BATON
+                    injured += 1
+                    continue
+        if s == FLEEING:
+            timer[i] -= dt
+            if timer[i] <= 0.0 and dose[i] < params[P_DOSE_FLEE]:
+                state[i] = QUIET
+                if regroup:
+                    behaviour[i] = RALLY
+                    target[i] = home[i]
+                continue
+            # packed flight
+            others = 0
+            for wx in range(max(x[i] - window_r, 0), min(x[i] + window_r + 1, nxg)):
+                for wy in range(max(y[i] - window_r, 0), min(y[i] + window_r + 1, nyg)):
+                    if occ[wx, wy] >= 0 and occ[wx, wy] != i:
+                        others += 1
+            if others >= crush_count and u[i, 3] < params[P_CRUSH] * dt:
+                state[i] = INJURED
+                cause[i] = CAUSE_CRUSH
+                injured += 1
+            continue
+
+        flee = dose[i] > params[P_DOSE_FLEE]
+        if not flee:
+            people = window_sum(sat, LAYER_PROTESTERS, gx, gy, vision_r)
+            fleeing = window_sum(sat, LAYER_FLEEING, gx, gy, vision_r)
+            if fleeing > 0 and u[i, 4] < params[P_CONTAGION] * dt * fleeing / people:
+                flee = True
+        if flee:
+            state[i] = FLEEING
+            timer[i] = params[P_FLEE_TIME]
+            behaviour[i] = LEAVE
+            target[i] = exit_target
+            continue
+
+        cops = window_sum(sat, LAYER_POLICE, gx, gy, vision_r)
+        actives = window_sum(sat, LAYER_ACTIVE, gx, gy, vision_r)
+        if s != ACTIVE:
+            actives += 1  # Epstein counts oneself among the actives when deciding
+        ratio = cops // actives
+        if ratio >= arrest_p_table.shape[0]:
+            ratio = arrest_p_table.shape[0] - 1
+        net = grievance[i] - risk[i] * arrest_p_table[ratio]
+        state[i] = ACTIVE if net > params[P_THRESHOLD] else QUIET
+    return injured, arrested

@@ -1,0 +1,130 @@
+"""The decision pass (Epstein activation, gas, flight, arrests, injuries): engines agree, invariants hold."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.core import behaviour as B
+from sim.core.engine import Core, Decisions, WalkParams, arrest_probability_table
+from sim.core.hazards import GasField
+from sim.core.state import ACTIVE, ARRESTED, FLEEING, INJURED, LEFT, POLICE, PROTESTER, QUIET
+from tests.test_core_properties import worlds
+
+
+def _params(rng, dt):
+    p = np.zeros(B.N_PARAMS)
+    p[B.P_DT] = dt
+    p[B.P_THRESHOLD] = 0.1
+    p[B.P_DOSE_FLEE] = rng.uniform(0.5, 5)
+    p[B.P_DOSE_INJURE] = p[B.P_DOSE_FLEE] * rng.uniform(1, 4)
+    p[B.P_GAS_INJURY] = rng.uniform(0, 0.5)
+    p[B.P_DOSE_KEEP] = rng.uniform(0.9, 1.0)
+    p[B.P_FLEE_TIME] = rng.uniform(1, 20)
+    p[B.P_CONTAGION] = rng.uniform(0, 2)
+    p[B.P_CRUSH] = rng.uniform(0, 0.5)
+    p[B.P_ARREST] = rng.uniform(0, 1)
+    p[B.P_BATON] = rng.uniform(0, 0.5)
+    p[B.P_PROJECTILE] = rng.uniform(0, 0.2)
+    p[B.P_PROJECTILE_CAP] = 10
+    p[B.P_BACKUP] = rng.integers(1, 4)
+    return p
+
+
+def _decisions(world, rng, dt, regroup):
+    gas = GasField(world.walkable, world.cell_size, factor=2, diffusivity=2.0, wind_u=0.3, wind_v=0.0,
+                   half_life_s=60.0)
+    gas.conc[:] = rng.exponential(0.5, gas.conc.shape) * (rng.random(gas.conc.shape) < 0.3) * gas.floor
+    return Decisions(params=_params(rng, dt), arrest_p_table=arrest_probability_table(2.3, 8), gas=gas,
+                     coarse_factor=int(rng.integers(1, 4)), vision_r=int(rng.integers(0, 3)), exit_target=1,
+                     regroup=regroup, crush_count=int(rng.integers(1, 6)))
+
+
+def _populate(a, rng):
+    """Random kinds, states and Epstein attributes on a crowd from ``worlds()``."""
+    n = len(a)
+    a.kind[:] = np.where(rng.random(n) < 0.25, POLICE, PROTESTER)
+    a.state[:] = rng.choice([QUIET, QUIET, ACTIVE, FLEEING], size=n)
+    a.state[a.kind == POLICE] = QUIET
+    a.grievance[:] = rng.random(n)
+    a.risk[:] = rng.random(n)
+    a.timer[:] = np.where(a.state == FLEEING, rng.uniform(0, 10, n), 0)
+    a.arresting[:] = (a.kind == POLICE) & (rng.random(n) < 0.7)
+    a.home[:] = 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(worlds(), st.integers(1, 15), st.booleans())
+def test_engines_agree_on_full_steps_with_decisions(world_agents, steps, regroup):
+    world, a0, dt, seed = world_agents
+    rng = np.random.default_rng(seed)
+    _populate(a0, rng)
+    cores = []
+    for engine in ("numba", "python"):
+        d = _decisions(world, np.random.default_rng(seed + 1), dt, regroup)
+        cores.append(Core(world, WalkParams(dt=dt, max_speed=2.2), a0.copy(), engine, decisions=d))
+    rngs = [np.random.default_rng(seed), np.random.default_rng(seed)]
+    n = len(a0)
+    injured_before = arrested_before = 0
+    for _ in range(steps):
+        for c, r in zip(cores, rngs):
+            c.step(r)
+        fast, slow = cores
+        assert fast.agents.equals(slow.agents)
+        assert np.array_equal(fast.occ, slow.occ)
+        assert np.array_equal(fast.decisions.gas.conc, slow.decisions.gas.conc)
+        a = fast.agents
+        # conservation: everyone is on the map, or left, or arrested
+        assert int(a.on_map().sum() + (a.state == LEFT).sum() + (a.state == ARRESTED).sum()) == n
+        assert (a.state[~a.on_map()] >= ARRESTED).all()
+        assert int((fast.occ >= 0).sum()) == int(a.on_map().sum())
+        # injuries and arrests only grow, and the counters match the states
+        injured = int((a.state == INJURED).sum())
+        arrested = int((a.state == ARRESTED).sum())
+        assert injured >= injured_before and arrested >= arrested_before
+        assert injured == fast.injured_total and arrested == fast.arrested_total
+        assert (a.cause[a.state == INJURED] > 0).all()
+        injured_before, arrested_before = injured, arrested
+        assert (a.dose >= 0).all()
+
+
+def test_epstein_rule_without_police_makes_the_aggrieved_active():
+    """No cops in sight -> P = 0 -> active iff G > T."""
+    from tests.builders import exit_world, leavers
+
+    walk = np.ones((20, 20), np.uint8)
+    exits = np.zeros_like(walk, bool)
+    exits[0, 0] = True
+    _, world = exit_world(walk, exits)
+    a = leavers((np.arange(1, 11), np.full(10, 10)), np.full(10, 1.0))
+    a.behaviour[:] = 3  # hold
+    a.grievance[:] = np.linspace(0, 0.2, 10)
+    d = _decisions(world, np.random.default_rng(0), 0.5, False)
+    d.gas.conc[:] = 0
+    d.params[B.P_CONTAGION] = 0
+    c = Core(world, WalkParams(dt=0.5, max_speed=2.2), a, "numba", decisions=d)
+    c.decide_with(np.ones((10, B.N_DRAWS)))
+    assert ((a.state == ACTIVE) == (a.grievance > 0.1)).all()
+
+
+@pytest.mark.parametrize("cops, expected", [(0, ACTIVE), (6, QUIET)])
+def test_police_in_sight_deter_activation(cops, expected):
+    from tests.builders import exit_world, leavers
+
+    walk = np.ones((30, 30), np.uint8)
+    exits = np.zeros_like(walk, bool)
+    exits[0, 0] = True
+    _, world = exit_world(walk, exits)
+    xs = np.concatenate([[15], np.arange(10, 10 + cops)])
+    ys = np.concatenate([[15], np.full(cops, 18)])
+    a = leavers((xs, ys), np.ones(len(xs)))
+    a.behaviour[:] = 3
+    a.kind[1:] = POLICE
+    a.grievance[0], a.risk[0] = 0.5, 0.9
+    d = _decisions(world, np.random.default_rng(0), 0.5, False)
+    d.gas.conc[:] = 0
+    d.coarse_factor, d.vision_r = 2, 4
+    d.params[B.P_PROJECTILE] = 0
+    c = Core(world, WalkParams(dt=0.5, max_speed=2.2), a, "numba", decisions=d)
+    c.decide_with(np.ones((len(xs), B.N_DRAWS)))
+    assert a.state[0] == expected
