@@ -1,0 +1,57 @@
+"""The protesters' side of the rules: Epstein activation, flight, injuries, arrests, and the gate.
+
+Scenario blocks ``[protest]`` and ``[gate]``; defaults from ../shared/research/calibration.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .tables import table_to_dataclass
+
+
+@dataclass(frozen=True)
+class ProtestRules:
+    legitimacy: float = 0.9  # perceived legitimacy L for crowds that do not set their own
+    k: float = 2.3  # Epstein's arrest-probability constant
+    threshold: float = 0.1  # T: active iff G - R P > T
+    vision_m: float = 15.0  # how far people see police and actives
+    count_cell_m: float = 5.0  # cell of the coarse grid on which people are counted
+    flee_time_s: float = 90.0  # how long a startled person runs before calming down
+    contagion_per_s: float = 0.3  # flight rate per share of fleeing people in sight
+    regroup: bool = True  # calmed-down protesters return to their rally ("they shoot, we run; ... we go back")
+    crush_density: float = 3.5  # persons/m^2 around a fleeing person above which crush injuries happen
+    crush_per_s: float = 0.002
+    arrest_per_s: float = 0.1  # per active/fleeing protester with enough officers next to it
+    baton_per_s: float = 0.02
+    backup: int = 3  # officers within one count cell needed for an arrest (ProtestLab: arrest only with backup)
+    projectile_per_s: float = 0.00005  # chance per second an officer is hit, per active protester in sight
+    projectile_cap: int = 100  # actives beyond this many add no more throwing at one officer
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A gate the active protesters press on; it opens (becomes floor) when its strength reaches 0."""
+
+    place: str = "white_house_gate_line"  # the gate's cells: closed (walls) until it breaks
+    strength: float = 1.0
+    damage_per_active_s: float = 0.0002  # strength lost per second per active protester within radius
+    radius_m: float = 15.0
+
+
+_PROB_RATE = {"low": 0.0, "high": 1.0}
+_POS = {"low": 0.0, "low_open": True}
+
+
+def parse_protest(table, path="protest") -> ProtestRules:
+    bounds = {"legitimacy": {"low": 0.0, "high": 1.0}, "k": _POS, "threshold": {"low": 0.0},
+              "vision_m": _POS, "count_cell_m": _POS, "flee_time_s": {"low": 0.0}, "contagion_per_s": {"low": 0.0},
+              "crush_density": _POS, "crush_per_s": _PROB_RATE, "arrest_per_s": _PROB_RATE,
+              "baton_per_s": _PROB_RATE, "backup": {"low": 1}, "projectile_per_s": _PROB_RATE,
+              "projectile_cap": {"low": 1}}
+    return table_to_dataclass(ProtestRules, table, path, bounds=bounds)
+
+
+def parse_gate(table, path="gate") -> Gate:
+    bounds = {"strength": _POS, "damage_per_active_s": {"low": 0.0}, "radius_m": _POS}
+    return table_to_dataclass(Gate, table, path, bounds=bounds)
