@@ -51,8 +51,8 @@ def test_fields_are_cached_by_map_content(tmp_path, monkeypatch):
     pid[0, 0] = 0
     gm = GridMap("t", 0.5, walk, pid, ("p",))
     calls = []
-    real = fields_mod.distance_field
-    monkeypatch.setattr(fields_mod, "distance_field", lambda *a: calls.append(1) or real(*a))
+    real = fields_mod.place_field
+    monkeypatch.setattr(fields_mod, "place_field", lambda *a: calls.append(1) or real(*a))
     first = field_for(gm, "p")
     second = field_for(gm, "p")
     assert len(calls) == 1 and np.array_equal(first, second)
@@ -65,3 +65,13 @@ def test_fields_are_cached_by_map_content(tmp_path, monkeypatch):
 def test_a_field_needs_a_source():
     with pytest.raises(ValueError):
         distance_field(np.ones((3, 3), np.uint8), np.zeros((3, 3), np.uint8), 1.0)
+
+
+def test_place_fields_keep_falling_inside_the_place():
+    walk = np.ones((30, 10), np.uint8)
+    mask = np.zeros_like(walk)
+    mask[20:30, :] = 1
+    f = fields_mod.place_field(walk, mask, 1.0)
+    assert f[19, 5] == pytest.approx(1.0)
+    assert f[20, 5] < 0 and f[25, 5] < f[21, 5]  # deeper is lower
+    assert f[29, 5] == pytest.approx(-10.0)  # the far wall: 10 cells from the place's edge

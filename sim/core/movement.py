@@ -4,15 +4,18 @@ The rules, per agent in the step's random order (``sim.core.reference`` states t
 plain Python and must agree bit for bit):
 
 * Agents off the map (left, arrested) and injured agents do nothing.
-* A ``march`` agent standing in its target place becomes a ``rally`` agent there.
 * Inside its target place a ``rally`` agent mills: with the step's mill chance it tries one
-  random neighbouring cell that is free, floor, inside the place; a ``hold`` agent stands.
-* Everyone else walks down its target's distance field: it earns ``speed * factor * dt``
+  random neighbouring cell that is free, floor, inside the place.
+* Everyone else walks down its target's distance field (which goes on falling inside the
+  place, so ``march`` and ``hold`` agents walk in until blocked; a ``march`` agent that
+  cannot move inside its place becomes a ``rally`` agent there). It earns ``speed * factor * dt``
   metres (times ``flee_factor`` when fleeing: people run), where ``factor`` is Weidmann's
   v(rho)/v0 for the density of the others on the floor cells of a small window around it,
   then spends them on moves to the
   free neighbour with the lowest field value, each move costing the field's drop (metres of
   progress), so the speed toward the target equals the walking speed at any heading.
+  Blocked ahead, it may instead take one step aside to a free cell on the same level line
+  (paying the step's length), as people shuffle sideways to find a gap.
   No corner cutting between two walls. A walker stuck behind others keeps at most 1.5 cells
   of unspent walking.
 * Stepping on an exit cell means leaving the map.
@@ -26,13 +29,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .state import FLEEING, HOLD, INJURED, LEFT, MARCH, NOWHERE, RALLY
+from .state import FLEEING, INJURED, LEFT, MARCH, NOWHERE, RALLY
 
 # the 8 neighbours, counter-clockwise from east
 DX = np.array([1, 1, 0, -1, -1, -1, 0, 1], dtype=np.int64)
 DY = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int64)
 
 BUDGET_CAP_CELLS = 1.5
+SQRT2 = 1.4142135623730951
 
 
 def rand_columns(max_moves: int) -> int:
@@ -74,12 +78,6 @@ def step_agents(
         goal_place = field_place[t]
         b = behaviour[i]
         at_goal = goal_place >= 0 and place_id[ax, ay] == goal_place
-        if b == MARCH and at_goal:
-            behaviour[i] = RALLY
-            b = RALLY
-        if at_goal and b == HOLD:
-            budget[i] = 0.0
-            continue
         if at_goal and b == RALLY:
             budget[i] = 0.0
             if rand[i, mill_col] < mill_threshold:
@@ -111,6 +109,7 @@ def step_agents(
             best = cur
             bx = -1
             by = -1
+            side = -1
             for k in range(8):
                 d = (start + k) % 8
                 qx = ax + DX[d]
@@ -122,7 +121,24 @@ def step_agents(
                     best = v
                     bx = qx
                     by = qy
+                elif v == cur and side < 0:
+                    side = d
             if bx < 0:
+                # blocked ahead: step aside along the level line, once per step, if it pays a step
+                step_len = cell_size * (SQRT2 if side % 2 == 1 else 1.0)
+                if moves == 0 and side >= 0 and budget[i] >= cap:
+                    budget[i] -= step_len
+                    occ[ax, ay] = -1
+                    ax = ax + DX[side]
+                    ay = ay + DY[side]
+                    occ[ax, ay] = i
+                    if is_exit[ax, ay] != 0:
+                        occ[ax, ay] = -1
+                        ax = NOWHERE
+                        ay = NOWHERE
+                        state[i] = LEFT
+                        budget[i] = 0.0
+                        left += 1
                 break
             cost = cur - best
             if budget[i] < cost:
@@ -142,10 +158,8 @@ def step_agents(
                 budget[i] = 0.0
                 left += 1
                 break
-            if goal_place >= 0 and place_id[ax, ay] == goal_place:
-                if b == MARCH:
-                    behaviour[i] = RALLY
-                break
+        if ax != NOWHERE and moves == 0 and b == MARCH and goal_place >= 0 and place_id[ax, ay] == goal_place:
+            behaviour[i] = RALLY  # arrived and packed in as far as it goes
         x[i] = ax
         y[i] = ay
         if budget[i] > cap:

@@ -14,9 +14,9 @@ from .behaviour import (
     LAYER_POLICE, LAYER_PROTESTERS, N_LAYERS, P_ARREST, P_BACKUP, P_BATON, P_CONTAGION, P_CRUSH, P_DOSE_FLEE,
     P_DOSE_INJURE, P_DOSE_KEEP, P_DT, P_FLEE_TIME, P_GAS_INJURY, P_PROJECTILE, P_PROJECTILE_CAP, P_THRESHOLD,
 )
-from .movement import BUDGET_CAP_CELLS, DX, DY
+from .movement import BUDGET_CAP_CELLS, DX, DY, SQRT2
 from .state import (
-    ACTIVE, ARRESTED, FLEEING, HOLD, INJURED, LEAVE, LEFT, MARCH, NOWHERE, POLICE, QUIET, RALLY,
+    ACTIVE, ARRESTED, FLEEING, INJURED, LEAVE, LEFT, MARCH, NOWHERE, POLICE, QUIET, RALLY,
 )
 
 _DX = [int(v) for v in DX]
@@ -69,11 +69,6 @@ class ReferenceWalker:
         t = int(a.target[i])
         goal_place = int(self.field_place[t])
         at_goal = goal_place >= 0 and int(self.place_id[x, y]) == goal_place
-        if a.behaviour[i] == MARCH and at_goal:
-            a.behaviour[i] = RALLY
-        if at_goal and a.behaviour[i] == HOLD:
-            a.budget[i] = 0.0
-            return False
         if at_goal and a.behaviour[i] == RALLY:
             self.mill(i, x, y, goal_place)
             return False
@@ -100,6 +95,15 @@ class ReferenceWalker:
                         people += 1
         return people, cells
 
+    def leave_if_on_exit(self, i: int, x: int, y: int) -> bool:
+        if not self.is_exit[x, y]:
+            return False
+        self.occ[x, y] = -1
+        self.a.x[i] = self.a.y[i] = NOWHERE
+        self.a.state[i] = LEFT
+        self.a.budget[i] = 0.0
+        return True
+
     def walk(self, i: int, x: int, y: int, t: int, goal_place: int) -> bool:
         a = self.a
         field = self.fields[t]
@@ -108,31 +112,39 @@ class ReferenceWalker:
         a.budget[i] += a.speed[i] * run * self.speed_table[people, cells] * self.dt
         cur = float(field[x, y])
         left = False
+        moves = 0
         for move in range(self.max_moves):
             start = int(self.rand[i, move]) % 8
-            best, target_cell = cur, None
+            best, target_cell, aside = cur, None, None
             for k in range(8):
                 d = (start + k) % 8
                 qx, qy = x + _DX[d], y + _DY[d]
-                if self.can_enter(x, y, qx, qy, d) and float(field[qx, qy]) < best:
+                if not self.can_enter(x, y, qx, qy, d):
+                    continue
+                if float(field[qx, qy]) < best:
                     best, target_cell = float(field[qx, qy]), (qx, qy)
-            if target_cell is None or a.budget[i] < cur - best:
+                elif float(field[qx, qy]) == cur and aside is None:
+                    aside = d
+            if target_cell is None:
+                step_len = self.cell_size * (SQRT2 if aside is not None and aside % 2 == 1 else 1.0)
+                if moves == 0 and aside is not None and a.budget[i] >= BUDGET_CAP_CELLS * self.cell_size:
+                    a.budget[i] -= step_len
+                    self.move(i, x, y, x + _DX[aside], y + _DY[aside])
+                    x, y = x + _DX[aside], y + _DY[aside]
+                    left = self.leave_if_on_exit(i, x, y)
+                break
+            if a.budget[i] < cur - best:
                 break
             a.budget[i] -= cur - best
             self.move(i, x, y, *target_cell)
             x, y = target_cell
             cur = best
-            if self.is_exit[x, y]:
-                self.occ[x, y] = -1
-                a.x[i] = a.y[i] = NOWHERE
-                a.state[i] = LEFT
-                a.budget[i] = 0.0
+            moves += 1
+            if self.leave_if_on_exit(i, x, y):
                 left = True
                 break
-            if goal_place >= 0 and int(self.place_id[x, y]) == goal_place:
-                if a.behaviour[i] == MARCH:
-                    a.behaviour[i] = RALLY
-                break
+        if not left and moves == 0 and a.behaviour[i] == MARCH and goal_place >= 0 and int(self.place_id[x, y]) == goal_place:
+            a.behaviour[i] = RALLY  # arrived and packed in as far as it goes
         a.budget[i] = min(a.budget[i], BUDGET_CAP_CELLS * self.cell_size)
         return left
 

@@ -1,0 +1,279 @@
+"""ProtestModel: a Mesa model that owns the arrays, the fields, the scenario's events and the data."""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from .agents import Police, Protester
+from .core import behaviour as B
+from .core.engine import Core, Decisions, WalkParams, World, arrest_probability_table
+from .core.hazards import GasField
+from .core.state import (
+    HOLD, INJURED, LEAVE, MARCH, POLICE, PROTESTER, RALLY, STATE_NAMES, AgentArrays,
+)
+from .geo.fields import EXITS, field_stack
+from .geo.gridmap import GridMap
+from .geo.loader import load_map
+from .policing import Policing
+from .scenario import Scenario, check_capacity, seconds_to_clock
+
+_BEHAVIOURS = {"rally": RALLY, "march": MARCH, "leave": LEAVE, "hold": HOLD}
+MAX_SNAPSHOTS = 6
+
+
+class ProtestModel(mesa.Model):
+    """A protest on a grid map, advanced ``scenario.dt`` seconds per ``step()``.
+
+    Per-agent state lives in ``self.arrays`` (numpy); ``Protester`` and ``Police`` agents are
+    views over it. ``engine`` picks the numba kernels or the plain-Python reference. The
+    scenario is ``self.spec`` (Mesa 3.5 reserves ``Model.scenario`` for its own concept).
+    """
+
+    def __init__(self, scenario: Scenario, *, engine: str = "numba", seed: int | None = None,
+                 duration_s: float | None = None, gridmap=None, use_field_cache: bool = True) -> None:
+        self.spec = scenario
+        self.seed = int(scenario.seed if seed is None else seed)
+        super().__init__(rng=self.seed)
+        self.engine = engine
+        self.duration_s = float(scenario.duration_s if duration_s is None else duration_s)
+        self.dt = float(scenario.dt)
+        gridmap = gridmap if gridmap is not None else load_map(scenario.map)
+        check_capacity(scenario, gridmap)
+        self.gridmap = self._close_gate(gridmap, scenario)
+
+        groups = [(c.name, PROTESTER, c) for c in scenario.crowds] + [(u.name, POLICE, u) for u in scenario.police]
+        self.group_names = tuple(name for name, _, _ in groups)
+        self.field_targets = self._field_targets(scenario)
+        fields = field_stack(self.gridmap, list(self.field_targets), use_cache=use_field_cache)
+        field_place = np.array(
+            [-1 if t == EXITS else self.gridmap.place_index(t) for t in self.field_targets], dtype=np.int16)
+        world = World(self.gridmap.walkable, self.gridmap.place_id, self.gridmap.exit_mask().astype(np.uint8),
+                      fields, field_place, self.gridmap.cell_size)
+
+        self.arrays = self._place_agents(groups)
+        max_speed = max(g.walking.speed_max for _, _, g in groups)
+        rules = scenario.protest
+        self.count_factor = max(1, int(round(rules.count_cell_m / self.gridmap.cell_size)))
+        self.count_shape = tuple(-(-n // self.count_factor) for n in self.gridmap.shape)
+        self.core = Core(world, WalkParams(dt=self.dt, max_speed=max_speed), self.arrays, engine,
+                         decisions=self._decisions(scenario))
+        for i, kind in enumerate(self.arrays.kind):
+            (Police if kind == POLICE else Protester)(self, i)
+
+        self.time_s = 0.0
+        self.steps_done = 0
+        self.left_total = 0
+        self.events_log: list[dict] = []
+        self._centroids: dict[str, tuple[float, float]] = {}
+        self.policing = Policing(self)
+        self._pending_events = sorted(scenario.events, key=lambda e: e.at_s)
+        self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
+        self._next_record = 0.0
+        self.snapshot_times = self._snapshot_times()
+        self.snapshots: list[tuple[str, np.ndarray, np.ndarray]] = []
+        self._record()
+        self.running = True
+
+    # --- set-up -------------------------------------------------------------------------------
+    @staticmethod
+    def _field_targets(scenario: Scenario) -> tuple[str, ...]:
+        """Every place some agent may head for, plus the exits; one distance field each."""
+        targets: list[str] = []
+        for crowd in scenario.crowds:
+            targets.append(crowd.target or crowd.place)
+        for unit in scenario.police:
+            targets.append(unit.place)
+            targets.extend(unit.pursue)
+        for event in scenario.events:
+            if event.target:
+                targets.append(event.target)
+        for trig in scenario.triggers:
+            if trig.target:
+                targets.append(trig.target)
+        targets.append(EXITS)
+        return tuple(dict.fromkeys(targets))
+
+    @staticmethod
+    def _close_gate(gridmap: GridMap, scenario: Scenario) -> GridMap:
+        """With a ``[gate]``, its cells are walls until it breaks (a copy: the map itself is shared)."""
+        if scenario.gate is None:
+            return gridmap
+        walkable = gridmap.walkable.copy()
+        walkable[gridmap.place_id == gridmap.place_index(scenario.gate.place)] = 0
+        return GridMap(gridmap.name, gridmap.cell_size, walkable, gridmap.place_id, gridmap.places,
+                       gridmap.exits, gridmap.origin_latlon, gridmap.features)
+
+    def _decisions(self, scenario: Scenario) -> Decisions:
+        rules, gas = scenario.protest, scenario.tear_gas
+        cell = self.gridmap.cell_size
+        p = np.zeros(B.N_PARAMS)
+        p[B.P_DT] = self.dt
+        p[B.P_THRESHOLD] = rules.threshold
+        p[B.P_DOSE_FLEE] = gas.dose_flee
+        p[B.P_DOSE_INJURE] = gas.dose_injure
+        p[B.P_GAS_INJURY] = gas.injury_per_s
+        p[B.P_DOSE_KEEP] = 0.5 ** (self.dt / gas.dose_half_life_s)
+        p[B.P_FLEE_TIME] = rules.flee_time_s
+        p[B.P_CONTAGION] = rules.contagion_per_s
+        p[B.P_CRUSH] = rules.crush_per_s
+        p[B.P_ARREST] = rules.arrest_per_s
+        p[B.P_BATON] = rules.baton_per_s
+        p[B.P_PROJECTILE] = rules.projectile_per_s
+        p[B.P_PROJECTILE_CAP] = rules.projectile_cap
+        p[B.P_BACKUP] = rules.backup
+        gas_field = GasField(self.gridmap.walkable, cell, factor=max(1, int(round(gas.cell_m / cell))),
+                             diffusivity=gas.diffusivity, wind_u=gas.wind_east, wind_v=gas.wind_north,
+                             half_life_s=gas.half_life_s)
+        window_r = WalkParams(dt=self.dt, max_speed=1.0).window_r(cell)
+        window_m2 = ((2 * window_r + 1) ** 2) * cell * cell
+        return Decisions(
+            params=p, arrest_p_table=arrest_probability_table(rules.k), gas=gas_field,
+            coarse_factor=self.count_factor, vision_r=max(0, int(round(rules.vision_m / (self.count_factor * cell)))),
+            exit_target=self.field_targets.index(EXITS), regroup=rules.regroup,
+            crush_count=int(np.ceil(rules.crush_density * window_m2)) - 1)
+
+    def _place_agents(self, groups) -> AgentArrays:
+        n = sum(g.count for _, _, g in groups)
+        arrays = AgentArrays.empty(n)
+        self.hardship = np.zeros(n)  # Epstein's H, kept so events can change legitimacy
+        taken = np.zeros(self.gridmap.shape, dtype=bool)
+        start = 0
+        for gi, (name, kind, group) in enumerate(groups):
+            sl = slice(start, start + group.count)
+            free = np.flatnonzero(self.gridmap.place_mask(group.place) & ~taken)
+            cells = free[self.rng.choice(free.size, size=group.count, replace=False)]
+            xs, ys = np.unravel_index(cells, self.gridmap.shape)
+            taken.flat[cells] = True
+            arrays.x[sl], arrays.y[sl] = xs, ys
+            arrays.kind[sl] = kind
+            behaviour = "hold" if kind == POLICE else group.behaviour
+            arrays.behaviour[sl] = _BEHAVIOURS[behaviour]
+            target = EXITS if behaviour == "leave" else (getattr(group, "target", None) or group.place)
+            arrays.target[sl] = self.field_targets.index(target)
+            w = group.walking
+            arrays.speed[sl] = np.clip(self.rng.normal(w.speed_mean, w.speed_sd, group.count),
+                                       w.speed_min, w.speed_max)
+            arrays.group[sl] = gi
+            arrays.home[sl] = arrays.target[sl]
+            if kind == PROTESTER:
+                legitimacy = group.legitimacy if group.legitimacy is not None else self.spec.protest.legitimacy
+                self.hardship[sl] = self.rng.random(group.count)
+                arrays.grievance[sl] = self.hardship[sl] * (1.0 - legitimacy)
+                arrays.risk[sl] = self.rng.random(group.count)
+            start += group.count
+        return arrays
+
+    def _snapshot_times(self) -> list[float]:
+        """When to keep the crowd's positions for the density figure: start, after each event, end."""
+        times = [0.0] + [min(e.at_s + 300.0, self.duration_s) for e in self.spec.events] + [self.duration_s]
+        times = sorted(set(t for t in times if t <= self.duration_s))
+        if len(times) > MAX_SNAPSHOTS:
+            keep = np.linspace(0, len(times) - 1, MAX_SNAPSHOTS).round().astype(int)
+            times = [times[k] for k in keep]
+        return times
+
+    # --- data -----------------------------------------------------------------------------------
+    @property
+    def clock(self) -> str:
+        return seconds_to_clock(self.spec.start_clock_s + self.time_s)
+
+    def state_counts(self) -> dict[str, int]:
+        counts = np.bincount(self.arrays.state, minlength=len(STATE_NAMES))
+        return dict(zip(STATE_NAMES, map(int, counts)))
+
+    def place_counts(self) -> dict[str, int]:
+        a = self.arrays
+        on = a.on_map()
+        ids = self.gridmap.place_id[a.x[on], a.y[on]].astype(np.int64)
+        counts = np.bincount(ids[ids >= 0], minlength=len(self.gridmap.places))
+        return dict(zip(self.gridmap.places, map(int, counts)))
+
+    def _reporters(self) -> dict:
+        reporters = {
+            "time_s": lambda m: m.time_s,
+            "clock": lambda m: m.clock,
+            "injured_protesters": lambda m: m._row_injured[0],
+            "injured_police": lambda m: m._row_injured[1],
+            "gas_grams": lambda m: m.core.decisions.gas.mass(),
+            "gate_strength": lambda m: m.policing.gate_strength,
+        }
+        for s in STATE_NAMES:
+            reporters[f"state_{s}"] = lambda m, s=s: m._row_states[s]
+        for p in self.gridmap.places:
+            reporters[f"place_{p}"] = lambda m, p=p: m._row_places[p]
+        return reporters
+
+    def _record(self) -> None:
+        self._row_states = self.state_counts()
+        self._row_places = self.place_counts()
+        hurt = self.arrays.state == INJURED
+        self._row_injured = (int((hurt & (self.arrays.kind == PROTESTER)).sum()),
+                             int((hurt & (self.arrays.kind == POLICE)).sum()))
+        self.datacollector.collect(self)
+        self._next_record += self.spec.record_every
+        while self.snapshot_times and self.time_s >= self.snapshot_times[0] - 1e-9:
+            self.snapshot_times.pop(0)
+            protesters = (self.arrays.kind == PROTESTER) & self.arrays.on_map()
+            self.snapshots.append((self.clock[:5], self.arrays.x[protesters].copy(), self.arrays.y[protesters].copy()))
+
+    def timeseries(self):
+        df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        return df
+
+    # --- dynamics -------------------------------------------------------------------------------
+    def _fire_events(self) -> None:
+        while self._pending_events and self._pending_events[0].at_s <= self.time_s + 1e-9:
+            event = self._pending_events.pop(0)
+            gi = self.group_names.index(event.crowd)
+            a = self.arrays
+            eligible = np.flatnonzero((a.group == gi) & a.on_map() & (a.kind == PROTESTER))
+            chosen = self.rng.choice(eligible, size=min(event.count, eligible.size), replace=False)
+            target = EXITS if event.behaviour == "leave" else (event.target or self.field_targets[a.target[chosen[0]]])
+            a.behaviour[chosen] = _BEHAVIOURS[event.behaviour]
+            a.target[chosen] = self.field_targets.index(target)
+            if event.behaviour in ("rally", "march"):
+                a.home[chosen] = a.target[chosen]
+            if event.legitimacy is not None:
+                a.grievance[chosen] = self.hardship[chosen] * (1.0 - event.legitimacy)
+            self.log_event("event", event.label, f"{chosen.size} of {event.crowd} -> {event.behaviour} {target}")
+
+    def log_event(self, kind: str, label: str, detail: str = "") -> None:
+        self.events_log.append({"time_s": self.time_s, "clock": self.clock, "kind": kind, "label": label,
+                                "detail": detail})
+
+    # --- helpers the police side uses -----------------------------------------------------------
+    def field_index(self, target: str) -> int:
+        return self.field_targets.index(target)
+
+    @property
+    def exit_field(self) -> int:
+        return self.field_targets.index(EXITS)
+
+    def place_centroid_m(self, place: str) -> tuple[float, float]:
+        if place not in self._centroids:
+            xs, ys = np.nonzero(self.gridmap.place_id == self.gridmap.place_index(place))
+            cell = self.gridmap.cell_size
+            self._centroids[place] = (float(xs.mean() + 0.5) * cell, float(ys.mean() + 0.5) * cell)
+        return self._centroids[place]
+
+    def open_gate(self) -> None:
+        """The gate broke: its cells become floor again for everyone."""
+        gate_cells = self.gridmap.place_id == self.gridmap.place_index(self.spec.gate.place)
+        self.gridmap.walkable[gate_cells] = 1
+
+    def step(self) -> None:
+        self._fire_events()
+        self.policing.step(self.time_s, self.dt, self.rng)
+        self.left_total += self.core.step(self.rng)
+        self.steps_done += 1
+        self.time_s = self.steps_done * self.dt
+        if self.time_s >= self._next_record - 1e-9 or self.time_s >= self.duration_s - 1e-9:
+            self._record()
+        if self.time_s >= self.duration_s - 1e-9:
+            self.running = False
+
+    @property
+    def total_steps(self) -> int:
+        return int(round(self.duration_s / self.dt))
+

@@ -1,0 +1,204 @@
+"""The police side of a run, step by step: triggers, postures, pursuit, the means they use, the gate.
+
+Everything here is model-level numpy (a handful of units, a few thousand people) and runs
+before the core's step, so both engines see identical orders, gas sources and startles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .core.behaviour import CAUSE_NAMES
+from .core.state import ACTIVE, FLEEING, HOLD, INJURED, POLICE, PROTESTER
+from .police import USING_FORCE, densest_protesters, stun_grenade, water_jet
+from .triggers import TriggerBook
+
+RETARGET_EVERY_S = 30.0  # how often pursuing units pick the street to follow people into
+
+
+@dataclass
+class UnitState:
+    spec: object  # the scenario's PoliceUnit
+    group: int  # index in model.group_names
+    posture: str
+    target: str
+    next_gas_s: float = 0.0
+    next_stun_s: float = 0.0
+    next_retarget_s: float = 0.0
+    members: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+
+class Policing:
+    def __init__(self, model):
+        self.m = model
+        sc = model.spec
+        self.units = []
+        for u in sc.police:
+            gi = model.group_names.index(u.name)
+            st = UnitState(spec=u, group=gi, posture=u.posture, target=u.place)
+            st.members = np.flatnonzero(model.arrays.group == gi)
+            self.units.append(st)
+        self.book = TriggerBook(sc.triggers)
+        self.gas_sources: list[tuple[int, int, float, float]] = []  # fine x, y, grams/s, until time_s
+        self.first_force_s: float | None = None
+        self.uses = {"tear_gas": 0, "stun_grenades": 0, "water_cannon": 0}
+        self.gate_strength = sc.gate.strength if sc.gate else 1.0
+        self.gate_open = sc.gate is None
+        for st in self.units:
+            self._apply_posture(st, st.posture, st.target)
+
+    # --- probes for triggers ------------------------------------------------------------------
+    def actives_near(self, place: str, radius_m: float) -> int:
+        a, cell = self.m.arrays, self.m.gridmap.cell_size
+        cx, cy = self.m.place_centroid_m(place)
+        act = (a.state == ACTIVE) & (a.kind == PROTESTER)
+        d2 = (a.x[act] * cell - cx) ** 2 + (a.y[act] * cell - cy) ** 2
+        return int((d2 <= radius_m * radius_m).sum())
+
+    # --- one step ---------------------------------------------------------------------------------
+    def step(self, time_s: float, dt: float, rng: np.random.Generator) -> None:
+        for trig in self.book.due(self):
+            for st in self.units:
+                if st.spec.name in trig.units:
+                    self._apply_posture(st, trig.posture, trig.target or st.target)
+            self.m.log_event("trigger", trig.label, f"{', '.join(trig.units)} -> {trig.posture}"
+                             + (f" toward {trig.target}" if trig.target else ""))
+        self._gate(dt)
+        forceful = [st for st in self.units if st.posture in USING_FORCE]
+        if forceful:
+            counts = self._protester_counts()
+            u = rng.random(len(self.m.arrays))
+            for st in forceful:
+                if st.posture == "pursue" and time_s >= st.next_retarget_s:
+                    self._retarget(st)
+                    st.next_retarget_s = time_s + RETARGET_EVERY_S
+                self._use_means(st, counts, time_s, dt, u)
+        self._emit_gas(time_s, dt)
+
+    @property
+    def time_s(self) -> float:
+        return self.m.time_s
+
+    def _apply_posture(self, st: UnitState, posture: str, target: str) -> None:
+        a = self.m.arrays
+        st.posture, st.target = posture, target
+        members = st.members[a.state[st.members] != INJURED]
+        a.behaviour[members] = HOLD
+        a.target[members] = self.m.field_index(target)
+        a.arresting[st.members] = posture in ("pursue", "arrest")
+
+    def _retarget(self, st: UnitState) -> None:
+        """Follow the people: the listed street holding most fleeing or active protesters."""
+        places = st.spec.pursue
+        if not places:
+            return
+        a = self.m.arrays
+        sel = (a.kind == PROTESTER) & a.on_map() & ((a.state == FLEEING) | (a.state == ACTIVE))
+        ids = self.m.gridmap.place_id[a.x[sel], a.y[sel]]
+        counts = {p: int((ids == self.m.gridmap.place_index(p)).sum()) for p in places}
+        best = max(places, key=lambda p: counts[p])
+        if counts[best] > 0 and best != st.target:
+            self._apply_posture(st, st.posture, best)
+            self.m.log_event("pursuit", f"{st.spec.name} follows into {best}", f"{counts[best]} people there")
+
+    def _centre_m(self, st: UnitState) -> tuple[float, float] | None:
+        a, cell = self.m.arrays, self.m.gridmap.cell_size
+        on = st.members[a.on_map()[st.members] & (a.state[st.members] != INJURED)]
+        if on.size == 0:
+            return None
+        return float(a.x[on].mean() * cell), float(a.y[on].mean() * cell)
+
+    def _protester_counts(self) -> np.ndarray:
+        a, f = self.m.arrays, self.m.count_factor
+        sel = (a.kind == PROTESTER) & a.on_map() & (a.state != INJURED)
+        shape = self.m.count_shape
+        flat = (a.x[sel] // f) * shape[1] + a.y[sel] // f
+        return np.bincount(flat, minlength=shape[0] * shape[1]).reshape(shape)
+
+    def _use_means(self, st: UnitState, counts: np.ndarray, time_s: float, dt: float, u: np.ndarray) -> None:
+        centre = self._centre_m(st)
+        if centre is None:
+            return
+        sc, m = self.m.spec, self.m
+        count_m = m.count_factor * m.gridmap.cell_size
+        centre_c = (centre[0] / count_m, centre[1] / count_m)
+        means = st.spec.means
+        if "tear_gas" in means and sc.tear_gas.rate_per_min > 0 and time_s >= st.next_gas_s:
+            aim = densest_protesters(counts, centre_c, sc.tear_gas.range_m / count_m)
+            if aim is not None:
+                fx, fy = self._cell_centre_fine(aim)
+                self.gas_sources.append((fx, fy, sc.tear_gas.grams / sc.tear_gas.emission_s,
+                                         time_s + sc.tear_gas.emission_s))
+                self._force(st, "tear_gas", time_s, f"canister at {self._clock_place(fx, fy)}")
+                st.next_gas_s = time_s + 60.0 / sc.tear_gas.rate_per_min
+        if "stun_grenades" in means and sc.stun_grenades.rate_per_min > 0 and time_s >= st.next_stun_s:
+            aim = densest_protesters(counts, centre_c, sc.stun_grenades.range_m / count_m)
+            if aim is not None:
+                point = ((aim[0] + 0.5) * count_m, (aim[1] + 0.5) * count_m)
+                hurt = stun_grenade(m.arrays, point, sc.stun_grenades, m.gridmap.cell_size, u,
+                                    sc.protest.flee_time_s, m.exit_field)
+                self._force(st, "stun_grenades", time_s, f"{hurt} injured")
+                st.next_stun_s = time_s + 60.0 / sc.stun_grenades.rate_per_min
+        if "water_cannon" in means and sc.water_cannon.trucks > 0:
+            a, cell = m.arrays, m.gridmap.cell_size
+            trucks = st.members[: sc.water_cannon.trucks]
+            for t in trucks:
+                if not a.on_map()[t] or a.state[t] == INJURED or u[t] >= sc.water_cannon.duty:
+                    continue
+                truck_m = (float(a.x[t] * cell), float(a.y[t] * cell))
+                aim = densest_protesters(counts, (truck_m[0] / count_m, truck_m[1] / count_m),
+                                         sc.water_cannon.reach_m / count_m)
+                if aim is None:
+                    continue
+                aim_m = ((aim[0] + 0.5) * count_m, (aim[1] + 0.5) * count_m)
+                water_jet(a, truck_m, aim_m, sc.water_cannon, cell, dt, u, sc.protest.flee_time_s, m.exit_field)
+                self._force(st, "water_cannon", time_s, "jet")
+
+    def _force(self, st: UnitState, means: str, time_s: float, detail: str) -> None:
+        self.uses[means] += 1
+        if self.first_force_s is None:
+            self.first_force_s = time_s
+            self.m.log_event("first_force", f"first use of force: {means} by {st.spec.name}", detail)
+        elif means != "water_cannon":
+            self.m.log_event("force", f"{means} by {st.spec.name}", detail)
+
+    def _cell_centre_fine(self, coarse: tuple[int, int]) -> tuple[int, int]:
+        f = self.m.count_factor
+        nx, ny = self.m.gridmap.shape
+        return min(coarse[0] * f + f // 2, nx - 1), min(coarse[1] * f + f // 2, ny - 1)
+
+    def _clock_place(self, fx: int, fy: int) -> str:
+        pid = int(self.m.gridmap.place_id[fx, fy])
+        return self.m.gridmap.places[pid] if pid >= 0 else f"cell ({fx}, {fy})"
+
+    def _emit_gas(self, time_s: float, dt: float) -> None:
+        gas = self.m.core.decisions.gas
+        live = []
+        for fx, fy, rate, until in self.gas_sources:
+            if time_s < until:
+                gas.emit(fx, fy, rate * dt)
+                live.append((fx, fy, rate, until))
+        self.gas_sources = live
+
+    def _gate(self, dt: float) -> None:
+        gate = self.m.spec.gate
+        if gate is None or self.gate_open:
+            return
+        near = self.actives_near(gate.place, gate.radius_m)
+        self.gate_strength = max(0.0, self.gate_strength - gate.damage_per_active_s * near * dt)
+        if self.gate_strength <= 0.0:
+            self.gate_open = True
+            self.m.open_gate()
+            self.m.log_event("gate", "the gate gives way", f"{near} active protesters pressing")
+
+    # --- summary ----------------------------------------------------------------------------
+    def injuries(self) -> dict:
+        a = self.m.arrays
+        out = {}
+        for kind, name in ((PROTESTER, "protesters"), (POLICE, "police")):
+            hurt = (a.kind == kind) & (a.state == INJURED)
+            causes = np.bincount(a.cause[hurt], minlength=len(CAUSE_NAMES))
+            out[name] = {CAUSE_NAMES[c]: int(n) for c, n in enumerate(causes) if n and c > 0}
+        return out

@@ -1,0 +1,72 @@
+"""The Mesa model on small text-map scenarios: agents are live views, data is collected, events fire."""
+
+import numpy as np
+import pytest
+
+from sim.agents import Police, Protester
+from sim.model import ProtestModel
+from sim.scenario import load_scenario
+
+EXAMPLES = "scenarios/examples"
+
+
+@pytest.fixture(scope="module")
+def square():
+    return load_scenario(f"{EXAMPLES}/square_and_street.toml")
+
+
+def test_agents_are_views_over_the_arrays(square):
+    m = ProtestModel(square)
+    protesters = m.agents_by_type[Protester]
+    assert len(protesters) == 80 and Police not in m.agents_by_type
+    agent = protesters[0]
+    before = agent.pos
+    assert before == (int(m.arrays.x[agent.index]), int(m.arrays.y[agent.index]))
+    for _ in range(40):
+        m.step()
+    moved = [a for a in protesters if a.pos != before]
+    assert agent.pos == (int(m.arrays.x[agent.index]), int(m.arrays.y[agent.index]))
+    assert moved, "nobody moved in 20 s of milling"
+    assert protesters.agg("speed", np.mean) == pytest.approx(m.arrays.speed.mean())
+    assert set(protesters.groupby("state").count()) <= {"quiet", "active", "fleeing"}
+    with pytest.raises(AttributeError):
+        agent.pos = (1, 1)
+
+
+def test_the_splinter_event_sends_twenty_to_the_gate(square):
+    m = ProtestModel(square)
+    while m.running:
+        m.step()
+    ts = m.timeseries()
+    assert [e["label"] for e in m.events_log] == ["splinter group heads for the gate"]
+    assert m.events_log[0]["clock"] == "00:02:00"
+    assert ts["place_gate"].iloc[0] == 0
+    assert ts["place_gate"].iloc[-1] == 20, "the splinter group did not all reach the gate"
+    assert (ts[[c for c in ts if c.startswith("state_")]].sum(axis=1) == 80).all()
+    assert list(ts["clock"][:3]) == ["00:00:00", "00:00:05", "00:00:10"]
+
+
+def test_same_seed_same_run_and_engines_agree(square):
+    runs = []
+    for engine in ("numba", "numba", "python"):
+        m = ProtestModel(square, engine=engine, duration_s=150)
+        while m.running:
+            m.step()
+        runs.append((m.arrays, m.timeseries()))
+    assert runs[0][0].equals(runs[1][0]) and runs[0][0].equals(runs[2][0])
+    assert runs[0][1].equals(runs[2][1])
+    other = ProtestModel(square, seed=8, duration_s=150)
+    while other.running:
+        other.step()
+    assert not other.arrays.equals(runs[0][0])
+
+
+def test_free_walkers_leave_the_corridor_at_their_speed():
+    m = ProtestModel(load_scenario(f"{EXAMPLES}/corridor.toml"))
+    while m.running:
+        m.step()
+    assert m.state_counts()["left"] == 20
+    # the fastest walker needed at least 98 m / 2.2 m/s
+    ts = m.timeseries()
+    first = ts.loc[ts["state_left"] > 0, "time_s"].iloc[0]
+    assert first >= 98 / 2.2
