@@ -1,0 +1,110 @@
+"""``protest-sim``: run, validate and draw scenarios from the shell.
+
+User mistakes (a bad scenario, an unknown map) print one line and exit with status 2; only
+bugs give a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import ScenarioError
+
+EXIT_USAGE = 2
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="protest-sim", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a scenario and write its run folder")
+    run.add_argument("scenario", type=Path, help="scenario TOML file")
+    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--duration", type=_positive_float, metavar="SECONDS",
+                     help="simulate only this many seconds from the start")
+    run.add_argument("--engine", choices=("numba", "python"), default="numba",
+                     help="numba (fast) or the plain-Python reference engine")
+    run.add_argument("--out", type=Path, help="run folder (default results/runs/<scenario>-seed<seed>)")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    validate = sub.add_parser("validate", help="check scenario files without running them")
+    validate.add_argument("scenarios", type=Path, nargs="+")
+
+    draw = sub.add_parser("map", help="draw a built-in map with its places labelled")
+    draw.add_argument("name", help="built-in map name, e.g. bishkek_center")
+    draw.add_argument("--png", type=Path, required=True, help="output PNG file")
+    draw.add_argument("--cell-size", type=_positive_float, default=0.5, help="metres per cell (default 0.5)")
+    return parser
+
+
+def cmd_run(args) -> int:
+    from .runner import run
+
+    out = run(args.scenario, seed=args.seed, duration_s=args.duration, engine=args.engine, out=args.out,
+              progress=not args.quiet)
+    print(f"run folder: {out}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .geo.loader import load_map
+    from .scenario import check_capacity, load_scenario
+
+    failed = 0
+    for path in args.scenarios:
+        try:
+            scenario = load_scenario(path)
+            check_capacity(scenario, load_map(scenario.map))
+        except ScenarioError as err:
+            print(err if err.file else err.with_file(str(path)), file=sys.stderr)
+            failed += 1
+        else:
+            agents = sum(c.count for c in scenario.crowds) + sum(u.count for u in scenario.police)
+            print(f"{path}: ok ({agents} agents, {scenario.start}-{scenario.end}, {len(scenario.events)} events)")
+    return EXIT_USAGE if failed else 0
+
+
+def cmd_map(args) -> int:
+    from .geo.catalog import builtin_map_names
+    from .geo.raster import load_builtin_map
+    from .geo.render import save_map_png
+
+    if args.name not in builtin_map_names():
+        raise ScenarioError(f"unknown built-in map {args.name!r}; known: {', '.join(builtin_map_names())}")
+    save_map_png(load_builtin_map(args.name, args.cell_size), args.png)
+    print(f"map written to {args.png}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "map": cmd_map}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except ScenarioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted; what was computed is in the .partial folder", file=sys.stderr)
+        return 130
+    except OSError as err:  # unwritable output folder, missing file passed on the command line...
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
