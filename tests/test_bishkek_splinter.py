@@ -1,0 +1,61 @@
+"""The 5 October scenario up to the gate: a peaceful rally, then the splinter group walks to the White House."""
+
+import numpy as np
+import pytest
+
+from sim.core.state import MARCH, PROTESTER
+from sim.model import ProtestModel
+from sim.scenario import load_scenario
+
+
+@pytest.fixture(scope="module")
+def run_to_2030():
+    """19:30 to 20:30 with the flagship scenario; per-step record of the splinter group's arrivals."""
+    scenario = load_scenario("scenarios/bishkek_2020_10_05.toml")
+    model = ProtestModel(scenario, duration_s=3600)
+    splinter = None
+    arrived_at = {}
+    gate = model.gridmap.place_index("white_house_gate")
+    start_xy = None
+    while model.running:
+        model.step()
+        if splinter is None and model.events_log:
+            a = model.arrays
+            splinter = np.flatnonzero((a.kind == PROTESTER) & (a.behaviour == MARCH))
+            field = model.core.world.fields[model.field_index("white_house_gate")]
+            start_xy = (np.column_stack([a.x[splinter], a.y[splinter]]) * model.gridmap.cell_size,
+                        field[a.x[splinter], a.y[splinter]].astype(float))
+        if splinter is not None:
+            a = model.arrays
+            here = splinter[(a.x[splinter] >= 0) & (model.gridmap.place_id[a.x[splinter], a.y[splinter]] == gate)]
+            for i in here:
+                arrived_at.setdefault(int(i), model.time_s)
+    return model, splinter, arrived_at, start_xy
+
+
+def test_the_rally_is_peaceful_until_the_splinter_group_leaves(run_to_2030):
+    model, *_ = run_to_2030
+    ts = model.timeseries()
+    before = ts[ts["time_s"] < 2400]  # 20:10
+    assert (before["state_quiet"] == 5450).all()
+    assert (before["injured_protesters"] == 0).all() and (before["injured_police"] == 0).all()
+    assert before["place_ala_too_square"].iloc[-1] == 5000
+
+
+def test_the_splinter_group_reaches_the_gate_in_a_plausible_time(run_to_2030):
+    model, splinter, arrived_at, start_xy = run_to_2030
+    assert splinter is not None and len(splinter) == 400
+    assert model.events_log[0]["clock"] == "20:10:00"
+    assert len(arrived_at) >= 0.9 * len(splinter), f"only {len(arrived_at)} of 400 reached the gate apron"
+    xy, walk = start_xy
+    gate_xy = np.array(model.place_centroid_m("white_house_gate"))
+    # the square to the White House gate is ~220-260 m in the sources (geography.md)
+    assert 150 < np.median(np.linalg.norm(xy - gate_xy, axis=1)) < 350
+    assert 150 < np.median(walk) < 350
+    got = np.array([k for k, i in enumerate(splinter) if int(i) in arrived_at])
+    times = np.array([arrived_at[int(splinter[k])] - 2400 for k in got])
+    free = walk[got] / model.arrays.speed[splinter[got]]
+    # nobody beats walking there at their own free speed; the crowd slows them, but not beyond 3x
+    assert (times >= 0.95 * free).all()
+    assert np.median(times) <= 3 * np.median(free)
+    assert 2 * 60 <= np.median(times) <= 10 * 60
