@@ -145,7 +145,7 @@ class Scenario:
 
     def to_toml(self) -> str:
         """The scenario as resolved (defaults filled in), readable back by ``parse_scenario``."""
-        return dumps_toml(self.resolved())
+        return dumps_toml(self.resolved()).lstrip("\n")
 
     def resolved(self) -> dict:
         m = self.map

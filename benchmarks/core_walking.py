@@ -1,0 +1,65 @@
+"""Case: agent-steps per second of the walking core on the Bishkek map, numba against the reference."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from sim.core.engine import Core, WalkParams, World
+from sim.core.state import MARCH, AgentArrays
+from sim.geo.fields import field_stack
+from sim.geo.raster import load_builtin_map
+
+TARGETS = ("ala_too_square", "white_house_gate", "oak_park", "panfilov_park")
+
+
+def bishkek_world(cell_size: float = 0.5) -> World:
+    gm = load_builtin_map("bishkek_center", cell_size)
+    fields = field_stack(gm, list(TARGETS))
+    field_place = np.array([gm.place_index(t) for t in TARGETS], dtype=np.int16)
+    return World(gm.walkable, gm.place_id, gm.exit_mask().astype(np.uint8), fields, field_place, cell_size)
+
+
+def crowd(world: World, n: int, seed: int = 0) -> AgentArrays:
+    """n marchers on random street cells, each heading for one of the targets."""
+    rng = np.random.default_rng(seed)
+    floor = np.flatnonzero((world.walkable == 1).ravel() & (world.is_exit.ravel() == 0))
+    cells = rng.choice(floor, size=n, replace=False)
+    a = AgentArrays.empty(n)
+    a.x[:], a.y[:] = np.unravel_index(cells, world.walkable.shape)
+    a.behaviour[:] = MARCH
+    a.target[:] = rng.integers(0, len(TARGETS), n)
+    a.speed[:] = np.clip(rng.normal(1.34, 0.26, n), 0.5, 2.2)
+    return a
+
+
+def agent_steps_per_second(world: World, n: int, engine: str, steps: int, repeats: int) -> list[float]:
+    """One figure per repeat: a fresh crowd stepped ``steps`` times (the first step, compiling, excluded)."""
+    figures = []
+    for r in range(repeats):
+        core = Core(world, WalkParams(dt=0.5, max_speed=2.2), crowd(world, n, seed=r), engine)
+        rng = np.random.default_rng(r)
+        core.step(rng)  # warm-up: JIT load from cache, first touches of the arrays
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            core.step(rng)
+        figures.append(n * steps / (time.perf_counter() - t0))
+    return figures
+
+
+def run(quick: bool) -> dict:
+    """Numba vs the reference at 1k and 10k agents (both feasible), numba alone at 100k and 1M."""
+    world = bishkek_world()
+    out = {"map": "bishkek_center", "cell_size": 0.5, "dt": 0.5, "sizes": {}}
+    sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000, 1_000_000)
+    for n in sizes:
+        steps = max(5, int(2e6 / n)) if quick else max(10, int(2e7 / n))
+        numba = agent_steps_per_second(world, n, "numba", steps=steps, repeats=3 if quick else 5)
+        row = {"numba_agent_steps_per_s": float(np.median(numba))}
+        if n <= 10_000:
+            python = agent_steps_per_second(world, n, "python", steps=1, repeats=1 if quick else 3)
+            row["python_agent_steps_per_s"] = float(np.median(python))
+            row["speedup"] = row["numba_agent_steps_per_s"] / row["python_agent_steps_per_s"]
+        out["sizes"][str(n)] = row
+    return out

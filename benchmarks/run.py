@@ -1,0 +1,53 @@
+"""Benchmarks of the core: ``python benchmarks/run.py [--quick]``.
+
+Each case reports medians over repetitions after a warm-up, and ratios measured side by side
+in the same process; results go to results/benchmarks/latest.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import core_walking, gas_diffusion  # noqa: E402
+
+CASES = {"core_walking": core_walking.run, "gas_diffusion": gas_diffusion.run}
+TARGETS = {
+    "core_walking": "numba >= 200x the Python reference; >= 5e6 agent-steps/s at 10k, >= 1e7 at 100k agents",
+    "gas_diffusion": "a small share of a 0.5 s step",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="few repetitions: a smoke test, not a measurement")
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "benchmarks")
+    parser.add_argument("--case", choices=sorted(CASES), action="append", help="run only these cases")
+    args = parser.parse_args(argv)
+    report = {"quick": args.quick, "machine": platform.platform(), "python": platform.python_version(),
+              "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cases": {}}
+    for name in args.case or sorted(CASES):
+        t0 = time.perf_counter()
+        print(f"[{name}] running...", flush=True)
+        result = CASES[name](args.quick)
+        result["target"] = TARGETS[name]
+        result["wall_seconds"] = time.perf_counter() - t0
+        report["cases"][name] = result
+        print(json.dumps(result, indent=2), flush=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    tmp = args.out / "latest.json.tmp"
+    tmp.write_text(json.dumps(report, indent=2))
+    tmp.replace(args.out / "latest.json")
+    print(f"written {args.out / 'latest.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
