@@ -20,6 +20,7 @@ from .scenario import Scenario, check_capacity, seconds_to_clock
 
 _BEHAVIOURS = {"rally": RALLY, "march": MARCH, "leave": LEAVE, "hold": HOLD}
 MAX_SNAPSHOTS = 6
+DECISION_INTERVAL_S = 1.0  # people re-decide once a second; walking and gas go at every step
 
 
 class ProtestModel(mesa.Model):
@@ -108,9 +109,10 @@ class ProtestModel(mesa.Model):
         rules, gas = scenario.protest, scenario.tear_gas
         cell = self.gridmap.cell_size
         p = np.zeros(B.N_PARAMS)
-        p[B.P_DT] = self.dt
+        decide_every = max(1, int(round(DECISION_INTERVAL_S / self.dt)))
+        p[B.P_DT] = self.dt * decide_every
         p[B.P_THRESHOLD] = rules.threshold
-        p[B.P_DOSE_FLEE] = gas.dose_flee
+        p[B.P_FLEE_CONC] = gas.flee_concentration
         p[B.P_DOSE_INJURE] = gas.dose_injure
         p[B.P_GAS_INJURY] = gas.injury_per_s
         p[B.P_DOSE_KEEP] = 0.5 ** (self.dt / gas.dose_half_life_s)
@@ -131,7 +133,7 @@ class ProtestModel(mesa.Model):
             params=p, arrest_p_table=arrest_probability_table(rules.k), gas=gas_field,
             coarse_factor=self.count_factor, vision_r=max(0, int(round(rules.vision_m / (self.count_factor * cell)))),
             exit_target=self.field_targets.index(EXITS), regroup=rules.regroup,
-            crush_count=int(np.ceil(rules.crush_density * window_m2)) - 1)
+            crush_count=int(np.ceil(rules.crush_density * window_m2)) - 1, decide_every=decide_every)
 
     def _place_agents(self, groups) -> AgentArrays:
         n = sum(g.count for _, _, g in groups)

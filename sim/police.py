@@ -18,6 +18,8 @@ from .core.state import FLEEING, INJURED, LEAVE, PROTESTER
 from .tables import table_to_dataclass
 
 MEANS = ("tear_gas", "water_cannon", "stun_grenades")
+# hold: stand, no force. disperse: advance to a place using the unit's means and arresting.
+# pursue: the same, following people into the streets the unit lists. arrest: advance and arrest only.
 POSTURES = ("hold", "disperse", "pursue", "arrest")
 USING_FORCE = ("disperse", "pursue")
 
@@ -35,7 +37,7 @@ class TearGas:
     wind_north: float = 0.0
     half_life_s: float = 180.0  # the cloud fades
     cell_m: float = 4.0  # gas grid cell
-    dose_flee: float = 0.05  # g s/m^2: a few seconds inside the visible cloud
+    flee_concentration: float = 0.01  # g/m^2: the edge of the visible cloud; people inside it flee
     dose_injure: float = 3.0  # long exposure
     injury_per_s: float = 0.01  # chance per second while above dose_injure
     dose_half_life_s: float = 600.0  # effects fade 10-30 min after leaving the cloud
@@ -70,7 +72,7 @@ _PROB = {"low": 0.0, "high": 1.0}
 
 
 def parse_tear_gas(table, path="tear_gas") -> TearGas:
-    bounds = {k: _POSITIVE for k in ("range_m", "emission_s", "grams", "diffusivity", "cell_m", "dose_flee",
+    bounds = {k: _POSITIVE for k in ("range_m", "emission_s", "grams", "diffusivity", "cell_m", "flee_concentration",
                                      "dose_injure", "dose_half_life_s")}
     bounds.update(rate_per_min=_NONNEG, half_life_s=_POSITIVE, injury_per_s=_PROB)
     return table_to_dataclass(TearGas, table, path, bounds=bounds)

@@ -16,6 +16,8 @@ from .police import USING_FORCE, densest_protesters, stun_grenade, water_jet
 from .triggers import TriggerBook
 
 RETARGET_EVERY_S = 30.0  # how often pursuing units pick the street to follow people into
+PURSUIT_PACE = 1.6  # pursuing officers jog: 1.34 m/s -> ~2.1 m/s
+ACTIVE_WEIGHT = 10.0  # an active protester counts as this many when police choose where to aim
 
 
 @dataclass
@@ -28,6 +30,7 @@ class UnitState:
     next_stun_s: float = 0.0
     next_retarget_s: float = 0.0
     members: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    base_speed: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 class Policing:
@@ -39,6 +42,7 @@ class Policing:
             gi = model.group_names.index(u.name)
             st = UnitState(spec=u, group=gi, posture=u.posture, target=u.place)
             st.members = np.flatnonzero(model.arrays.group == gi)
+            st.base_speed = model.arrays.speed[st.members].copy()
             self.units.append(st)
         self.book = TriggerBook(sc.triggers)
         self.gas_sources: list[tuple[int, int, float, float]] = []  # fine x, y, grams/s, until time_s
@@ -70,11 +74,14 @@ class Policing:
         if forceful:
             counts = self._protester_counts()
             u = rng.random(len(self.m.arrays))
-            for st in forceful:
+            picks = rng.random(len(self.units))
+            for k, st in enumerate(self.units):
+                if st.posture not in USING_FORCE:
+                    continue
                 if st.posture == "pursue" and time_s >= st.next_retarget_s:
                     self._retarget(st)
                     st.next_retarget_s = time_s + RETARGET_EVERY_S
-                self._use_means(st, counts, time_s, dt, u)
+                self._use_means(st, counts, time_s, dt, u, picks[k])
         self._emit_gas(time_s, dt)
 
     @property
@@ -87,7 +94,8 @@ class Policing:
         members = st.members[a.state[st.members] != INJURED]
         a.behaviour[members] = HOLD
         a.target[members] = self.m.field_index(target)
-        a.arresting[st.members] = posture in ("pursue", "arrest")
+        a.arresting[st.members] = posture != "hold"  # holding means no force at all
+        a.speed[st.members] = st.base_speed * (PURSUIT_PACE if posture == "pursue" else 1.0)
 
     def _retarget(self, st: UnitState) -> None:
         """Follow the people: the listed street holding most fleeing or active protesters."""
@@ -103,22 +111,27 @@ class Policing:
             self._apply_posture(st, st.posture, best)
             self.m.log_event("pursuit", f"{st.spec.name} follows into {best}", f"{counts[best]} people there")
 
-    def _centre_m(self, st: UnitState) -> tuple[float, float] | None:
+    def _thrower_m(self, st: UnitState, pick: float) -> tuple[float, float] | None:
+        """Where this step's grenade or canister is thrown from: one standing officer, drawn at random."""
         a, cell = self.m.arrays, self.m.gridmap.cell_size
         on = st.members[a.on_map()[st.members] & (a.state[st.members] != INJURED)]
         if on.size == 0:
             return None
-        return float(a.x[on].mean() * cell), float(a.y[on].mean() * cell)
+        k = on[min(int(pick * on.size), on.size - 1)]
+        return float(a.x[k] * cell), float(a.y[k] * cell)
 
     def _protester_counts(self) -> np.ndarray:
+        """Standing protesters per count cell, the active ones weighted up: police aim at attackers first."""
         a, f = self.m.arrays, self.m.count_factor
         sel = (a.kind == PROTESTER) & a.on_map() & (a.state != INJURED)
         shape = self.m.count_shape
         flat = (a.x[sel] // f) * shape[1] + a.y[sel] // f
-        return np.bincount(flat, minlength=shape[0] * shape[1]).reshape(shape)
+        weight = np.where(a.state[sel] == ACTIVE, ACTIVE_WEIGHT, 1.0)
+        return np.bincount(flat, weights=weight, minlength=shape[0] * shape[1]).reshape(shape)
 
-    def _use_means(self, st: UnitState, counts: np.ndarray, time_s: float, dt: float, u: np.ndarray) -> None:
-        centre = self._centre_m(st)
+    def _use_means(self, st: UnitState, counts: np.ndarray, time_s: float, dt: float, u: np.ndarray,
+                   pick: float) -> None:
+        centre = self._thrower_m(st, pick)
         if centre is None:
             return
         sc, m = self.m.spec, self.m

@@ -17,15 +17,15 @@ class ProtestRules:
     threshold: float = 0.1  # T: active iff G - R P > T
     vision_m: float = 15.0  # how far people see police and actives
     count_cell_m: float = 5.0  # cell of the coarse grid on which people are counted
-    flee_time_s: float = 90.0  # how long a startled person runs before calming down
-    contagion_per_s: float = 0.3  # flight rate per share of fleeing people in sight
+    flee_time_s: float = 45.0  # how long a startled person runs (~150 m) before calming down
+    contagion_per_s: float = 0.1  # flight rate per share of fleeing people in sight
     regroup: bool = True  # calmed-down protesters return to their rally ("they shoot, we run; ... we go back")
     crush_density: float = 3.5  # persons/m^2 around a fleeing person above which crush injuries happen
-    crush_per_s: float = 0.002
+    crush_per_s: float = 0.0002
     arrest_per_s: float = 0.1  # per active/fleeing protester with enough officers next to it
     baton_per_s: float = 0.02
     backup: int = 3  # officers within one count cell needed for an arrest (ProtestLab: arrest only with backup)
-    projectile_per_s: float = 0.00005  # chance per second an officer is hit, per active protester in sight
+    projectile_per_s: float = 0.000003  # chance per second an officer is hit, per active protester in sight
     projectile_cap: int = 100  # actives beyond this many add no more throwing at one officer
 
 

@@ -16,8 +16,8 @@ def _params(rng, dt):
     p = np.zeros(B.N_PARAMS)
     p[B.P_DT] = dt
     p[B.P_THRESHOLD] = 0.1
-    p[B.P_DOSE_FLEE] = rng.uniform(0.5, 5)
-    p[B.P_DOSE_INJURE] = p[B.P_DOSE_FLEE] * rng.uniform(1, 4)
+    p[B.P_FLEE_CONC] = rng.uniform(0.05, 1)
+    p[B.P_DOSE_INJURE] = rng.uniform(0.5, 5)
     p[B.P_GAS_INJURY] = rng.uniform(0, 0.5)
     p[B.P_DOSE_KEEP] = rng.uniform(0.9, 1.0)
     p[B.P_FLEE_TIME] = rng.uniform(1, 20)

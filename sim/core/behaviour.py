@@ -4,15 +4,16 @@ Every decision reads the same snapshot (counts on a coarse grid taken before the
 the outcome does not depend on the order agents are visited in; ``sim.core.reference``
 restates the rules in plain Python. The rules, for a protester on the map and not injured:
 
-* Gas: dose grows by the concentration where it stands times dt and fades with a half-life.
-  Dose above ``dose_flee`` makes it flee; while dose is above ``dose_injure`` it is injured
-  at ``p_gas_injury`` per second.
+* Gas: inside the visible cloud (concentration above ``flee_concentration``) it flees. Its
+  dose grows by the concentration times dt and fades with a half-life; while the dose is
+  above ``dose_injure`` it is injured at ``p_gas_injury`` per second.
 * Fear spreads: a quiet or active protester flees at ``contagion`` per second times the share
-  of fleeing people among the protesters in its vision.
+  of fleeing people among the protesters in its vision, unless it calmed down from a flight
+  less than a flight time ago (a negative timer counts that down).
 * Epstein (2002): not fleeing, it is active iff G - R P > T, with grievance G, risk aversion
   R, and P = 1 - exp(-k floor(C / (1 + A))) from cops C and actives A in its vision.
-* A fleeing protester runs to the nearest exit until its flight time is over and its dose has
-  fallen below ``dose_flee``; then it regroups at its home place or goes home (leaves).
+* A fleeing protester runs to the nearest exit until its flight time is over and it is out
+  of the cloud; then it regroups at its home place or goes home (leaves).
 * Packed flight: a fleeing protester with at least ``crush_count`` others in its
   density window is injured at ``p_crush`` per second.
 * Arrest and batons: an active or fleeing protester with at least ``backup`` officers of an
@@ -54,7 +55,7 @@ N_LAYERS = 5
 # indices into the float64 parameter vector (see BehaviourParams in sim.core.engine)
 P_DT = 0
 P_THRESHOLD = 1
-P_DOSE_FLEE = 2
+P_FLEE_CONC = 2
 P_DOSE_INJURE = 3
 P_GAS_INJURY = 4
 P_DOSE_KEEP = 5  # dose multiplier per step (half-life decay)
@@ -136,7 +137,8 @@ def decide(u, x, y, kind, state, behaviour, target, grievance, risk, dose, timer
             continue
 
         # gas dose
-        dose[i] = dose[i] * params[P_DOSE_KEEP] + gas[x[i] // gas_factor, y[i] // gas_factor] * dt
+        here = gas[x[i] // gas_factor, y[i] // gas_factor]
+        dose[i] = dose[i] * params[P_DOSE_KEEP] + here * dt
         s = state[i]
         if dose[i] > params[P_DOSE_INJURE] and u[i, 0] < params[P_GAS_INJURY] * dt:
             state[i] = INJURED
@@ -161,8 +163,9 @@ def decide(u, x, y, kind, state, behaviour, target, grievance, risk, dose, timer
                     continue
         if s == FLEEING:
             timer[i] -= dt
-            if timer[i] <= 0.0 and dose[i] < params[P_DOSE_FLEE]:
+            if timer[i] <= 0.0 and here <= params[P_FLEE_CONC]:
                 state[i] = QUIET
+                timer[i] = -params[P_FLEE_TIME]  # not swept along again for a while
                 if regroup:
                     behaviour[i] = RALLY
                     target[i] = home[i]
@@ -179,8 +182,10 @@ def decide(u, x, y, kind, state, behaviour, target, grievance, risk, dose, timer
                 injured += 1
             continue
 
-        flee = dose[i] > params[P_DOSE_FLEE]
-        if not flee:
+        flee = here > params[P_FLEE_CONC]
+        if timer[i] < 0.0:
+            timer[i] = min(0.0, timer[i] + dt)
+        elif not flee:
             people = window_sum(sat, LAYER_PROTESTERS, gx, gy, vision_r)
             fleeing = window_sum(sat, LAYER_FLEEING, gx, gy, vision_r)
             if fleeing > 0 and u[i, 4] < params[P_CONTAGION] * dt * fleeing / people:

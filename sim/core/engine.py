@@ -73,6 +73,7 @@ class Decisions:
     exit_target: int  # field index of the exits
     regroup: bool  # calmed-down protesters go back to their home place (else they go home)
     crush_count: int  # others in the density window above which packed flight injures
+    decide_every: int = 1  # decide once every this many steps (params[P_DT] is the decision interval)
 
     def __post_init__(self) -> None:
         if self.params.shape != (N_PARAMS,):
@@ -104,12 +105,15 @@ class Core:
         self.decisions = decisions
         self.injured_total = 0
         self.arrested_total = 0
+        self.steps = 0
 
     def step(self, rng: np.random.Generator) -> int:
-        """Decide, spread the gas, then walk; returns how many left the map in this step."""
+        """Decide (every ``decide_every`` steps), spread the gas, then walk; returns how many left the map."""
         if self.decisions is not None:
-            self.decide_with(rng.random((len(self.agents), N_DRAWS)))
+            if self.steps % self.decisions.decide_every == 0:
+                self.decide_with(rng.random((len(self.agents), N_DRAWS)))
             self.decisions.gas.step(self.params.dt)
+        self.steps += 1
         order, rand = draw_step_randoms(rng, len(self.agents), self.max_moves)
         return self.step_with(order, rand)
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from .behaviour import (
     CAUSE_BATON, CAUSE_CRUSH, CAUSE_GAS, CAUSE_PROJECTILE, LAYER_ACTIVE, LAYER_ARRESTING, LAYER_FLEEING,
-    LAYER_POLICE, LAYER_PROTESTERS, N_LAYERS, P_ARREST, P_BACKUP, P_BATON, P_CONTAGION, P_CRUSH, P_DOSE_FLEE,
+    LAYER_POLICE, LAYER_PROTESTERS, N_LAYERS, P_ARREST, P_BACKUP, P_BATON, P_CONTAGION, P_CRUSH, P_FLEE_CONC,
     P_DOSE_INJURE, P_DOSE_KEEP, P_DT, P_FLEE_TIME, P_GAS_INJURY, P_PROJECTILE, P_PROJECTILE_CAP, P_THRESHOLD,
 )
 from .movement import BUDGET_CAP_CELLS, DX, DY, SQRT2
@@ -207,7 +207,8 @@ def decide_reference(u, a, occ, gas, gas_factor, sat, coarse_factor, vision_r, a
                     injured += 1
             continue
 
-        a.dose[i] = a.dose[i] * params[P_DOSE_KEEP] + gas[x // gas_factor, y // gas_factor] * dt
+        here = gas[x // gas_factor, y // gas_factor]
+        a.dose[i] = a.dose[i] * params[P_DOSE_KEEP] + here * dt
         s = a.state[i]
         if a.dose[i] > params[P_DOSE_INJURE] and u[i, 0] < params[P_GAS_INJURY] * dt:
             a.state[i], a.cause[i] = INJURED, CAUSE_GAS
@@ -228,8 +229,9 @@ def decide_reference(u, a, occ, gas, gas_factor, sat, coarse_factor, vision_r, a
 
         if s == FLEEING:
             a.timer[i] -= dt
-            if a.timer[i] <= 0.0 and a.dose[i] < params[P_DOSE_FLEE]:
+            if a.timer[i] <= 0.0 and here <= params[P_FLEE_CONC]:
                 a.state[i] = QUIET
+                a.timer[i] = -params[P_FLEE_TIME]
                 if regroup:
                     a.behaviour[i], a.target[i] = RALLY, a.home[i]
                 continue
@@ -241,8 +243,10 @@ def decide_reference(u, a, occ, gas, gas_factor, sat, coarse_factor, vision_r, a
                 injured += 1
             continue
 
-        flee = a.dose[i] > params[P_DOSE_FLEE]
-        if not flee:
+        flee = here > params[P_FLEE_CONC]
+        if a.timer[i] < 0.0:
+            a.timer[i] = min(0.0, a.timer[i] + dt)
+        elif not flee:
             people = _window_sum(sat, LAYER_PROTESTERS, gx, gy, vision_r)
             fleeing = _window_sum(sat, LAYER_FLEEING, gx, gy, vision_r)
             flee = fleeing > 0 and u[i, 4] < params[P_CONTAGION] * dt * fleeing / people
