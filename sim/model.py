@@ -115,7 +115,6 @@ class ProtestModel(mesa.Model):
         p[B.P_FLEE_CONC] = gas.flee_concentration
         p[B.P_DOSE_INJURE] = gas.dose_injure
         p[B.P_GAS_INJURY] = gas.injury_per_s
-        p[B.P_DOSE_KEEP] = 0.5 ** (self.dt / gas.dose_half_life_s)
         p[B.P_FLEE_TIME] = rules.flee_time_s
         p[B.P_CONTAGION] = rules.contagion_per_s
         p[B.P_CRUSH] = rules.crush_per_s

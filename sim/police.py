@@ -38,9 +38,8 @@ class TearGas:
     half_life_s: float = 180.0  # the cloud fades
     cell_m: float = 4.0  # gas grid cell
     flee_concentration: float = 0.01  # g/m^2: the edge of the visible cloud; people inside it flee
-    dose_injure: float = 3.0  # long exposure
-    injury_per_s: float = 0.01  # chance per second while above dose_injure
-    dose_half_life_s: float = 600.0  # effects fade 10-30 min after leaving the cloud
+    dose_injure: float = 10.0  # g s/m^2: long or repeated exposure
+    injury_per_s: float = 0.002  # chance per second while above dose_injure
 
 
 @dataclass(frozen=True)
@@ -73,7 +72,7 @@ _PROB = {"low": 0.0, "high": 1.0}
 
 def parse_tear_gas(table, path="tear_gas") -> TearGas:
     bounds = {k: _POSITIVE for k in ("range_m", "emission_s", "grams", "diffusivity", "cell_m", "flee_concentration",
-                                     "dose_injure", "dose_half_life_s")}
+                                     "dose_injure")}
     bounds.update(rate_per_min=_NONNEG, half_life_s=_POSITIVE, injury_per_s=_PROB)
     return table_to_dataclass(TearGas, table, path, bounds=bounds)
 

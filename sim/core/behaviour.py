@@ -5,8 +5,8 @@ the outcome does not depend on the order agents are visited in; ``sim.core.refer
 restates the rules in plain Python. The rules, for a protester on the map and not injured:
 
 * Gas: inside the visible cloud (concentration above ``flee_concentration``) it flees. Its
-  dose grows by the concentration times dt and fades with a half-life; while the dose is
-  above ``dose_injure`` it is injured at ``p_gas_injury`` per second.
+  dose (concentration times seconds, only ever growing) above ``dose_injure`` injures it at
+  ``p_gas_injury`` per second.
 * Fear spreads: a quiet or active protester flees at ``contagion`` per second times the share
   of fleeing people among the protesters in its vision, unless it calmed down from a flight
   less than a flight time ago (a negative timer counts that down).
@@ -58,16 +58,15 @@ P_THRESHOLD = 1
 P_FLEE_CONC = 2
 P_DOSE_INJURE = 3
 P_GAS_INJURY = 4
-P_DOSE_KEEP = 5  # dose multiplier per step (half-life decay)
-P_FLEE_TIME = 6
-P_CONTAGION = 7
-P_CRUSH = 8
-P_ARREST = 9
-P_BATON = 10
-P_PROJECTILE = 11
-P_PROJECTILE_CAP = 12
-P_BACKUP = 13
-N_PARAMS = 14
+P_FLEE_TIME = 5
+P_CONTAGION = 6
+P_CRUSH = 7
+P_ARREST = 8
+P_BATON = 9
+P_PROJECTILE = 10
+P_PROJECTILE_CAP = 11
+P_BACKUP = 12
+N_PARAMS = 13
 N_DRAWS = 5  # uniform draws per agent per decision pass
 
 
@@ -138,7 +137,7 @@ def decide(u, x, y, kind, state, behaviour, target, grievance, risk, dose, timer
 
         # gas dose
         here = gas[x[i] // gas_factor, y[i] // gas_factor]
-        dose[i] = dose[i] * params[P_DOSE_KEEP] + here * dt
+        dose[i] += here * dt
         s = state[i]
         if dose[i] > params[P_DOSE_INJURE] and u[i, 0] < params[P_GAS_INJURY] * dt:
             state[i] = INJURED

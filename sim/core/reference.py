@@ -12,7 +12,7 @@ import numpy as np
 from .behaviour import (
     CAUSE_BATON, CAUSE_CRUSH, CAUSE_GAS, CAUSE_PROJECTILE, LAYER_ACTIVE, LAYER_ARRESTING, LAYER_FLEEING,
     LAYER_POLICE, LAYER_PROTESTERS, N_LAYERS, P_ARREST, P_BACKUP, P_BATON, P_CONTAGION, P_CRUSH, P_FLEE_CONC,
-    P_DOSE_INJURE, P_DOSE_KEEP, P_DT, P_FLEE_TIME, P_GAS_INJURY, P_PROJECTILE, P_PROJECTILE_CAP, P_THRESHOLD,
+    P_DOSE_INJURE, P_DT, P_FLEE_TIME, P_GAS_INJURY, P_PROJECTILE, P_PROJECTILE_CAP, P_THRESHOLD,
 )
 from .movement import BUDGET_CAP_CELLS, DX, DY, SQRT2
 from .state import (
@@ -208,7 +208,7 @@ def decide_reference(u, a, occ, gas, gas_factor, sat, coarse_factor, vision_r, a
             continue
 
         here = gas[x // gas_factor, y // gas_factor]
-        a.dose[i] = a.dose[i] * params[P_DOSE_KEEP] + here * dt
+        a.dose[i] += here * dt
         s = a.state[i]
         if a.dose[i] > params[P_DOSE_INJURE] and u[i, 0] < params[P_GAS_INJURY] * dt:
             a.state[i], a.cause[i] = INJURED, CAUSE_GAS

@@ -169,6 +169,8 @@ def field_for(gridmap: GridMap, target: str, *, use_cache: bool = True) -> np.nd
                 return field
         except (OSError, ValueError):
             pass  # a damaged cache entry is recomputed below
+    if target == EXITS and not gridmap.exit_mask().any():
+        return np.full(gridmap.shape, np.inf, dtype=np.float32)  # a closed map: nowhere to leave to
     if target == EXITS:
         field = distance_field(gridmap.walkable, gridmap.exit_mask(), gridmap.cell_size)
     else:
