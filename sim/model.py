@@ -261,7 +261,7 @@ class ProtestModel(mesa.Model):
     def open_gate(self) -> None:
         """The gate broke: its cells become floor again for everyone."""
         gate_cells = self.gridmap.place_id == self.gridmap.place_index(self.spec.gate.place)
-        self.gridmap.walkable[gate_cells] = 1
+        self.core.open_cells(gate_cells)
 
     def step(self) -> None:
         self._fire_events()

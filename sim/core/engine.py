@@ -15,7 +15,7 @@ from .behaviour import N_DRAWS, N_PARAMS, coarse_counts, decide
 from .hazards import GasField
 from .movement import rand_columns, step_agents
 from .reference import coarse_counts_reference, decide_reference, step_agents_reference
-from .state import AgentArrays, weidmann_factor_table
+from .state import FREE, WALL, AgentArrays, weidmann_factor_table
 
 ENGINES = ("numba", "python")
 
@@ -101,7 +101,7 @@ class Core:
         self.max_moves = params.max_moves(cell)
         self.mill_threshold = params.mill_threshold()
         self.speed_table = weidmann_factor_table((2 * self.window_r + 1) ** 2 - 1, cell)
-        self.occ = agents.occupancy(world.walkable.shape)
+        self.occ = agents.occupancy(world.walkable)
         self.decisions = decisions
         self.injured_total = 0
         self.arrested_total = 0
@@ -116,6 +116,11 @@ class Core:
         self.steps += 1
         order, rand = draw_step_randoms(rng, len(self.agents), self.max_moves)
         return self.step_with(order, rand)
+
+    def open_cells(self, mask: np.ndarray) -> None:
+        """Cells that were walls become floor (a gate gives way)."""
+        self.world.walkable[mask] = 1
+        self.occ[mask & (self.occ == WALL)] = FREE
 
     def counts_grid(self) -> np.ndarray:
         """Summed-area tables of police, actives, fleeing, protesters, arresting officers per coarse cell."""

@@ -20,6 +20,9 @@ plain Python and must agree bit for bit):
   of unspent walking.
 * Stepping on an exit cell means leaving the map.
 
+``occ`` holds, per cell, the agent standing there, ``FREE`` (-1) or ``WALL`` (-2): one array
+read tells a walker both whether a cell is floor and whether it is taken.
+
 Random numbers come in as arrays drawn before the step (``rand[i, k]``: uint16), so the
 reference engine consumes exactly the same draws.
 """
@@ -29,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .state import FLEEING, INJURED, LEFT, MARCH, NOWHERE, RALLY
+from .state import FLEEING, FREE, INJURED, LEFT, MARCH, NOWHERE, RALLY, WALL
 
 # the 8 neighbours, counter-clockwise from east
 DX = np.array([1, 1, 0, -1, -1, -1, 0, 1], dtype=np.int64)
@@ -45,13 +48,13 @@ def rand_columns(max_moves: int) -> int:
 
 
 @njit(cache=True, inline="always")
-def _can_enter(x, y, nx_, ny_, d, walkable, occ):
-    if nx_ < 0 or ny_ < 0 or nx_ >= walkable.shape[0] or ny_ >= walkable.shape[1]:
+def _can_enter(x, y, nx_, ny_, d, occ):
+    if nx_ < 0 or ny_ < 0 or nx_ >= occ.shape[0] or ny_ >= occ.shape[1]:
         return False
-    if walkable[nx_, ny_] == 0 or occ[nx_, ny_] >= 0:
+    if occ[nx_, ny_] != FREE:
         return False
     if d % 2 == 1:  # diagonal: both orthogonal cells must be floor
-        if walkable[nx_, y] == 0 or walkable[x, ny_] == 0:
+        if occ[nx_, y] == WALL or occ[x, ny_] == WALL:
             return False
     return True
 
@@ -84,7 +87,7 @@ def step_agents(
                 d = rand[i, dir_col] % 8
                 qx = ax + DX[d]
                 qy = ay + DY[d]
-                if _can_enter(ax, ay, qx, qy, d, walkable, occ) and place_id[qx, qy] == goal_place:
+                if _can_enter(ax, ay, qx, qy, d, occ) and place_id[qx, qy] == goal_place:
                     occ[ax, ay] = -1
                     occ[qx, qy] = i
                     x[i] = qx
@@ -92,14 +95,13 @@ def step_agents(
             continue
 
         # walk down the field, slowed by the people around
-        count = 0
-        area = 0
+        count = -1  # the walker itself is in the window
+        area = -1
         for wx in range(max(ax - window_r, 0), min(ax + window_r + 1, nxg)):
             for wy in range(max(ay - window_r, 0), min(ay + window_r + 1, nyg)):
-                if walkable[wx, wy] != 0 and (wx != ax or wy != ay):
-                    area += 1
-                    if occ[wx, wy] >= 0:
-                        count += 1
+                o = occ[wx, wy]
+                area += o != WALL
+                count += o >= 0
         run = flee_factor if state[i] == FLEEING else 1.0
         budget[i] += speed[i] * run * speed_table[count, area] * dt
         cur = np.float64(fields[t, ax, ay])
@@ -114,7 +116,7 @@ def step_agents(
                 d = (start + k) % 8
                 qx = ax + DX[d]
                 qy = ay + DY[d]
-                if not _can_enter(ax, ay, qx, qy, d, walkable, occ):
+                if not _can_enter(ax, ay, qx, qy, d, occ):
                     continue
                 v = np.float64(fields[t, qx, qy])
                 if v < best:

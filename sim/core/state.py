@@ -31,6 +31,8 @@ HOLD = 3  # walk to the target place, then stand still (police posture "hold")
 BEHAVIOUR_NAMES = ("rally", "march", "leave", "hold")
 
 NOWHERE = -1  # position of agents no longer on the map
+FREE = -1  # an empty floor cell in the occupancy grid
+WALL = -2  # a wall cell in the occupancy grid
 
 
 @dataclass
@@ -87,9 +89,9 @@ class AgentArrays:
     def on_map(self) -> np.ndarray:
         return self.x != NOWHERE
 
-    def occupancy(self, shape: tuple[int, int]) -> np.ndarray:
-        """int32 grid holding the index of the agent in each cell, -1 where empty."""
-        occ = np.full(shape, -1, dtype=np.int32)
+    def occupancy(self, walkable: np.ndarray) -> np.ndarray:
+        """int32 grid: the index of the agent in each cell, FREE on empty floor, WALL on walls."""
+        occ = np.where(walkable == 1, FREE, WALL).astype(np.int32)
         on = np.flatnonzero(self.on_map())
         occ[self.x[on], self.y[on]] = on
         return occ
