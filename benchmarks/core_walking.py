@@ -21,10 +21,18 @@ def bishkek_world(cell_size: float = 0.5) -> World:
     return World(gm.walkable, gm.place_id, gm.exit_mask().astype(np.uint8), fields, field_place, cell_size)
 
 
-def crowd(world: World, n: int, seed: int = 0) -> AgentArrays:
-    """n marchers on random street cells, each heading for one of the targets."""
+def crowd(world: World, n: int, seed: int = 0, layout: str = "uniform") -> AgentArrays:
+    """n marchers heading for one of the targets: spread over every floor cell of the map
+    (``uniform``, the worst case for memory traffic) or starting on and around Ala-Too Square as
+    in the scenarios (``square``)."""
     rng = np.random.default_rng(seed)
-    floor = np.flatnonzero((world.walkable == 1).ravel() & (world.is_exit.ravel() == 0))
+    floor = (world.walkable == 1).ravel() & (world.is_exit.ravel() == 0)
+    if layout == "square":
+        square = world.field_place[0]
+        near = np.isin(world.place_id.ravel(), [square]) | (world.fields[0].ravel() < 60.0)
+        if (floor & near).sum() >= n:
+            floor &= near
+    floor = np.flatnonzero(floor)
     cells = rng.choice(floor, size=n, replace=False)
     a = AgentArrays.empty(n)
     a.x[:], a.y[:] = np.unravel_index(cells, world.walkable.shape)
@@ -34,11 +42,12 @@ def crowd(world: World, n: int, seed: int = 0) -> AgentArrays:
     return a
 
 
-def agent_steps_per_second(world: World, n: int, engine: str, steps: int, repeats: int) -> list[float]:
+def agent_steps_per_second(world: World, n: int, engine: str, steps: int, repeats: int,
+                           layout: str = "uniform") -> list[float]:
     """One figure per repeat: a fresh crowd stepped ``steps`` times (the first step, compiling, excluded)."""
     figures = []
     for r in range(repeats):
-        core = Core(world, WalkParams(dt=0.5, max_speed=2.2), crowd(world, n, seed=r), engine)
+        core = Core(world, WalkParams(dt=0.5, max_speed=2.2), crowd(world, n, seed=r, layout=layout), engine)
         rng = np.random.default_rng(r)
         core.step(rng)  # warm-up: JIT load from cache, first touches of the arrays
         t0 = time.perf_counter()
@@ -51,15 +60,19 @@ def agent_steps_per_second(world: World, n: int, engine: str, steps: int, repeat
 def run(quick: bool) -> dict:
     """Numba vs the reference at 1k and 10k agents (both feasible), numba alone at 100k and 1M."""
     world = bishkek_world()
-    out = {"map": "bishkek_center", "cell_size": 0.5, "dt": 0.5, "sizes": {}}
-    sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000, 1_000_000)
-    for n in sizes:
-        steps = max(5, int(2e6 / n)) if quick else max(10, int(2e7 / n))
-        numba = agent_steps_per_second(world, n, "numba", steps=steps, repeats=3 if quick else 5)
-        row = {"numba_agent_steps_per_s": float(np.median(numba))}
-        if n <= 10_000:
-            python = agent_steps_per_second(world, n, "python", steps=1, repeats=1 if quick else 3)
-            row["python_agent_steps_per_s"] = float(np.median(python))
-            row["speedup"] = row["numba_agent_steps_per_s"] / row["python_agent_steps_per_s"]
-        out["sizes"][str(n)] = row
+    out = {"map": "bishkek_center", "cell_size": 0.5, "dt": 0.5, "layouts": {}}
+    for layout in ("uniform", "square"):
+        sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000, 1_000_000)
+        if layout == "square":
+            sizes = tuple(n for n in sizes if n <= 100_000)
+        rows = out["layouts"][layout] = {}
+        for n in sizes:
+            steps = max(5, int(2e6 / n)) if quick else max(10, int(2e7 / n))
+            numba = agent_steps_per_second(world, n, "numba", steps=steps, repeats=3 if quick else 5, layout=layout)
+            row = {"numba_agent_steps_per_s": float(np.median(numba))}
+            if n <= 10_000:
+                python = agent_steps_per_second(world, n, "python", steps=1, repeats=1 if quick else 3, layout=layout)
+                row["python_agent_steps_per_s"] = float(np.median(python))
+                row["speedup"] = row["numba_agent_steps_per_s"] / row["python_agent_steps_per_s"]
+            rows[str(n)] = row
     return out

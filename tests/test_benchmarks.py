@@ -10,8 +10,9 @@ def test_quick_benchmarks_write_their_json(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     report = json.loads((tmp_path / "latest.json").read_text())
-    sizes = report["cases"]["core_walking"]["sizes"]
-    assert set(sizes) == {"1000", "10000"}
-    assert all(v["numba_agent_steps_per_s"] > 0 and v["speedup"] > 0 for v in sizes.values())
+    for layout in ("uniform", "square"):
+        sizes = report["cases"]["core_walking"]["layouts"][layout]
+        assert set(sizes) == {"1000", "10000"}
+        assert all(v["numba_agent_steps_per_s"] > 0 and v["speedup"] > 0 for v in sizes.values())
     assert report["cases"]["gas_diffusion"]["4m"]["ms_per_step_dt_0.5s"] > 0
     assert report["cases"]["full_scenario"]["run_seconds"] > 0
