@@ -12,7 +12,7 @@ from .core.hazards import GasField
 from .core.state import (
     HOLD, INJURED, LEAVE, MARCH, POLICE, PROTESTER, RALLY, STATE_NAMES, AgentArrays,
 )
-from .geo.fields import EXITS, field_stack
+from .geo.fields import EXITS, SECTORS, escape_target, exit_sector_mask, field_stack
 from .geo.gridmap import GridMap
 from .geo.loader import load_map
 from .policing import Policing
@@ -46,9 +46,11 @@ class ProtestModel(mesa.Model):
         groups = [(c.name, PROTESTER, c) for c in scenario.crowds] + [(u.name, POLICE, u) for u in scenario.police]
         self.group_names = tuple(name for name, _, _ in groups)
         self.field_targets = self._field_targets(scenario)
+        self.field_targets += tuple(escape_target(s) for s in SECTORS
+                                    if exit_sector_mask(self.gridmap, s).any())
         fields = field_stack(self.gridmap, list(self.field_targets), use_cache=use_field_cache)
         field_place = np.array(
-            [-1 if t == EXITS else self.gridmap.place_index(t) for t in self.field_targets], dtype=np.int16)
+            [-1 if t.startswith(EXITS) else self.gridmap.place_index(t) for t in self.field_targets], dtype=np.int16)
         world = World(self.gridmap.walkable, self.gridmap.place_id, self.gridmap.exit_mask().astype(np.uint8),
                       fields, field_place, self.gridmap.cell_size)
 
@@ -67,6 +69,7 @@ class ProtestModel(mesa.Model):
         self.left_total = 0
         self.events_log: list[dict] = []
         self._centroids: dict[str, tuple[float, float]] = {}
+        self._routes = self._escape_routes()
         self.policing = Policing(self)
         self._pending_events = sorted(scenario.events, key=lambda e: e.at_s)
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
@@ -94,6 +97,21 @@ class ProtestModel(mesa.Model):
                 targets.append(trig.target)
         targets.append(EXITS)
         return tuple(dict.fromkeys(targets))
+
+    def _escape_routes(self) -> list[tuple[int, np.ndarray]]:
+        """(field index, direction) of each side of the map that has exits: where startled people run."""
+        return [(self.field_targets.index(escape_target(s)), np.array(SECTORS[s])) for s in SECTORS
+                if escape_target(s) in self.field_targets]
+
+    def escape_fields(self, xs: np.ndarray, ys: np.ndarray, threat_m: tuple[float, float]) -> np.ndarray:
+        """For people at cells (xs, ys) startled by a threat at ``threat_m``: the escape field leading
+        to the exits on the side of the map most directly away from the threat."""
+        routes = self._routes
+        if not routes:
+            return np.full(xs.shape, self.exit_field, dtype=np.int16)
+        away = np.column_stack([xs * self.gridmap.cell_size - threat_m[0], ys * self.gridmap.cell_size - threat_m[1]])
+        scores = np.stack([away @ d for _, d in routes], axis=1)
+        return np.array([f for f, _ in routes], dtype=np.int16)[np.argmax(scores, axis=1)]
 
     @staticmethod
     def _close_gate(gridmap: GridMap, scenario: Scenario) -> GridMap:

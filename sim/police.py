@@ -107,12 +107,15 @@ def densest_protesters(counts: np.ndarray, centre: tuple[float, float], range_ce
     return x0 + int(best[0]), y0 + int(best[1])
 
 
-def startle(agents, candidates: np.ndarray, flee_time: float, exit_target: int) -> None:
-    """Make protesters flee for ``flee_time`` seconds toward the exits."""
+def startle(agents, candidates: np.ndarray, flee_time: float, escape, threat_m: tuple[float, float]) -> None:
+    """Make protesters flee for ``flee_time`` seconds, away from the threat toward the exits.
+
+    ``escape(xs, ys, threat_m)`` gives each one's escape field (``ProtestModel.escape_fields``).
+    """
     agents.state[candidates] = FLEEING
     agents.timer[candidates] = np.maximum(agents.timer[candidates], flee_time)
     agents.behaviour[candidates] = LEAVE
-    agents.target[candidates] = exit_target
+    agents.target[candidates] = escape(agents.x[candidates], agents.y[candidates], threat_m)
 
 
 def standing_protesters(agents) -> np.ndarray:
@@ -120,11 +123,11 @@ def standing_protesters(agents) -> np.ndarray:
 
 
 def stun_grenade(agents, point_m: tuple[float, float], spec: StunGrenades, cell: float, u: np.ndarray,
-                 flee_time: float, exit_target: int) -> int:
+                 flee_time: float, escape) -> int:
     """A flash-bang at ``point_m``: startle everyone within the radius, injure some very close; returns injured."""
     idx = np.flatnonzero(standing_protesters(agents))
     d = np.hypot(agents.x[idx] * cell - point_m[0], agents.y[idx] * cell - point_m[1])
-    startle(agents, idx[d <= spec.startle_radius_m], flee_time, exit_target)
+    startle(agents, idx[d <= spec.startle_radius_m], flee_time, escape, point_m)
     hurt = idx[(d <= spec.injury_radius_m) & (u[idx] < spec.injury_chance)]
     agents.state[hurt] = INJURED
     agents.cause[hurt] = CAUSE_STUN_GRENADE
@@ -132,7 +135,7 @@ def stun_grenade(agents, point_m: tuple[float, float], spec: StunGrenades, cell:
 
 
 def water_jet(agents, truck_m: tuple[float, float], aim_m: tuple[float, float], spec: WaterCannon, cell: float,
-              dt: float, u: np.ndarray, flee_time: float, exit_target: int) -> int:
+              dt: float, u: np.ndarray, flee_time: float, escape) -> int:
     """One step of a jet from ``truck_m`` toward ``aim_m``; returns how many were knocked down."""
     direction = np.array(aim_m) - np.array(truck_m)
     norm = float(np.hypot(*direction))
@@ -145,7 +148,7 @@ def water_jet(agents, truck_m: tuple[float, float], aim_m: tuple[float, float], 
     along = rel_x * direction[0] + rel_y * direction[1]
     across = np.abs(-rel_x * direction[1] + rel_y * direction[0])
     hit = (along > 0) & (along <= spec.reach_m) & (across <= spec.width_m / 2)
-    startle(agents, idx[hit], flee_time, exit_target)
+    startle(agents, idx[hit], flee_time, escape, truck_m)
     down = idx[hit & (along <= spec.knockdown_m) & (u[idx] < spec.knockdown_per_s * dt)]
     agents.state[down] = INJURED
     agents.cause[down] = CAUSE_WATER_CANNON

@@ -151,7 +151,7 @@ class Policing:
             if aim is not None:
                 point = ((aim[0] + 0.5) * count_m, (aim[1] + 0.5) * count_m)
                 hurt = stun_grenade(m.arrays, point, sc.stun_grenades, m.gridmap.cell_size, u,
-                                    sc.protest.flee_time_s, m.exit_field)
+                                    sc.protest.flee_time_s, m.escape_fields)
                 self._force(st, "stun_grenades", time_s, f"{hurt} injured")
                 st.next_stun_s = time_s + 60.0 / sc.stun_grenades.rate_per_min
         if "water_cannon" in means and sc.water_cannon.trucks > 0:
@@ -166,7 +166,7 @@ class Policing:
                 if aim is None:
                     continue
                 aim_m = ((aim[0] + 0.5) * count_m, (aim[1] + 0.5) * count_m)
-                water_jet(a, truck_m, aim_m, sc.water_cannon, cell, dt, u, sc.protest.flee_time_s, m.exit_field)
+                water_jet(a, truck_m, aim_m, sc.water_cannon, cell, dt, u, sc.protest.flee_time_s, m.escape_fields)
                 self._force(st, "water_cannon", time_s, "jet")
 
     def _force(self, st: UnitState, means: str, time_s: float, detail: str) -> None:

@@ -70,3 +70,37 @@ def test_free_walkers_leave_the_corridor_at_their_speed():
     ts = m.timeseries()
     first = ts.loc[ts["state_left"] > 0, "time_s"].iloc[0]
     assert first >= 98 / 2.2
+
+
+def test_startled_people_run_away_from_the_threat(tmp_path):
+    text = '''
+[scenario]
+name = "two ends"
+seed = 1
+start = "12:00"
+end = "12:01"
+[map]
+ascii = """
+#################################
+W..............CCC..............E
+#################################
+"""
+[map.places]
+C = "middle"
+[map.exits]
+W = "west_end"
+E = "east_end"
+[crowds.c]
+count = 3
+place = "middle"
+'''
+    path = tmp_path / "two_ends.toml"
+    path.write_text(text)
+    m = ProtestModel(load_scenario(path))
+    a = m.arrays
+    west = m.field_targets.index("exits:west")
+    east = m.field_targets.index("exits:east")
+    threat_east = ((a.x.max() + 5) * m.gridmap.cell_size, 0.75)
+    threat_west = ((a.x.min() - 5) * m.gridmap.cell_size, 0.75)
+    assert (m.escape_fields(a.x, a.y, threat_east) == west).all()
+    assert (m.escape_fields(a.x, a.y, threat_west) == east).all()

@@ -20,6 +20,29 @@ from numba import njit
 from .gridmap import GridMap
 
 EXITS = "exits"  # the target name of the field to the nearest exit
+SECTORS = {"east": (1.0, 0.0), "north": (0.0, 1.0), "west": (-1.0, 0.0), "south": (0.0, -1.0)}
+
+
+def escape_target(sector: str) -> str:
+    """The target name of the field to the exits on one side of the map ("exits:north"...)."""
+    return f"{EXITS}:{sector}"
+
+
+def exit_sector_mask(gridmap: GridMap, sector: str) -> np.ndarray:
+    """Exit cells of the exits whose centre lies in that quarter of the map, seen from its middle."""
+    mask = np.zeros(gridmap.shape, dtype=bool)
+    cx, cy = gridmap.shape[0] / 2, gridmap.shape[1] / 2
+    dx, dy = SECTORS[sector]
+    for name in gridmap.exits:
+        cells = gridmap.place_mask(name)
+        xs, ys = np.nonzero(cells)
+        if xs.size == 0:
+            continue
+        vx, vy = xs.mean() - cx, ys.mean() - cy
+        best = max(SECTORS, key=lambda s: SECTORS[s][0] * vx + SECTORS[s][1] * vy)
+        if best == sector:
+            mask |= cells
+    return mask
 _VERSION = "v2"  # bump when the algorithm changes, so stale caches are not reused
 
 # dx, dy of the stencil; knight moves need both cells they brush past to be walkable
@@ -169,10 +192,11 @@ def field_for(gridmap: GridMap, target: str, *, use_cache: bool = True) -> np.nd
                 return field
         except (OSError, ValueError):
             pass  # a damaged cache entry is recomputed below
-    if target == EXITS and not gridmap.exit_mask().any():
-        return np.full(gridmap.shape, np.inf, dtype=np.float32)  # a closed map: nowhere to leave to
-    if target == EXITS:
-        field = distance_field(gridmap.walkable, gridmap.exit_mask(), gridmap.cell_size)
+    if target.startswith(EXITS):
+        mask = gridmap.exit_mask() if target == EXITS else exit_sector_mask(gridmap, target.split(":")[1])
+        if not mask.any():
+            return np.full(gridmap.shape, np.inf, dtype=np.float32)  # nowhere to leave to that way
+        field = distance_field(gridmap.walkable, mask, gridmap.cell_size)
     else:
         field = place_field(gridmap.walkable, gridmap.place_mask(target), gridmap.cell_size)
     if use_cache:
