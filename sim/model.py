@@ -184,13 +184,12 @@ class ProtestModel(mesa.Model):
         return arrays
 
     def _snapshot_times(self) -> list[float]:
-        """When to keep the crowd's positions for the density figure: start, after each event, end."""
-        times = [0.0] + [min(e.at_s + 300.0, self.duration_s) for e in self.spec.events] + [self.duration_s]
-        times = sorted(set(t for t in times if t <= self.duration_s))
-        if len(times) > MAX_SNAPSHOTS:
-            keep = np.linspace(0, len(times) - 1, MAX_SNAPSHOTS).round().astype(int)
-            times = [times[k] for k in keep]
-        return times
+        """When to keep the crowd's positions for the density figure: the start, five minutes after
+        each event, then evenly to the end (six panels at most)."""
+        times = [0.0] + [min(e.at_s + 300.0, self.duration_s) for e in self.spec.events]
+        times = sorted(set(times))[: MAX_SNAPSHOTS - 1]
+        extra = np.linspace(times[-1], self.duration_s, MAX_SNAPSHOTS - len(times) + 1)[1:]
+        return sorted(set(times) | {float(t) for t in extra})
 
     # --- data -----------------------------------------------------------------------------------
     @property
