@@ -24,7 +24,6 @@ from .tables import check_keys, join, number, table_to_dataclass
 from .triggers import Trigger, parse_triggers
 
 BEHAVIOURS = ("rally", "march", "leave")
-EVENT_BEHAVIOURS = ("rally", "march", "leave")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
 DAY = 24 * 3600
 
@@ -340,15 +339,7 @@ def _parse_crowd(name, table, path, places, walking) -> Crowd:
     check_keys(table, ("count", "place", "behaviour", "target", "walking", "legitimacy"), path)
     count = number(_req(table, "count", path), join(path, "count"), low=1, integer=True)
     place = _place(_req(table, "place", path), join(path, "place"), places)
-    behaviour = _choice(table.get("behaviour", "rally"), join(path, "behaviour"), BEHAVIOURS)
-    target = table.get("target")
-    if behaviour == "march" and target is None:
-        raise ScenarioError("a marching crowd needs a target place", path=join(path, "target"))
-    if target is not None:
-        target = _place(target, join(path, "target"), places)
-    legitimacy = table.get("legitimacy")
-    if legitimacy is not None:
-        legitimacy = number(legitimacy, join(path, "legitimacy"), low=0, high=1)
+    behaviour, target, legitimacy = _intent(table, path, places, table.get("behaviour", "rally"))
     return Crowd(name=name, count=count, place=place, behaviour=behaviour, target=target,
                  walking=_parse_walking(table.get("walking", {}), join(path, "walking"), walking),
                  legitimacy=legitimacy)
@@ -391,21 +382,27 @@ def _parse_events(items, path, crowds: dict, places, offset) -> tuple[Event, ...
         if count > crowds[crowd].count:
             raise ScenarioError(f"moves {count} people but crowd {crowd!r} has {crowds[crowd].count}",
                                 path=join(p, "count"))
-        behaviour = _choice(_req(item, "behaviour", p), join(p, "behaviour"), EVENT_BEHAVIOURS)
-        target = item.get("target")
-        if behaviour == "march" and target is None:
-            raise ScenarioError("a march needs a target place", path=join(p, "target"))
-        if target is not None:
-            target = _place(target, join(p, "target"), places)
-        legitimacy = item.get("legitimacy")
-        if legitimacy is not None:
-            legitimacy = number(legitimacy, join(p, "legitimacy"), low=0, high=1)
+        behaviour, target, legitimacy = _intent(item, p, places, _req(item, "behaviour", p))
         label = item.get("label", f"{count} of {crowd} {behaviour}")
         if not isinstance(label, str):
             raise ScenarioError("expected a string", path=join(p, "label"))
         out.append(Event(at=at, at_s=at_s, crowd=crowd, count=count, behaviour=behaviour, target=target,
                          label=label, legitimacy=legitimacy))
     return tuple(out)
+
+
+def _intent(table: dict, path: str, places, behaviour) -> tuple[str, str | None, float | None]:
+    """behaviour, target and legitimacy, as crowds and events both state them."""
+    behaviour = _choice(behaviour, join(path, "behaviour"), BEHAVIOURS)
+    target = table.get("target")
+    if behaviour == "march" and target is None:
+        raise ScenarioError("a march needs a target place", path=join(path, "target"))
+    if target is not None:
+        target = _place(target, join(path, "target"), places)
+    legitimacy = table.get("legitimacy")
+    if legitimacy is not None:
+        legitimacy = number(legitimacy, join(path, "legitimacy"), low=0, high=1)
+    return behaviour, target, legitimacy
 
 
 def check_capacity(scenario: Scenario, gridmap) -> None:

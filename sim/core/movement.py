@@ -88,7 +88,7 @@ def step_agents(
                 qx = ax + DX[d]
                 qy = ay + DY[d]
                 if _can_enter(ax, ay, qx, qy, d, occ) and place_id[qx, qy] == goal_place:
-                    occ[ax, ay] = -1
+                    occ[ax, ay] = FREE
                     occ[qx, qy] = i
                     x[i] = qx
                     y[i] = qy
@@ -125,40 +125,35 @@ def step_agents(
                     by = qy
                 elif v == cur and side < 0:
                     side = d
-            if bx < 0:
-                # blocked ahead: step aside along the level line, once per step, if it pays a step
-                step_len = cell_size * (SQRT2 if side % 2 == 1 else 1.0)
-                if moves == 0 and side >= 0 and budget[i] >= cap:
-                    budget[i] -= step_len
-                    occ[ax, ay] = -1
-                    ax = ax + DX[side]
-                    ay = ay + DY[side]
-                    occ[ax, ay] = i
-                    if is_exit[ax, ay] != 0:
-                        occ[ax, ay] = -1
-                        ax = NOWHERE
-                        ay = NOWHERE
-                        state[i] = LEFT
-                        budget[i] = 0.0
-                        left += 1
-                break
-            cost = cur - best
-            if budget[i] < cost:
-                break
+            aside = bx < 0
+            if aside:
+                # blocked ahead: step aside along the level line, once per step, when held up long enough
+                if moves > 0 or side < 0 or budget[i] < cap:
+                    break
+                bx = ax + DX[side]
+                by = ay + DY[side]
+                cost = cell_size * (SQRT2 if side % 2 == 1 else 1.0)
+            else:
+                cost = cur - best
+                if budget[i] < cost:
+                    break
             budget[i] -= cost
-            occ[ax, ay] = -1
+            occ[ax, ay] = FREE
             occ[bx, by] = i
             ax = bx
             ay = by
             cur = best
-            moves += 1
+            if not aside:
+                moves += 1
             if is_exit[ax, ay] != 0:
-                occ[ax, ay] = -1
+                occ[ax, ay] = FREE
                 ax = NOWHERE
                 ay = NOWHERE
                 state[i] = LEFT
                 budget[i] = 0.0
                 left += 1
+                break
+            if aside:
                 break
         if ax != NOWHERE and moves == 0 and b == MARCH and goal_place >= 0 and place_id[ax, ay] == goal_place:
             behaviour[i] = RALLY  # arrived and packed in as far as it goes
