@@ -23,10 +23,12 @@ def test_coarse_floor_keeps_any_cell_with_floor():
 
 
 def test_gas_spreads_down_a_corridor_and_not_through_a_wall():
-    # two parallel corridors (y 0-7 and y 16-23 in fine cells) separated by a solid wall
-    walk = np.zeros((400, 24), np.uint8)
-    walk[:, 0:8] = 1
-    walk[:, 16:24] = 1
+    """Two parallel 4 m corridors, drawn as a text map, separated by a 4 m solid wall."""
+    from sim.geo.ascii import parse_ascii_map
+
+    rows = ["." * 400] * 8 + ["#" * 400] * 8 + ["." * 400] * 8  # north to south
+    walk = parse_ascii_map("\n".join(rows), places={}, exits={}).walkable
+    assert walk[:, 0:8].all() and not walk[:, 8:16].any()
     gas = _gas(walk)
     gas.emit(200, 4, 100.0)
     for _ in range(120):
