@@ -16,3 +16,5 @@ def test_quick_benchmarks_write_their_json(tmp_path):
         assert all(v["numba_agent_steps_per_s"] > 0 and v["speedup"] > 0 for v in sizes.values())
     assert report["cases"]["gas_diffusion"]["4m"]["ms_per_step_dt_0.5s"] > 0
     assert report["cases"]["full_scenario"]["run_seconds"] > 0
+    assert report["cases"]["startup"]["start_up_cached_s"] > 0
+    assert (tmp_path / "scaling.png").stat().st_size > 1000

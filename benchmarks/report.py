@@ -1,0 +1,66 @@
+"""Turn latest.json into the scaling figure and the README's performance table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+START, END = "<!-- perf-table:start -->", "<!-- perf-table:end -->"
+
+
+def scaling_figure(report: dict, path: Path) -> Path:
+    """Agent-steps/s against agent count (log-log): numba and the Python reference, per layout."""
+    fig = Figure(figsize=(7, 4.5), constrained_layout=True)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    for layout, rows in report["cases"]["core_walking"]["layouts"].items():
+        sizes = sorted(rows, key=int)
+        ax.plot([int(n) for n in sizes], [rows[n]["numba_agent_steps_per_s"] for n in sizes], "o-",
+                label=f"numba, {layout}")
+        ref = [n for n in sizes if "python_agent_steps_per_s" in rows[n]]
+        ax.plot([int(n) for n in ref], [rows[n]["python_agent_steps_per_s"] for n in ref], "s--",
+                label=f"Python reference, {layout}")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("agents")
+    ax.set_ylabel("agent-steps per second")
+    ax.set_title("Walking core on the Bishkek map (0.5 m cells, dt 0.5 s)")
+    ax.legend(fontsize=8)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def table(report: dict) -> str:
+    cases = report["cases"]
+    lines = ["| case | measured |", "| --- | --- |"]
+    if "full_scenario" in cases:
+        c = cases["full_scenario"]
+        lines.append(f"| 5 October scenario, {c['agents']:,} agents, {c['sim_seconds'] / 3600:.1f} h simulated | "
+                     f"{c['run_seconds']:.0f} s ({c['agent_steps_per_s'] / 1e6:.1f} M agent-steps/s) |")
+    for layout, rows in cases.get("core_walking", {}).get("layouts", {}).items():
+        for n, row in sorted(rows.items(), key=lambda kv: int(kv[0])):
+            ref = f", {row['speedup']:.0f}x the reference" if "speedup" in row else ""
+            lines.append(f"| walking core, {int(n):,} agents ({layout}) | "
+                         f"{row['numba_agent_steps_per_s'] / 1e6:.2f} M agent-steps/s{ref} |")
+    if "startup" in cases:
+        c = cases["startup"]
+        lines.append(f"| start-up, cached kernels and fields | {c['start_up_cached_s']:.1f} s "
+                     f"(first step: {c['first_step_cold_jit_s']:.1f} s cold JIT, {c['first_step_cached_jit_s']:.2f} s cached) |")
+        if "peak_rss_mib_1M_agents" in c:
+            lines.append(f"| peak memory, 1 million agents | {c['peak_rss_mib_1M_agents']:.0f} MiB |")
+    if "gas_diffusion" in cases:
+        lines.append(f"| tear-gas step, whole map on 4 m cells | {cases['gas_diffusion']['4m']['ms_per_step_dt_0.5s']:.2f} ms |")
+    return "\n".join(lines)
+
+
+def update_readme(report: dict, readme: Path) -> None:
+    text = readme.read_text()
+    block = f"{START}\n{table(report)}\n{END}"
+    if START in text:
+        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    readme.write_text(text)
