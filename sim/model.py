@@ -45,9 +45,7 @@ class ProtestModel(mesa.Model):
 
         groups = [(c.name, PROTESTER, c) for c in scenario.crowds] + [(u.name, POLICE, u) for u in scenario.police]
         self.group_names = tuple(name for name, _, _ in groups)
-        self.field_targets = self._field_targets(scenario)
-        self.field_targets += tuple(escape_target(s) for s in SECTORS
-                                    if exit_sector_mask(self.gridmap, s).any())
+        self.field_targets = self._field_targets(scenario, self.gridmap)
         fields = field_stack(self.gridmap, list(self.field_targets), use_cache=use_field_cache)
         field_place = np.array(
             [-1 if t.startswith(EXITS) else self.gridmap.place_index(t) for t in self.field_targets], dtype=np.int16)
@@ -81,8 +79,9 @@ class ProtestModel(mesa.Model):
 
     # --- set-up -------------------------------------------------------------------------------
     @staticmethod
-    def _field_targets(scenario: Scenario) -> tuple[str, ...]:
-        """Every place some agent may head for, plus the exits; one distance field each."""
+    def _field_targets(scenario: Scenario, gridmap: GridMap) -> tuple[str, ...]:
+        """Every place some agent may head for, the exits, and the exits on each side of the map
+        (escape routes); one distance field each."""
         targets: list[str] = []
         for crowd in scenario.crowds:
             targets.append(crowd.target or crowd.place)
@@ -96,6 +95,7 @@ class ProtestModel(mesa.Model):
             if trig.target:
                 targets.append(trig.target)
         targets.append(EXITS)
+        targets.extend(escape_target(s) for s in SECTORS if exit_sector_mask(gridmap, s).any())
         return tuple(dict.fromkeys(targets))
 
     def _escape_routes(self) -> list[tuple[int, np.ndarray]]:

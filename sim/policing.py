@@ -144,7 +144,7 @@ class Policing:
                 fx, fy = self._cell_centre_fine(aim)
                 self.gas_sources.append((fx, fy, sc.tear_gas.grams / sc.tear_gas.emission_s,
                                          time_s + sc.tear_gas.emission_s))
-                self._force(st, "tear_gas", time_s, f"canister at {self._clock_place(fx, fy)}")
+                self._force(st, "tear_gas", time_s, f"canister at {self._place_name(fx, fy)}")
                 st.next_gas_s = time_s + 60.0 / sc.tear_gas.rate_per_min
         if "stun_grenades" in means and sc.stun_grenades.rate_per_min > 0 and time_s >= st.next_stun_s:
             aim = densest_protesters(counts, centre_c, sc.stun_grenades.range_m / count_m)
@@ -182,7 +182,7 @@ class Policing:
         nx, ny = self.m.gridmap.shape
         return min(coarse[0] * f + f // 2, nx - 1), min(coarse[1] * f + f // 2, ny - 1)
 
-    def _clock_place(self, fx: int, fy: int) -> str:
+    def _place_name(self, fx: int, fy: int) -> str:
         pid = int(self.m.gridmap.place_id[fx, fy])
         return self.m.gridmap.places[pid] if pid >= 0 else f"cell ({fx}, {fy})"
 
