@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", type=Path, nargs="+")
 
+    sub.add_parser("batch", help="run or complete a sweep: SWEEP [--workers N] [--scheduler ADDRESS] [--out DIR]")
+
     draw = sub.add_parser("map", help="draw a built-in map with its places labelled")
     draw.add_argument("name", help="built-in map name, e.g. bishkek_center")
     draw.add_argument("--png", type=Path, required=True, help="output PNG file")
@@ -92,6 +94,11 @@ COMMANDS = {"run": cmd_run, "validate": cmd_validate, "map": cmd_map}
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["batch"]:  # its own parser (sim.batch), options and --help included
+        from .batch import main as batch_main
+
+        return batch_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
