@@ -1,15 +1,31 @@
 """Vector map (JSON) -> GridMap at any cell size.
 
-Everything starts built-up; streets are painted as floor corridors of their width, open
-areas as floor polygons, then buildings and barriers (the White House fence, as a closed
-line with its gate left open) are painted back as walls. Places are found by the map's
-``painting`` rules in order, later ones overriding earlier ones, and exits are a street's
-floor cells on the edge of the box where it leaves it. All painting is vectorized over the
-bounding box of each shape, so the 3264 x 2432 cells of the Bishkek core take about a second.
+The map file (``sim/geo/maps/<name>.json``, written by ``scripts/build_bishkek_map.py``; its
+``"schema"`` key says the same in one paragraph) holds, all in [lat, lon]:
+
+- ``bbox`` {south, west, north, east} and ``projection`` {m_per_deg_lat, m_per_deg_lon}: metres are
+  x = (lon - west) * m_per_deg_lon (east), y = (lat - south) * m_per_deg_lat (north);
+- ``streets`` [{id, centerline, width_m, confidence, source}], floor corridors ``width_m`` wide;
+- ``areas`` [{id, polygon, surface, ...}], floor polygons (squares, parks, fenced grounds);
+- ``obstacles`` [{id, polygon}], walls (landmark buildings) painted over the floor;
+- ``barriers`` [{id, polygon, thickness_m, gaps: [{place, at, width_m}]}], closed lines painted
+  as walls, each gap left open as its own place (a gate a scenario may close);
+- ``painting`` [{id, street [+ lat_min/lat_max/lon_min/lon_max]} | {id, area} | {id, polygon} | {id, gap}]: which
+  cells belong to which place, in order, later rules overriding earlier ones;
+- ``places`` [{id, name, kind, label, confidence}] and ``exits`` [{id, street, side, label}]: the
+  place list (``sim.geo.catalog`` reads only these ids); an exit is its street's floor cells in
+  the outermost metre of the box on that side;
+- ``landmarks`` (points to draw), ``confidence_legend``, ``title``.
+
+Everything starts built-up; streets and areas are painted as floor, then obstacles and barriers
+as walls, the barrier gaps reopened; floor cells no rule claims stay without a place (the
+Bishkek map leaves none). Painting is vectorized over each shape's bounding box, so the
+3264 x 2432 cells of the Bishkek core at 0.5 m take well under a second.
 """
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -19,6 +35,7 @@ from .catalog import load_builtin_map_data
 from .gridmap import NO_PLACE, GridMap
 
 EXIT_DEPTH_M = 1.0
+MIN_WALL_CELLS = 1.5  # a barrier is at least this many cells thick, so it stays closed at coarse cells
 
 
 class Projection:
@@ -32,11 +49,14 @@ class Projection:
         self.height_m = (bbox["north"] - bbox["south"]) * self.mlat
 
     def xy(self, latlon) -> np.ndarray:
-        pts = np.asarray(latlon, dtype=np.float64)
+        """[[lat, lon], ...] -> [[x, y], ...] in metres."""
+        pts = np.asarray(latlon, dtype=np.float64).reshape(-1, 2)
         return np.column_stack([(pts[:, 1] - self.west) * self.mlon, (pts[:, 0] - self.south) * self.mlat])
 
 
 class _Canvas:
+    """Cell-centre coordinates over the bounding box of a shape, for vectorized painting."""
+
     def __init__(self, shape, cell):
         self.shape, self.cell = shape, cell
 
@@ -51,7 +71,8 @@ class _Canvas:
         cy = (np.arange(y0, y1) + 0.5) * self.cell
         return (slice(x0, x1), slice(y0, y1)), cx[:, None], cy[None, :]
 
-    def polygon(self, pts: np.ndarray) -> tuple[tuple[slice, slice], np.ndarray] | None:
+    def polygon(self, pts: np.ndarray):
+        """(slices, mask) of the cells whose centres lie inside the polygon, or None."""
         got = self.box(pts, 0.0)
         if got is None:
             return None
@@ -61,7 +82,7 @@ class _Canvas:
         return sl, inside.reshape(gx.shape)
 
     def thick_line(self, pts: np.ndarray, width_m: float):
-        """Yield (slices, mask) for each segment: cells within width/2 of it."""
+        """Yield (slices, mask) for each segment: cells whose centres lie within width/2 of it."""
         half = width_m / 2
         for a, b in zip(pts[:-1], pts[1:]):
             got = self.box(np.vstack([a, b]), half)
@@ -75,17 +96,73 @@ class _Canvas:
             yield sl, dist2 <= half * half
 
 
+def _angle_deg(proj: Projection, a, b) -> float:
+    (x0, y0), (x1, y1) = proj.xy([a, b])
+    ang = math.degrees(math.atan2(y1 - y0, x1 - x0))
+    if ang > 90:
+        ang -= 180
+    elif ang < -90:
+        ang += 180
+    return ang
+
+
+def _features(data: dict, proj: Projection, gates: dict) -> dict:
+    """Drawing hints in metres: outlines, labels, gates, landmarks, confidence grades and sources."""
+    def poly_m(items):
+        return {f["id"]: proj.xy(f["polygon"]).tolist() for f in items}
+
+    labels = {}
+    for p in data["places"] + data.get("exits", []):
+        lab = p.get("label")
+        if lab is None:
+            continue
+        lab = lab if isinstance(lab, dict) else {"at": lab}
+        at = proj.xy([lab["at"]])[0]
+        x = float(np.clip(at[0], 0, proj.width_m))
+        y = float(np.clip(at[1], 0, proj.height_m))
+        labels[p["id"]] = {"at": (x, y), "text": p.get("name", p["id"].replace("_", " ")),
+                           "angle": _angle_deg(proj, lab["at"], lab["toward"]) if "toward" in lab else 0.0}
+        if "offset_m" in lab:
+            labels[p["id"]]["offset"] = tuple(float(v) for v in lab["offset_m"])
+    every = data["streets"] + data["areas"] + data["obstacles"] + data.get("barriers", [])
+    every += [g | {"id": g["place"]} for b in data.get("barriers", []) for g in b.get("gaps", [])]
+    return {
+        "kind": "builtin",
+        "title": data.get("title", data.get("name", "")),
+        "streets": {s["id"]: {"line": proj.xy(s["centerline"]).tolist(), "width_m": s["width_m"],
+                              "name": s.get("short_name", s.get("name", s["id"]))} for s in data["streets"]},
+        "areas": poly_m(data["areas"]),
+        "area_surface": {a["id"]: a.get("surface", "paved") for a in data["areas"]},
+        "obstacles": poly_m(data["obstacles"]),
+        "obstacle_names": {o["id"]: o.get("short_name", o.get("name", o["id"])) for o in data["obstacles"]},
+        "barriers": poly_m(data.get("barriers", [])),
+        "gates": gates,
+        "labels": labels,
+        "place_kinds": {p["id"]: p.get("kind", "") for p in data["places"]}
+        | {e["id"]: "exit" for e in data.get("exits", [])},
+        "exit_sides": {e["id"]: e["side"] for e in data.get("exits", [])},
+        "landmarks": {p["id"]: {"at": tuple(proj.xy([p["latlon"]])[0]), "name": p.get("name", p["id"]),
+                                "confidence": p.get("confidence")} for p in data.get("landmarks", [])},
+        "confidence": {f["id"]: f.get("confidence") for f in every}
+        | {p["id"]: p.get("confidence") for p in data["places"]},
+        "sources": {f["id"]: f.get("source", "") for f in every},
+        "confidence_legend": data.get("confidence_legend", {}),
+    }
+
+
 @lru_cache(maxsize=4)
 def _build(name: str, cell_size: float) -> GridMap:
     data = load_builtin_map_data(name)
     proj = Projection(data)
-    shape = (int(np.ceil(proj.width_m / cell_size)), int(np.ceil(proj.height_m / cell_size)))
+    shape = (int(np.ceil(proj.width_m / cell_size - 1e-9)), int(np.ceil(proj.height_m / cell_size - 1e-9)))
     canvas = _Canvas(shape, cell_size)
     walkable = np.zeros(shape, dtype=np.uint8)
     street_of = np.full(shape, -1, dtype=np.int16)
     area_mask: dict[str, tuple] = {}
 
+    # floor: streets, then open areas
     streets = data["streets"]
+    street_index = {s["id"]: k for k, s in enumerate(streets)}
     for k, s in enumerate(streets):
         for sl, m in canvas.thick_line(proj.xy(s["centerline"]), s["width_m"]):
             walkable[sl][m] = 1
@@ -95,38 +172,46 @@ def _build(name: str, cell_size: float) -> GridMap:
         if got is not None:
             walkable[got[0]][got[1]] = 1
             area_mask[a["id"]] = got
+    # walls: obstacles, then barriers with their gaps reopened
     for o in data["obstacles"]:
         got = canvas.polygon(proj.xy(o["polygon"]))
         if got is not None:
             walkable[got[0]][got[1]] = 0
     gaps: dict[str, np.ndarray] = {}
+    gate_info: dict[str, dict] = {}
     for b in data.get("barriers", []):
         pts = proj.xy(b["polygon"])
-        for sl, m in canvas.thick_line(pts, b["thickness_m"]):
+        thick = max(float(b["thickness_m"]), MIN_WALL_CELLS * cell_size)
+        band = np.zeros(shape, dtype=bool)
+        for sl, m in canvas.thick_line(pts, thick + 2 * cell_size):
+            band[sl] |= m
+        for sl, m in canvas.thick_line(pts, thick):
             walkable[sl][m] = 0
         for gap in b.get("gaps", []):
             centre = proj.xy([gap["at"]])[0]
-            got = canvas.box(centre[None, :], gap["width_m"] / 2)
+            half = gap["width_m"] / 2
             mask = np.zeros(shape, dtype=bool)
+            got = canvas.box(centre[None, :], half + thick + cell_size)
             if got is not None:
                 sl, cx, cy = got
-                near_line = np.zeros(shape, dtype=bool)
-                for lsl, m in canvas.thick_line(pts, b["thickness_m"] + cell_size):
-                    near_line[lsl] |= m
-                inside = (np.abs(cx - centre[0]) <= gap["width_m"] / 2) & (np.abs(cy - centre[1]) <= gap["width_m"] / 2)
-                mask[sl] = inside & near_line[sl]
+                # the gap spans the gate's width along the line and the wall's band across it
+                near = (np.abs(cx - centre[0]) <= half) & (np.abs(cy - centre[1]) <= half)
+                mask[sl] = near & band[sl]
             walkable[mask] = 1
             gaps[gap["place"]] = mask
+            gate_info[gap["place"]] = {"at": tuple(float(v) for v in centre), "width_m": float(gap["width_m"]),
+                                       "barrier": b["id"], "name": gap.get("name", gap["place"]),
+                                       "cells": int(mask.sum())}
 
+    # places, in painting order
     places = [p["id"] for p in data["places"]]
     exits = [e["id"] for e in data.get("exits", [])]
     names = places + exits
+    if len(set(names)) != len(names):
+        raise ValueError(f"map {name!r}: duplicate place ids")
     place_id = np.full(shape, NO_PLACE, dtype=np.int16)
-    street_index = {s["id"]: k for k, s in enumerate(streets)}
-    xs_m = (np.arange(shape[0]) + 0.5) * cell_size
-    ys_m = (np.arange(shape[1]) + 0.5) * cell_size
-    lon_of_x = proj.west + xs_m / proj.mlon
-    lat_of_y = proj.south + ys_m / proj.mlat
+    lon_of_x = proj.west + (np.arange(shape[0]) + 0.5) * cell_size / proj.mlon
+    lat_of_y = proj.south + (np.arange(shape[1]) + 0.5) * cell_size / proj.mlat
     for rule in data["painting"]:
         pid = names.index(rule["id"])
         if "street" in rule:
@@ -150,29 +235,28 @@ def _build(name: str, cell_size: float) -> GridMap:
                 place_id[got[0]][got[1]] = pid
         elif "gap" in rule:
             place_id[gaps[rule["id"]]] = pid
+        else:
+            raise ValueError(f"map {name!r}: painting rule {rule} names no street, area or gap")
     depth = max(1, int(round(EXIT_DEPTH_M / cell_size)))
     edge = {"west": (slice(0, depth), slice(None)), "east": (slice(shape[0] - depth, None), slice(None)),
             "south": (slice(None), slice(0, depth)), "north": (slice(None), slice(shape[1] - depth, None))}
     for e in data.get("exits", []):
         sl = edge[e["side"]]
-        mask = np.zeros(shape, dtype=bool)
-        mask[sl] = (street_of[sl] == street_index[e["street"]]) & (walkable[sl] == 1)
-        place_id[mask] = names.index(e["id"])
+        place_id[sl][(street_of[sl] == street_index[e["street"]]) & (walkable[sl] == 1)] = names.index(e["id"])
     place_id[walkable == 0] = NO_PLACE
     walkable.setflags(write=False)
     place_id.setflags(write=False)
-    features = {
-        "kind": "builtin",
-        "areas": {a["id"]: proj.xy(a["polygon"]).tolist() for a in data["areas"]},
-        "obstacles": {o["id"]: proj.xy(o["polygon"]).tolist() for o in data["obstacles"]},
-        "barriers": {b["id"]: proj.xy(b["polygon"]).tolist() for b in data.get("barriers", [])},
-        "confidence": {f["id"]: f.get("confidence") for f in data["streets"] + data["areas"] + data["obstacles"]},
-        "title": data.get("title", name),
-    }
     return GridMap(name, float(cell_size), walkable, place_id, tuple(names), tuple(exits),
-                   (proj.south, proj.west), features)
+                   (proj.south, proj.west), _features(data, proj, gate_info))
 
 
 def load_builtin_map(name: str, cell_size: float = 0.5) -> GridMap:
-    """The built-in map rasterized at ``cell_size`` metres (cached per process; arrays are read-only)."""
-    return _build(name, float(cell_size))
+    """The built-in map ``name`` rasterized at ``cell_size`` metres (default 0.5 m).
+
+    Cached per process (up to four name/cell-size pairs); the arrays are read-only, so copy
+    them before changing anything (closing a gate, say).
+    """
+    cell_size = float(cell_size)
+    if not (cell_size > 0 and math.isfinite(cell_size)):
+        raise ValueError(f"cell_size must be a positive number of metres, got {cell_size!r}")
+    return _build(name, cell_size)
