@@ -1,30 +1,64 @@
 """Run folders: everything a run produced, written so that a folder exists only when complete.
 
-Files go into a temporary sibling folder first; ``summary.json`` is written last and the
-folder is renamed into place, so a crash or kill -9 at any moment leaves either nothing, the
-previous complete run, or an ignorable temporary folder. Interrupted runs keep what they
-computed in ``<folder>.partial``, marked as such.
+A run folder holds ``summary.json``, ``timeseries.parquet``, ``events.csv``, ``scenario.toml``
+(as resolved), ``manifest.json`` (versions, seed, engine, wall time) and ``figures/*.png``.
+
+Everything is written into a temporary sibling folder ``.<name>.tmp-<pid>-<random>`` first,
+every file is fsynced, ``summary.json`` is written last, and the folder is renamed into place.
+So a crash, Ctrl-C or kill -9 at any moment leaves either nothing, the previous complete run,
+or a temporary folder that readers ignore and the next write into the same parent removes.
+Replacing an existing run swaps the two folders atomically (``renameat2(RENAME_EXCHANGE)`` on
+Linux; elsewhere: old folder renamed away, new one renamed in, old one deleted).
+
+A folder is complete iff its ``summary.json`` exists and says ``"status": "complete"``. What an
+interrupted run computed goes to ``<name>.partial`` with ``"status": "interrupted"``.
+
+Timeseries contract: ``time_s`` (seconds since scenario start), ``clock`` ("HH:MM:SS"), integer
+counts ``state_<name>`` and ``place_<name>``, optional further numeric columns.
+Events contract: ``time_s, clock, kind, label, detail``.
 """
 
 from __future__ import annotations
 
+import ctypes
+import dataclasses
+import datetime as dt
+import enum
+import errno
 import json
 import math
 import os
 import platform
+import re
 import shutil
+import socket
 import subprocess
+import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
-from pathlib import Path
-from typing import Callable
+from pathlib import Path, PurePath
+from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
 
 TMP_MARK = ".tmp-"
+PARTIAL_SUFFIX = ".partial"
+DATA_FILES = ("timeseries.parquet", "events.csv", "scenario.toml", "manifest.json")
+EVENT_COLUMNS = ("time_s", "clock", "kind", "label", "detail")
+_EVENT_TEXT = EVENT_COLUMNS[1:]
+_WRITER = ".writer"  # inside a temporary folder while it is written: who writes it (host, pid)
+_TMP_NAME = re.compile(r"^\..+\.tmp-(?:[a-z]+-)?(\d+)-")
+_FOREIGN_GRACE_S = 60.0  # a temporary folder no local live process owns, written elsewhere: left this long
+_ANCIENT_S = 86400.0  # no write takes a day: older temporary folders go whoever wrote them
+
+Figures = dict[str, Callable[[Path], object]]
+
+
+class IncompleteRunError(FileNotFoundError):
+    """``path`` is not a complete run folder (missing, being written, interrupted, failed)."""
 
 
 @dataclass
@@ -34,109 +68,373 @@ class RunResult:
     timeseries: pd.DataFrame
     events: pd.DataFrame
     manifest: dict
+    scenario_toml: str = ""
+    figures: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return self.summary.get("status") == "complete"
 
 
-def _jsonable(value):
+# --- JSON ----------------------------------------------------------------------------------------
+def to_jsonable(value):
+    """Plain JSON types: numpy scalars and arrays, Paths, dates, sets, dataclasses converted;
+    NaN and infinities become ``None`` (null); anything else unknown becomes ``str(value)``."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {k if isinstance(k, str) else str(to_jsonable(k)): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        items = [to_jsonable(v) for v in value]
+        try:
+            return sorted(items)
+        except TypeError:
+            return items
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return to_jsonable(value.tolist())
     if isinstance(value, np.generic):
-        return _jsonable(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, Path):
+        return to_jsonable(value.item())
+    if isinstance(value, PurePath):
         return str(value)
-    return value
+    if isinstance(value, enum.Enum):
+        return to_jsonable(value.value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_jsonable(dataclasses.asdict(value))
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (pd.Series, pd.Index)):
+        return to_jsonable(value.tolist())
+    return str(value)
 
 
-def write_json(path: Path, data: dict) -> None:
-    with open(path, "w", encoding="utf-8") as fh:
-        json.dump(_jsonable(data), fh, indent=2, allow_nan=False)
-        fh.flush()
-        os.fsync(fh.fileno())
+def write_json(path, data) -> None:
+    """``data`` as indented JSON (see :func:`to_jsonable`), flushed to disk."""
+    text = json.dumps(to_jsonable(data), indent=2, allow_nan=False, ensure_ascii=False)
+    _write_bytes(Path(path), (text + "\n").encode("utf-8"))
 
 
-def _clean_stale(parent: Path, name: str) -> None:
-    for p in parent.glob(f".{name}{TMP_MARK}*"):
-        shutil.rmtree(p, ignore_errors=True)
+# --- writing ------------------------------------------------------------------------------------
+def write_run(out_dir, *, summary: dict, timeseries: pd.DataFrame, events: pd.DataFrame | list[dict],
+              scenario_toml: str, manifest: dict, figures: Figures | None = None,
+              overwrite: bool = True) -> Path:
+    """Write a complete run folder at ``out_dir`` atomically; returns its path.
 
-
-def _fill(folder: Path, *, summary, timeseries, events, scenario_toml, manifest, figures) -> None:
-    timeseries.to_parquet(folder / "timeseries.parquet", index=False)
-    events_df = events if isinstance(events, pd.DataFrame) else pd.DataFrame(events)
-    events_df.to_csv(folder / "events.csv", index=False)
-    (folder / "scenario.toml").write_text(scenario_toml, encoding="utf-8")
-    write_json(folder / "manifest.json", manifest)
-    if figures:
-        (folder / "figures").mkdir()
-        for name, draw in figures.items():
-            draw(folder / "figures" / f"{name}.png")
-    write_json(folder / "summary.json", summary)  # last: its presence marks a complete folder
-
-
-def write_run(out_dir, *, summary: dict, timeseries: pd.DataFrame, events, scenario_toml: str, manifest: dict,
-              figures: dict[str, Callable[[Path], None]] | None = None, overwrite: bool = True) -> Path:
-    """Write a complete run folder atomically; returns its path."""
+    ``summary["status"]`` defaults to ``"complete"``. ``figures`` maps a name to a callable
+    that draws ``figures/<name>.png`` at the path it is given. Any exception (a figure failing,
+    Ctrl-C) removes the temporary folder and propagates: ``out_dir`` is then untouched. With
+    ``overwrite=False`` an existing ``out_dir`` raises FileExistsError.
+    """
     out = Path(out_dir)
-    if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} exists")
+    if not overwrite and os.path.lexists(out):
+        raise FileExistsError(f"{out} exists (pass overwrite=True to replace it)")
+    if out.name.startswith(".") and TMP_MARK in out.name:
+        raise ValueError(f"{out.name!r} looks like a temporary folder name")
+    timeseries = _check_timeseries(timeseries)
+    events = events_frame(events)
+    summary = {**summary}
+    summary.setdefault("status", "complete")
     out.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale(out.parent, out.name)
-    tmp = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    clean_stale_temps(out.parent)
+    tmp = _new_temp(out)
     try:
-        _fill(tmp, summary={**summary, "status": summary.get("status", "complete")}, timeseries=timeseries,
-              events=events, scenario_toml=scenario_toml, manifest=manifest, figures=figures)
-        if out.exists():
-            old = out.parent / f".{out.name}{TMP_MARK}old-{uuid.uuid4().hex[:8]}"
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        _fill(tmp, summary=summary, timeseries=timeseries, events=events, scenario_toml=scenario_toml,
+              manifest=manifest, figures=figures)
+        (tmp / _WRITER).unlink()
+        _fsync_dir(tmp)
+        _publish(tmp, out, overwrite=overwrite)
+        _fsync_dir(out.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
 
 
-def write_partial(out_dir, **kwargs) -> Path:
-    """What an interrupted run computed, in ``<out_dir>.partial``, marked ``status: interrupted``."""
+def partial_path(out_dir) -> Path:
+    """Where :func:`write_partial` puts an interrupted run meant for ``out_dir``."""
     out = Path(out_dir)
-    partial = out.with_name(out.name + ".partial")
-    kwargs["summary"] = {**kwargs["summary"], "status": "interrupted"}
+    return out.with_name(out.name + PARTIAL_SUFFIX)
+
+
+def write_partial(out_dir, *, summary: dict, timeseries: pd.DataFrame, events: pd.DataFrame | list[dict],
+                  scenario_toml: str, manifest: dict, figures: Figures | None = None) -> Path:
+    """What an interrupted run computed, in ``<out_dir>.partial`` with ``status: interrupted``.
+
+    Same files as :func:`write_run` (written the same atomic way), never complete-looking. If a
+    figure fails, the folder is written without figures (the error goes to
+    ``summary["figures_error"]``): the data matter more than the pictures.
+    """
+    target = partial_path(out_dir)
+    data = dict(timeseries=timeseries, events=events, scenario_toml=scenario_toml, manifest=manifest)
+    summary = {**summary, "status": "interrupted"}
     try:
-        return write_run(partial, **kwargs)
-    except Exception:
-        # a figure failing must not cost the data: retry without figures
-        kwargs["figures"] = None
-        return write_run(partial, **kwargs)
+        return write_run(target, summary=summary, figures=figures, **data)
+    except Exception as err:  # noqa: BLE001 - Ctrl-C still propagates
+        if not figures:
+            raise
+        summary["figures_error"] = f"{type(err).__name__}: {err}"
+        return write_run(target, summary=summary, figures=None, **data)
+
+
+def events_frame(events) -> pd.DataFrame:
+    """Events (a DataFrame or a list of dicts) with the contract columns first, in order."""
+    df = events.copy() if isinstance(events, pd.DataFrame) else pd.DataFrame(list(events or []))
+    for col in EVENT_COLUMNS:
+        if col not in df.columns:
+            df[col] = np.nan if col == "time_s" else ""
+    extra = [c for c in df.columns if c not in EVENT_COLUMNS]
+    return df[list(EVENT_COLUMNS) + extra].reset_index(drop=True)
+
+
+def _check_timeseries(ts) -> pd.DataFrame:
+    if not isinstance(ts, pd.DataFrame):
+        raise TypeError(f"timeseries must be a pandas DataFrame, got {type(ts).__name__}")
+    missing = [c for c in ("time_s", "clock") if c not in ts.columns]
+    if missing:
+        raise ValueError(f"timeseries lacks the columns {missing} (contract: time_s, clock, state_*, place_*)")
+    return ts.reset_index(drop=True)
+
+
+def _fill(folder: Path, *, summary, timeseries, events, scenario_toml, manifest, figures) -> None:
+    timeseries.to_parquet(folder / "timeseries.parquet", index=False)
+    events.to_csv(folder / "events.csv", index=False)
+    _write_bytes(folder / "scenario.toml", scenario_toml.encode("utf-8"), sync=False)
+    write_json(folder / "manifest.json", manifest)
+    if figures is not None:
+        (folder / "figures").mkdir()
+        for name, draw in figures.items():
+            if not name or "/" in name or "\\" in name or name.startswith("."):
+                raise ValueError(f"bad figure name {name!r}")
+            draw(folder / "figures" / (name if name.endswith(".png") else f"{name}.png"))
+    _fsync_tree(folder)
+    write_json(folder / "summary.json", summary)  # last: its presence marks a complete folder
+
+
+def _new_temp(out: Path) -> Path:
+    tmp = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:10]}"
+    tmp.mkdir()
+    (tmp / _WRITER).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}), encoding="utf-8")
+    return tmp
+
+
+def _publish(tmp: Path, out: Path, *, overwrite: bool) -> None:
+    """Rename the finished temporary folder to ``out``; never a moment without a complete ``out``
+    when replacing one (atomic exchange where the OS has it)."""
+    if not overwrite:
+        if _rename2(tmp, out, _RENAME_NOREPLACE):
+            return
+        if os.path.lexists(out):
+            raise FileExistsError(f"{out} exists (pass overwrite=True to replace it)")
+        os.rename(tmp, out)
+        return
+    if not os.path.lexists(out):
+        try:
+            os.rename(tmp, out)
+            return
+        except OSError as err:  # someone created it meanwhile: replace it below
+            if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+    if out.is_symlink() or not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a folder; not replacing it")
+    if _rename2(tmp, out, _RENAME_EXCHANGE):
+        shutil.rmtree(tmp, ignore_errors=True)  # now holds the previous version
+        return
+    old = tmp.with_name(tmp.name + "-old")
+    os.rename(out, old)
+    try:
+        os.rename(tmp, out)
+    except BaseException:
+        if not os.path.lexists(out):
+            os.rename(old, out)  # put the previous version back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+_RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
+_renameat2 = None
+if sys.platform.startswith("linux"):
+    try:
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _renameat2 = _libc.renameat2
+        _renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+        _renameat2.restype = ctypes.c_int
+    except (OSError, AttributeError):
+        _renameat2 = None
+
+
+def _rename2(src: Path, dst: Path, flags: int) -> bool:
+    """Linux ``renameat2``: True if done; False if unsupported here (caller falls back)."""
+    if _renameat2 is None:
+        return False
+    if _renameat2(-100, os.fsencode(src), -100, os.fsencode(dst), flags) == 0:  # -100: AT_FDCWD
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    if err == errno.EEXIST and flags == _RENAME_NOREPLACE:
+        raise FileExistsError(errno.EEXIST, f"{dst} exists (pass overwrite=True to replace it)", str(dst))
+    raise OSError(err, os.strerror(err), str(dst))
+
+
+def clean_stale_temps(parent) -> list[Path]:
+    """Remove temporary folders in ``parent`` left by writers that died; returns what went.
+
+    A temporary folder is stale when the process named in it is not alive on this host (and it
+    was written on this host, or is over a minute old), or when it is over a day old. Folders
+    of live writers, here or on other hosts sharing the file system, are left alone.
+    """
+    removed = []
+    try:
+        entries = list(Path(parent).iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        if p.name.startswith(".") and TMP_MARK in p.name and p.is_dir() and not p.is_symlink() and _is_stale(p):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
+def _is_stale(p: Path) -> bool:
+    try:
+        age = time.time() - p.stat().st_mtime
+    except OSError:
+        return False
+    if age > _ANCIENT_S:
+        return True
+    m = _TMP_NAME.match(p.name)
+    pid = int(m.group(1)) if m else None
+    if pid is not None and _pid_alive(pid):
+        return False
+    try:
+        host = json.loads((p / _WRITER).read_text(encoding="utf-8")).get("host")
+    except (OSError, ValueError, AttributeError):
+        host = None
+    return host == socket.gethostname() or age > _FOREIGN_GRACE_S
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # another thread of ours may be writing
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _write_bytes(path: Path, data: bytes, *, sync: bool = True) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        if sync:
+            os.fsync(fh.fileno())
+
+
+def _fsync_tree(folder: Path) -> None:
+    for root, _, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(root))
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a directory
+    finally:
+        os.close(fd)
+
+
+# --- reading ------------------------------------------------------------------------------------
+def _problem(path: Path) -> tuple[str | None, dict | None]:
+    """Why ``path`` is not a complete run folder (None if it is), and its summary if readable."""
+    if not path.is_dir():
+        return "no such folder", None
+    if path.name.startswith(".") and TMP_MARK in path.name:
+        return "a temporary folder of a write in progress or interrupted", None
+    try:
+        summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "no summary.json (its write never finished)", None
+    except (OSError, ValueError) as err:
+        return f"summary.json unreadable ({err})", None
+    if not isinstance(summary, dict):
+        return "summary.json is not an object", None
+    missing = [f for f in DATA_FILES if not (path / f).is_file()]
+    if missing:
+        return f"missing {', '.join(missing)}", summary
+    status = summary.get("status")
+    if status != "complete":
+        hint = ""
+        if status == "interrupted":
+            hint = " (an interrupted run: read_run(path, allow_incomplete=True) reads it)"
+        return f"status is {status!r}{hint}", summary
+    return None, summary
 
 
 def is_complete_run(path) -> bool:
-    summary = Path(path) / "summary.json"
-    if not summary.is_file():
-        return False
-    try:
-        return json.loads(summary.read_text(encoding="utf-8")).get("status") == "complete"
-    except (OSError, ValueError):
-        return False
+    """True iff ``path`` is a run folder whose write finished and whose run ran to the end."""
+    return _problem(Path(path))[0] is None
 
 
-def read_run(path) -> RunResult:
+def read_run(path, *, allow_incomplete: bool = False) -> RunResult:
+    """Read a run folder. Raises IncompleteRunError unless it is complete; with
+    ``allow_incomplete`` a folder with all its files but another status (``.partial``) is read too."""
     path = Path(path)
-    if not is_complete_run(path):
-        raise FileNotFoundError(f"{path} is not a complete run folder")
-    events_path = path / "events.csv"
-    events = pd.read_csv(events_path) if events_path.stat().st_size > 1 else pd.DataFrame()
-    return RunResult(path=path, summary=json.loads((path / "summary.json").read_text()),
-                     timeseries=pd.read_parquet(path / "timeseries.parquet"), events=events,
-                     manifest=json.loads((path / "manifest.json").read_text()))
+    problem, summary = _problem(path)
+    if problem is not None and not (allow_incomplete and summary is not None and problem.startswith("status")):
+        raise IncompleteRunError(f"{path} is not a complete run folder: {problem}")
+    figures_dir = path / "figures"
+    figures = {p.stem: p for p in sorted(figures_dir.glob("*.png"))} if figures_dir.is_dir() else {}
+    return RunResult(path=path, summary=summary, timeseries=pd.read_parquet(path / "timeseries.parquet"),
+                     events=read_events(path / "events.csv"),
+                     manifest=json.loads((path / "manifest.json").read_text(encoding="utf-8")),
+                     scenario_toml=(path / "scenario.toml").read_text(encoding="utf-8"), figures=figures)
 
 
+def read_events(csv_path) -> pd.DataFrame:
+    """events.csv with text columns as text (an empty detail stays "", not NaN), time_s as float."""
+    try:
+        header = pd.read_csv(csv_path, nrows=0).columns
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame({c: pd.Series(dtype=float if c == "time_s" else str) for c in EVENT_COLUMNS})
+    text = [c for c in _EVENT_TEXT if c in header]
+    df = pd.read_csv(csv_path, dtype={c: str for c in text}, keep_default_na=False,
+                     na_values={c: ["", "nan", "NaN", "NA", "null"] for c in header if c not in text})
+    if "time_s" in df:
+        df["time_s"] = pd.to_numeric(df["time_s"], errors="coerce").astype(float)
+    return df
+
+
+def iter_runs(parent, *, complete_only: bool = True) -> Iterable[Path]:
+    """Run folders directly under ``parent`` (temporary folders skipped), sorted by name."""
+    parent = Path(parent)
+    if not parent.is_dir():
+        return []
+    found = [p for p in sorted(parent.iterdir()) if p.is_dir() and not (p.name.startswith(".") and TMP_MARK in p.name)]
+    return [p for p in found if is_complete_run(p)] if complete_only else found
+
+
+# --- provenance ---------------------------------------------------------------------------------
 def _version(package: str) -> str | None:
     try:
         return metadata.version(package)
@@ -144,26 +442,50 @@ def _version(package: str) -> str | None:
         return None
 
 
-def _git_commit() -> str | None:
+def package_version() -> str:
+    """protest-sim's version: installed metadata, else pyproject.toml next to the package."""
+    found = _version("protest-sim")
+    if found:
+        return found
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).resolve().parent)
-        return out.stdout.strip() or None if out.returncode == 0 else None
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
+    except (OSError, KeyError, ValueError, ImportError):
+        return "unknown"
+
+
+def git_commit() -> str | None:
+    """The commit of the checkout this package runs from, if it is one (else None)."""
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        return None  # an installed copy: do not report some unrelated enclosing repository
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=root,
+                             env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
     except (OSError, subprocess.SubprocessError):
         return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and re.fullmatch(r"[0-9a-f]{40,64}", commit) else None
 
 
 def manifest_info(engine: str, seed: int, wall_seconds: float, extra: dict | None = None) -> dict:
-    """Enough to reproduce a run: versions, platform, seed, engine, commit, when."""
+    """Enough to reproduce a run: engine, seed, wall time, versions, platform, commit, when (UTC)."""
+    version = package_version()
     info = {
         "engine": engine,
-        "seed": seed,
-        "wall_seconds": wall_seconds,
+        "seed": None if seed is None else int(seed),
+        "wall_seconds": float(wall_seconds),
+        "package_version": version,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "versions": {p: _version(p) for p in ("protest-sim", "numpy", "numba", "mesa", "pandas", "pyarrow")},
-        "git_commit": _git_commit(),
-        "written_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "versions": {"protest-sim": version,
+                     **{p: _version(p) for p in ("numpy", "numba", "mesa", "pandas", "pyarrow", "matplotlib")}},
+        "git_commit": git_commit(),
+        "written_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
     }
     info.update(extra or {})
     return info
