@@ -83,7 +83,7 @@ ENGINES = ("numba", "python")
 MODES = ("grid", "zip")
 SEEDINGS = ("independent", "common")
 STATUSES = ("complete", "failed", "pending")
-_CRASH_ATTEMPTS = 3  # a run whose worker process dies this many times is recorded as failed
+_MAX_RESTARTS = 20  # of a broken process pool, per batch
 
 
 def metric_names() -> list[str]:
@@ -609,7 +609,7 @@ def _dask_backend(address: str, workers: int | None) -> _Backend:
 def make_backend(*, workers: int | None = None, scheduler: str | None = None) -> _Backend:
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ScenarioError(f"workers must be a whole number >= 1, got {workers!r}")
-    if scheduler:
+    if scheduler and scheduler != "processes":
         return _dask_backend(scheduler, workers)
     return _process_backend(workers or os.cpu_count() or 1)
 
@@ -649,6 +649,10 @@ class _Table:
 
         df = pd.DataFrame([self.rows[s.run_id] for s in self.plan])
         df["status"] = pd.Categorical(df["status"], categories=list(STATUSES))
+        try:  # one dtype whether or not any run failed
+            df["error"] = df["error"].astype(pd.StringDtype(na_value=np.nan))
+        except TypeError:  # pandas < 2.3
+            df["error"] = df["error"].astype("string")
         return df
 
     def write(self, force: bool = False) -> None:
@@ -691,7 +695,8 @@ def run_batch(sweep_path, *, workers: int | None = None, scheduler: str | None =
 
     ``workers``: processes (default: the sweep's ``[batch] workers``, else one per CPU).
     ``scheduler``: a dask.distributed address (``tcp://host:8786``; ``local`` or ``local:N``
-    starts a local cluster), default the sweep's ``[batch] scheduler``; None runs on a process pool.
+    starts a local cluster), default the sweep's ``[batch] scheduler``; None (or ``"processes"``)
+    runs on a process pool.
     ``executor``: any ``concurrent.futures.Executor`` to use instead (left open).
     Runs whose folders are already complete (or failed, unless ``retry_failed``) are not run again.
     """
@@ -726,10 +731,12 @@ def run_batch(sweep_path, *, workers: int | None = None, scheduler: str | None =
         backend = None
     session = {"executor": backend.description if backend else None, "workers": backend.workers if backend else 0,
                "started_utc": started_utc, "already_done": done_before, "to_run": len(todo)}
-    stats = {"executed": 0, "task_seconds": 0.0, "first_task_start": None, "last_result": None}
+    stats = {"executed": 0, "task_seconds": 0.0, "first_task_start": None, "last_result": None, "tasks": []}
     finished = interrupted = False
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
+        for spec in todo:  # markers of runs a killed batch left running
+            _marker(runs_dir / spec.run_id).unlink(missing_ok=True)
         _write_provenance(sweep, out)
         _write_batch_json(sweep, out, table, session, status="running")
         table.write(force=True)
@@ -751,6 +758,8 @@ def run_batch(sweep_path, *, workers: int | None = None, scheduler: str | None =
         if stats["first_task_start"] is not None:
             session["first_task_started_after_s"] = stats["first_task_start"] - t_start_epoch
             session["last_result_after_s"] = stats["last_result"] - t_start_epoch
+            # [worker pid, started (s after the batch started), seconds inside the run], for this session's runs
+            session["tasks"] = [[pid, round(at - t_start_epoch, 3), round(sec, 3)] for pid, at, sec in stats["tasks"]]
         if out.exists():
             table.write(force=True)
             counts = table.counts()
@@ -769,20 +778,40 @@ def run_batch(sweep_path, *, workers: int | None = None, scheduler: str | None =
 
 
 def _drive(sweep, backend, todo, table, runs_dir, stats, progress, done_before, total) -> None:
+    """Submit the runs, collect results as they come; survive worker processes dying.
+
+    When a process-pool worker dies (a segfault, the OOM killer), the pool breaks and every
+    unfinished run comes back with BrokenProcessPool. Those that were running (their marker
+    file survived) become suspects and are run again one at a time on a fresh pool: a suspect
+    that kills its worker while running alone is recorded as failed; the others go on as usual.
+    """
+    from concurrent.futures.process import BrokenProcessPool
+
     from tqdm import tqdm
 
-    attempts: dict[str, int] = {}
-    queue = list(todo)
+    restarts = 0
+    queue, suspects = list(todo), []
     with tqdm(total=total, initial=done_before, disable=not progress, unit="run", desc=sweep.name,
               dynamic_ncols=True, smoothing=0.1) as bar:
         def postfix():
             c = table.counts()
             bar.set_postfix_str(f"done={c['complete']} failed={c['failed']} remaining={c['pending']}", refresh=False)
 
+        def fail(spec, msg, err=None):
+            record = {"run_id": spec.run_id, "seed": spec.seed, "error": msg,
+                      "traceback": "".join(traceback.format_exception(err)) if err else None}
+            _write_failed(runs_dir / spec.run_id, record)
+            table.set(spec, "failed", record)
+
         postfix()
-        while queue:
-            futures = {backend.executor.submit(execute, _task(sweep, spec, runs_dir)): spec for spec in queue}
-            queue = []
+        while queue or suspects:
+            solo = bool(suspects)
+            if solo:
+                batch = [suspects.pop(0)]
+            else:
+                batch, queue = queue, []
+            futures = {backend.executor.submit(_guarded, execute, _task(sweep, spec, runs_dir)): spec
+                       for spec in batch}
             broken = False
             for fut in cf.as_completed(futures):
                 spec = futures[fut]
@@ -791,22 +820,18 @@ def _drive(sweep, backend, todo, table, runs_dir, stats, progress, done_before, 
                 except cf.CancelledError:
                     queue.append(spec)
                     continue
-                except Exception as err:  # noqa: BLE001 - the worker died or the task could not be sent
-                    from concurrent.futures.process import BrokenProcessPool
-
-                    attempts[spec.run_id] = attempts.get(spec.run_id, 0) + 1
-                    if isinstance(err, BrokenProcessPool):
-                        broken = True
-                        if attempts[spec.run_id] < _CRASH_ATTEMPTS:
-                            queue.append(spec)
-                            continue
-                        msg = "the worker process running it died (out of memory? a crash in compiled code?)"
-                    else:
-                        msg = f"{type(err).__name__}: {err}"
-                    record = {"run_id": spec.run_id, "seed": spec.seed, "error": msg,
-                              "traceback": "".join(traceback.format_exception(err))}
-                    _write_failed(runs_dir / spec.run_id, record)
-                    table.set(spec, "failed", record)
+                except BrokenProcessPool as err:
+                    broken = True
+                    marker = _marker(runs_dir / spec.run_id)
+                    was_running = marker.exists()
+                    marker.unlink(missing_ok=True)
+                    if not solo:
+                        (suspects if was_running else queue).append(spec)
+                        continue
+                    fail(spec, "its worker process died running it, twice (out of memory? a crash in compiled "
+                               "code?)", err)
+                except Exception as err:  # noqa: BLE001 - e.g. dask gave up on it, or it could not be sent
+                    fail(spec, f"{type(err).__name__}: {err}", err)
                 else:
                     table.set(spec, res["status"], res["summary"])
                     stats["executed"] += 1
@@ -814,16 +839,35 @@ def _drive(sweep, backend, todo, table, runs_dir, stats, progress, done_before, 
                     first = stats["first_task_start"]
                     stats["first_task_start"] = res["started"] if first is None else min(first, res["started"])
                     stats["last_result"] = time.time()
+                    stats["tasks"].append((res["pid"], res["started"], res["task_seconds"]))
                 postfix()
                 bar.update(1)
                 table.write()
-            if queue and broken and not backend.remake():
-                for spec in queue:
-                    record = {"run_id": spec.run_id, "seed": spec.seed,
-                              "error": "the executor broke (a worker died) and cannot be restarted"}
-                    _write_failed(runs_dir / spec.run_id, record)
-                    table.set(spec, "failed", record)
-                queue = []
+            if broken and (queue or suspects):
+                restarts += 1
+                if restarts > _MAX_RESTARTS or not backend.remake():
+                    for spec in suspects + queue:
+                        fail(spec, "not run: the worker pool broke and could not be restarted")
+                        bar.update(1)
+                    queue, suspects = [], []
+
+
+def _marker(run_dir: Path) -> Path:
+    return run_dir.with_name(f".{run_dir.name}.running")
+
+
+def _guarded(fn, task: dict) -> dict:
+    """Run ``fn(task)`` with a marker file saying so, left behind only if the process dies inside."""
+    marker = _marker(Path(task["run_dir"]))
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(str(os.getpid()))
+    except OSError:
+        pass
+    try:
+        return fn(task)
+    finally:
+        marker.unlink(missing_ok=True)
 
 
 def _task(sweep: Sweep, spec: RunSpec, runs_dir: Path) -> dict:

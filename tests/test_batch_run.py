@@ -135,7 +135,7 @@ def test_kill_9_mid_batch_then_resume(reference, sweep_file, tmp_path):
     df = _table(out)
     assert df["run_id"].is_unique and len(df) == 12
     pd.testing.assert_frame_equal(df, reference[1])  # identical to the uninterrupted batch (on 1 worker)
-    leftovers = [p.name for p in (out / "runs").iterdir() if ".tmp-" in p.name]
+    leftovers = [p.name for p in (out / "runs").iterdir() if ".tmp-" in p.name or p.name.endswith(".running")]
     assert not leftovers
     # the runs themselves, not only their summaries, are the same
     for run_dir in reference[1]["run_dir"]:
@@ -188,3 +188,29 @@ def test_a_failing_run_is_recorded_and_the_batch_goes_on(reference, sweep_file, 
         again = run_batch(sweep, executor=pool, out=out, progress=False, retry_failed=True, figures=False)
     assert json.loads((again / "batch.json").read_text())["session"]["executed"] == 2
     pd.testing.assert_frame_equal(_table(out), reference[1])
+
+
+def crashing_execute(task):
+    """Stands in for sim.batch.execute in the worker processes: dies outright at one seed."""
+    if task["seed"] == int(os.environ["PROTEST_SIM_TEST_CRASH_SEED"]):
+        os._exit(3)  # as a segfault or the OOM killer would: no exception, no clean-up
+    from sim.batch import execute
+
+    return execute(task)
+
+
+def test_a_run_that_kills_its_worker_process(reference, sweep_file, tmp_path, monkeypatch):
+    """The pool breaks; it is restarted, the other runs complete, the culprit is recorded as failed."""
+    import sim.batch
+
+    bad_seed = int(reference[1]["seed"].iloc[4])
+    monkeypatch.setenv("PROTEST_SIM_TEST_CRASH_SEED", str(bad_seed))
+    monkeypatch.setattr(sim.batch, "execute", crashing_execute)
+    out = run_batch(sweep_file, workers=2, out=tmp_path / "b", progress=False, figures=False)
+    df = _table(out)
+    failed = df[df["status"] == "failed"]
+    assert list(failed["seed"]) == [bad_seed] and "worker process died running it, twice" in failed["error"].iloc[0]
+    ok = df["status"] == "complete"
+    assert ok.sum() == 11
+    pd.testing.assert_frame_equal(df[ok], reference[1][ok])
+    assert not [p.name for p in (out / "runs").iterdir() if p.name.endswith(".running")]
