@@ -1,4 +1,4 @@
-"""``protest-sim``: run, validate and draw scenarios from the shell.
+"""``protest-sim``: run, validate, batch, watch and draw scenarios from the shell.
 
 User mistakes (a bad scenario, an unknown map) print one line and exit with status 2; only
 bugs give a traceback.
@@ -25,6 +25,16 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 < value < 65536:
+        raise argparse.ArgumentTypeError(f"ports go from 1 to 65535, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="protest-sim", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -43,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("scenarios", type=Path, nargs="+")
 
     sub.add_parser("batch", help="run or complete a sweep: SWEEP [--workers N] [--scheduler ADDRESS] [--out DIR]")
+
+    viz = sub.add_parser("viz", help="watch a scenario in the browser (Mesa's SolaraViz, works offline)")
+    viz.add_argument("scenario", type=Path, nargs="?", help="scenario TOML file (default: the 5 October evening)")
+    viz.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    viz.add_argument("--port", type=_port, default=8765, help="port (default 8765)")
 
     draw = sub.add_parser("map", help="draw a built-in map with its places labelled")
     draw.add_argument("name", help="built-in map name, e.g. bishkek_center")
@@ -78,6 +93,17 @@ def cmd_validate(args) -> int:
     return EXIT_USAGE if failed else 0
 
 
+def cmd_viz(args) -> int:
+    try:
+        from .viz.app import serve
+    except ImportError as err:
+        raise ScenarioError(f"the browser view needs the viz extra ({err.name} is missing): "
+                            'python -m pip install -e ".[viz]"') from None
+    if args.scenario is not None and not args.scenario.is_file():
+        raise ScenarioError(f"no such scenario file: {args.scenario}")
+    return serve(None if args.scenario is None else str(args.scenario), args.host, args.port)
+
+
 def cmd_map(args) -> int:
     from .geo.catalog import builtin_map_names
     from .geo.raster import load_builtin_map
@@ -90,7 +116,7 @@ def cmd_map(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "map": cmd_map}
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "viz": cmd_viz, "map": cmd_map}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,8 @@ import pytest
     ["map", "atlantis", "--png", "x.png"],
     ["batch", "no_such_sweep.toml"],
     ["run", "scenarios/examples/corridor.toml", "--engine", "warp"],
+    ["viz", "no_such_file.toml"],
+    ["viz", "--port", "99999"],
 ])
 def test_mistakes_exit_2_without_traceback(args):
     out = subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True)

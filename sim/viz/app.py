@@ -1,0 +1,348 @@
+"""The browser view: ``protest-sim viz [SCENARIO]`` or ``solara run sim.viz.app``.
+
+A Mesa ``SolaraViz`` page: Mesa's controls (play, pause, step, reset, play and render intervals) and
+model-parameter sliders in the sidebar, with a scenario picker above them; the main area shows the
+map of the scenario with the people coloured by state, police, water cannon trucks and the tear-gas
+cloud, the clock, live charts of the counts by state and of the injured, and the latest events.
+
+The map is one PNG per frame drawn with numpy (``sim.viz.frame``), not one marker per agent, so
+5,000 people stay fluid. Slider changes apply on Reset (Mesa re-creates the model from them);
+picking another scenario loads it at once, with its own slider values.
+
+``serve()`` starts solara's server bound to localhost, offline: the page's JavaScript and CSS come
+from the ``solara-assets`` package through solara's asset proxy, never from a CDN.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import solara
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
+
+from ..core.state import STATE_NAMES
+from ..scenario import load_scenario
+from .frame import LEGEND, POLICE_RGB, STATE_RGB
+from .session import HELP, VizModel, default_scenario, model_params, shipped_scenarios
+
+SCENARIO_ENV = "PROTEST_SIM_SCENARIO"  # the scenario file serve() opens first
+PLAY_INTERVAL_MS = 21  # Mesa's slider goes 1, 11, 21...
+SECONDS_PER_FRAME = 5  # Mesa's "render interval" (odd: its slider goes 1, 3, 5...); a Mesa step is 1 s
+EVENTS_SHOWN = 8
+
+CSS = """
+img.protest-map { width: 100%; height: auto; max-height: 78vh; object-fit: contain; display: block; }
+.protest-map-zoomed { image-rendering: pixelated; }
+.protest-clock { font-size: 2.2rem; font-weight: 600; font-variant-numeric: tabular-nums; }
+.protest-legend-chip { display: inline-block; width: 0.8em; height: 0.8em; margin: 0 0.3em 0 0.9em;
+                       border: 1px solid #0003; vertical-align: middle; }
+.protest-events { font-size: 0.85rem; }
+"""
+
+
+def _hex(rgb) -> str:
+    return "#%02x%02x%02x" % tuple(rgb)
+
+
+# --- pieces of the main area --------------------------------------------------------------------------
+class Charts:
+    """Counts by state (top) and the injured (bottom) over clock time, the whole run on the x axis.
+
+    One matplotlib figure per run, kept between frames and blitted: axes, ticks and legends are drawn
+    once (again only when the injured outgrow their axis) and each update draws just the lines, several
+    times faster than a new figure, which matters when the page plays at several frames a second.
+    """
+
+    def __init__(self, sim):
+        self.sim = sim
+        self.start = sim.spec.start_clock_s / 60.0
+        fig = Figure(figsize=(4.0, 4.4), dpi=100)
+        FigureCanvasAgg(fig)
+        fig.subplots_adjust(left=0.16, right=0.97, top=0.94, bottom=0.07, hspace=0.22)
+        self.fig = fig
+        self.top, self.bottom = fig.subplots(2, 1, sharex=True)
+        self.lines = {f"state_{name}": self.top.plot([], [], color=_hex(STATE_RGB[name]), lw=1.6, label=name,
+                                                     animated=True)[0] for name in STATE_NAMES}
+        self.lines["injured_protesters"] = self.bottom.plot([], [], color=_hex(STATE_RGB["injured"]), lw=1.6,
+                                                            label="protesters", animated=True)[0]
+        self.lines["injured_police"] = self.bottom.plot([], [], color=_hex(POLICE_RGB), lw=1.6, ls="--",
+                                                        label="police", animated=True)[0]
+        self.top.set_ylabel("people")
+        self.top.set_title("People by state", fontsize=10)
+        self.top.legend(fontsize=7, ncol=3, loc="upper left")
+        self.top.set_ylim(0, len(sim.arrays) * 1.35)  # everyone, and room for the legend
+        self.bottom.set_ylabel("injured")
+        self.bottom.set_title("Injuries", fontsize=10)
+        self.bottom.legend(fontsize=7, loc="upper left")
+        self.bottom.set_xlim(self.start, self.start + sim.duration_s / 60.0)
+        self.bottom.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 1.5, 3, 6, 10]))
+        self.bottom.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{int(v // 60) % 24:02d}:{int(v % 60):02d}"))
+        for ax in (self.top, self.bottom):
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelsize=8)
+        self.injured_top = 0.0
+        self.background = None
+
+    @staticmethod
+    def _nice_ceiling(value: float) -> float:
+        """10, 20, 50, 100, 200, 500...: the injured axis grows in a few jumps, not every frame."""
+        top = 10.0
+        while top < value:
+            for k in (2.0, 2.5, 2.0):
+                top *= k
+                if top >= value:
+                    break
+        return top
+
+    def png(self) -> bytes:
+        from .frame import encode_png
+
+        data = self.sim.datacollector.model_vars
+        minutes = self.start + np.asarray(data["time_s"], dtype=float) / 60.0
+        injured = max(max(data["injured_protesters"], default=0), max(data["injured_police"], default=0))
+        wanted = self._nice_ceiling(injured * 1.4)
+        if self.background is None or wanted != self.injured_top:
+            self.injured_top = wanted
+            self.bottom.set_ylim(0, wanted)
+            self.fig.canvas.draw()  # everything but the (animated) lines
+            self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
+        canvas = self.fig.canvas
+        canvas.restore_region(self.background)
+        for key, line in self.lines.items():
+            line.set_data(minutes, np.asarray(data[key], dtype=float))
+            line.axes.draw_artist(line)
+        return encode_png(np.asarray(canvas.buffer_rgba())[..., :3].copy())
+
+
+def chart_png(model: VizModel) -> bytes:
+    """The charts of a model's current run (one persistent figure per run)."""
+    with model.lock:
+        charts = getattr(model, "_charts", None)
+        if charts is None or charts.sim is not model.sim:
+            charts = model._charts = Charts(model.sim)
+        return charts.png()
+
+
+@solara.component
+def Legend():
+    with solara.Row(gap="0px", style={"flex-wrap": "wrap", "font-size": "0.85rem"}):
+        for name, colour in LEGEND:
+            solara.HTML(tag="span", unsafe_innerHTML=f'<span class="protest-legend-chip" '
+                                                     f'style="background:{colour}"></span>{name}')
+
+
+@solara.component
+def MapCard(model: VizModel):
+    update_counter.get()
+    zoom = solara.use_reactive(False)
+    sim = model.sim
+    counts = sim.state_counts()
+    with solara.Card(style={"min-width": "0"}):
+        with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap"}):
+            solara.Text(sim.clock, classes=["protest-clock"])
+            solara.Text(" · ".join(f"{n} {counts[n]}" for n in STATE_NAMES), style={"font-size": "0.95rem"})
+            solara.Checkbox(label="zoom to the crowd", value=zoom)
+        png = model.frame_png(zoom=zoom.value)
+        solara.Image(png, format="png", classes=["protest-map"] + (["protest-map-zoomed"] if zoom.value else []))
+        Legend()
+        m = model.renderer.metres_per_pixel
+        solara.Text(f"{sim.spec.name}: one pixel = {m:g} m; north is up. "
+                    f"Colour of a pixel shows the most serious state among the people in it.",
+                    style={"font-size": "0.8rem", "color": "#555"})
+
+
+@solara.component
+def ChartsCard(model: VizModel):
+    update_counter.get()
+    sim = model.sim
+    rows = len(sim.datacollector.model_vars["time_s"])
+    png = solara.use_memo(lambda: chart_png(model), [id(sim), rows])  # redrawn only when a row is added
+    with solara.Card("Counts", style={"min-width": "0"}):
+        solara.Image(png, format="png", classes=["protest-charts"], width="100%")
+
+
+@solara.component
+def EventsCard(model: VizModel):
+    update_counter.get()
+    sim = model.sim
+    events = sim.events_log[-EVENTS_SHOWN:]
+    uses = sim.policing.uses
+    with solara.Card("Events", style={"min-width": "0"}), solara.Column(gap="4px"):
+        solara.Text(f"tear gas canisters {uses['tear_gas']} · stun grenades {uses['stun_grenades']} · "
+                    f"water cannon jets {uses['water_cannon']} · gas in the air "
+                    f"{sim.core.decisions.gas.mass():.0f} g", style={"font-size": "0.85rem"})
+        if not events:
+            solara.Text("nothing yet", style={"font-size": "0.85rem", "color": "#777"})
+        with solara.Column(gap="2px", classes=["protest-events"]):
+            for e in reversed(events):
+                solara.Text(f"{e['clock'][:5]}  {e['label']}")
+
+
+@solara.component
+def Running(model: VizModel, params: dict, built: bool):
+    """What the model on screen was built with (slider changes apply on Reset)."""
+    if not built or model.spec is None:
+        solara.Text("building..." if not model.error else "failed", classes=["protest-running"],
+                    style={"font-size": "0.8rem"})
+        return
+    sc = model.spec
+    bits = [f"legitimacy {sc.protest.legitimacy:g}", f"threshold {sc.protest.threshold:g}"]
+    if sc.police:
+        bits.append(f"police {sum(u.count for u in sc.police)}")
+    if any("tear_gas" in u.means for u in sc.police):
+        bits.append(f"gas {sc.tear_gas.rate_per_min:g}/min")
+    ats = [t.at_least for t in sc.triggers if t.when == "actives_near"]
+    if ats:
+        bits.append(f"trigger {ats[0]}")
+    if model.sim is not None:
+        bits.append(f"seed {model.sim.seed}")
+        bits.append(f"built in {model.build_s:.1f} s")
+    solara.Text("running: " + ", ".join(bits), classes=["protest-running"], style={"font-size": "0.8rem"})
+    with solara.Details("What the sliders mean"):
+        with solara.Column(gap="2px", style={"font-size": "0.8rem"}):
+            solara.Text("Slider changes apply on Reset. One step is one second of protest; "
+                        "the render interval is how many seconds pass per picture.")
+            for name in params:
+                if name in HELP:
+                    solara.Text(HELP[name])
+
+
+@solara.component
+def MainView(model: VizModel, built: bool):
+    """The main area: a loading state while the model is built, then map, charts and events."""
+    update_counter.get()
+    if model.error:
+        solara.Error(f"could not build {Path(model.scenario_file).name}: {model.error}", classes=["protest-error"])
+        return
+    if not (built and model.ready):
+        with solara.Card(f"Loading {model.title}"):
+            solara.ProgressLinear(True)
+            solara.Text("Building the model: rasterising the map and loading the distance fields "
+                        "(the first time a map is used they are computed and cached, which can take a minute).",
+                        classes=["protest-loading"])
+        return
+    with solara.Columns([7, 3], style={"align-items": "flex-start"}):
+        MapCard(model)
+        with solara.Column():
+            ChartsCard(model)
+            EventsCard(model)
+
+
+# --- the page ------------------------------------------------------------------------------------------
+@solara.component
+def ScenarioView(path: str, model: solara.Reactive | None = None):
+    """SolaraViz for one scenario file; ``model`` lets a caller (a test) hold the reactive model."""
+    params = solara.use_memo(lambda: model_params(path), [path])
+    own = solara.use_reactive(solara.use_memo(lambda: VizModel(scenario_file=path) if model is None else None, [path]))
+    model = model if model is not None else own
+    built = solara.use_reactive(None)  # the last model whose build finished
+
+    def wait_for_model():
+        current = model.value
+        while not current.wait_ready(0.2):  # poll: the thread ends soon after the page moves on
+            pass
+        built.set(current)
+
+    solara.use_thread(wait_for_model, dependencies=[model.value])
+    ready = built.value is model.value
+    SolaraViz(model, components=[], model_params=params, name="protest-sim", play_interval=PLAY_INTERVAL_MS,
+              render_interval=SECONDS_PER_FRAME)
+    with solara.Sidebar():
+        with solara.Card("Running now"):
+            Running(model.value, params, ready)
+    MainView(model.value, ready)
+
+
+@solara.component
+def Page():
+    solara.Style(CSS)
+    choices = solara.use_memo(lambda: shipped_scenarios(os.environ.get(SCENARIO_ENV) or None), [])
+    first = solara.use_memo(lambda: _first_choice(choices), [])
+    choice = solara.use_reactive(first)
+    path = str(choices[choice.value])
+    with solara.Sidebar():
+        with solara.Card("Scenario"):
+            solara.Select("Scenario", values=list(choices), value=choice)
+            sc = solara.use_memo(lambda: load_scenario(path), [path])
+            solara.Text(f"{sc.start}-{sc.end}: {sc.description}", style={"font-size": "0.85rem"})
+    # a new scenario remounts SolaraViz, so its sliders start from that scenario's values
+    ScenarioView(path).key(path)
+
+
+def _first_choice(choices: dict[str, Path]) -> str:
+    wanted = os.environ.get(SCENARIO_ENV)
+    if wanted:
+        wanted_path = Path(wanted).resolve()
+        for label, p in choices.items():
+            if p == wanted_path:
+                return label
+    return default_scenario(choices)
+
+
+# --- the server ------------------------------------------------------------------------------------------
+def _offline_when_served() -> None:
+    """Under ``solara run sim.viz.app`` (without serve()'s environment): no telemetry, and no CDN to fall
+    back on for a front-end file missing from solara-assets. Leaves solara alone anywhere else."""
+    if "solara.server.server" not in sys.modules:
+        return
+    import solara.server.settings as server_settings
+    import solara.settings
+
+    server_settings.telemetry.mixpanel_enable = False
+    if not os.environ.get("SOLARA_ASSETS_CDN"):
+        solara.settings.assets.cdn = "http://127.0.0.1:9/no-cdn/"
+
+
+_offline_when_served()
+
+
+def server_env(scenario_path: str | Path | None = None, base: dict | None = None) -> dict:
+    """Environment for an offline solara server. Solara's front end (Vue 2, Vuetify, require.js, fonts)
+    is installed by ``solara-assets`` into ``<prefix>/share/solara/cdn``, the folder solara's asset proxy
+    serves at ``/_solara/cdn``: keep the proxy on and point the CDN it would fall back to at a closed
+    local port, so a missing file fails at once instead of reaching out. No telemetry, no version check.
+    Variables already set in the environment (but the proxy and telemetry) win."""
+    env = dict(os.environ if base is None else base)
+    if scenario_path is not None:
+        env[SCENARIO_ENV] = str(Path(scenario_path).resolve())
+    env["SOLARA_ASSETS_PROXY"] = "True"
+    env.setdefault("SOLARA_ASSETS_CDN", "http://127.0.0.1:9/no-cdn/")
+    env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    # reacton's opt-in renderer skips unchanged parts of the page: with it a frame costs ~60 ms less
+    env.setdefault("REACTON_FAST", "1")
+    return env
+
+
+def server_command(host: str = "127.0.0.1", port: int = 8765) -> list[str]:
+    return [sys.executable, "-m", "solara", "run", "sim.viz.app", "--host", host, "--port", str(port),
+            "--production", "--no-open", "--no-check-version", "--log-level", "warning"]
+
+
+def serve(scenario_path: str | None = None, host: str = "127.0.0.1", port: int = 8765) -> int:
+    """Start the page at http://host:port and block until the server stops (Ctrl-C); returns its exit status.
+
+    The scenario is checked first, so a bad file raises ``ScenarioError`` before any server starts.
+    """
+    if scenario_path is not None:
+        load_scenario(scenario_path)
+    else:
+        default_scenario(shipped_scenarios())  # raises if there is nothing to show
+    print(f"protest-sim viz: http://{host}:{port}  (Ctrl-C to stop)", flush=True)
+    proc = subprocess.Popen(server_command(host, port), env=server_env(scenario_path))
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        return 130
