@@ -22,14 +22,17 @@ restates the rules in plain Python. The rules, for a protester on the map and no
 * Police are hit by thrown objects at ``projectile_rate`` per second per active protester
   within their vision (up to a cap); hit officers are injured.
 
-Random numbers: ``u[i, 0..4]`` uniform draws made before the pass (one per kind of chance).
+Random numbers: ``uniform(key, i, 0..4)``, counter-based draws (``sim.core.counter_rng``), one
+per kind of chance.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
+from .bits import flip, window_count
+from .counter_rng import uniform
 from .state import (
     ACTIVE, ARRESTED, FLEEING, INJURED, LEAVE, NOWHERE, POLICE, QUIET, RALLY,
 )
@@ -67,37 +70,37 @@ P_PROJECTILE = 10
 P_PROJECTILE_CAP = 11
 P_BACKUP = 12
 N_PARAMS = 13
-N_DRAWS = 5  # uniform draws per agent per decision pass
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def coarse_counts(x, y, kind, state, arresting, factor, cx, cy):
     """Counts per coarse cell and layer, as summed-area tables ``sat[layer, cx + 1, cy + 1]``."""
-    grid = np.zeros((N_LAYERS, cx, cy), dtype=np.int32)
+    sat = np.zeros((N_LAYERS, cx + 1, cy + 1), dtype=np.int32)
     for i in range(x.shape[0]):
         if x[i] == NOWHERE:
             continue
-        gx = x[i] // factor
-        gy = y[i] // factor
+        gx = x[i] // factor + 1
+        gy = y[i] // factor + 1
         s = state[i]
         if kind[i] == POLICE:
             if s != INJURED:
-                grid[LAYER_POLICE, gx, gy] += 1
+                sat[LAYER_POLICE, gx, gy] += 1
                 if arresting[i]:
-                    grid[LAYER_ARRESTING, gx, gy] += 1
+                    sat[LAYER_ARRESTING, gx, gy] += 1
         else:
             if s != INJURED:
-                grid[LAYER_PROTESTERS, gx, gy] += 1
+                sat[LAYER_PROTESTERS, gx, gy] += 1
             if s == ACTIVE:
-                grid[LAYER_ACTIVE, gx, gy] += 1
+                sat[LAYER_ACTIVE, gx, gy] += 1
             elif s == FLEEING:
-                grid[LAYER_FLEEING, gx, gy] += 1
-    sat = np.zeros((N_LAYERS, cx + 1, cy + 1), dtype=np.int32)
-    for layer in range(N_LAYERS):
-        for a in range(cx):
-            for b in range(cy):
-                sat[layer, a + 1, b + 1] = (grid[layer, a, b] + sat[layer, a, b + 1]
-                                            + sat[layer, a + 1, b] - sat[layer, a, b])
+                sat[LAYER_FLEEING, gx, gy] += 1
+    # counts -> summed-area tables, in place: running sums along y, then each row adds the one before
+    for layer in prange(N_LAYERS):
+        for a in range(1, cx + 1):
+            run = 0
+            for b in range(1, cy + 1):
+                run += sat[layer, a, b]
+                sat[layer, a, b] = run + sat[layer, a - 1, b]
     return sat
 
 
@@ -112,12 +115,11 @@ def window_sum(sat, layer, gx, gy, r):
 
 
 @njit(cache=True)
-def decide(u, x, y, kind, state, behaviour, target, grievance, risk, dose, timer, cause, home,
+def decide(key, x, y, kind, state, behaviour, target, grievance, risk, dose, timer, cause, home,
            occ, gas, gas_factor, sat, coarse_factor, vision_r, arrest_p_table, params,
            exit_target, regroup, window_r, crush_count):
     """One decision pass over all agents; returns (new injuries, new arrests) this step."""
     dt = params[P_DT]
-    nxg, nyg = occ.shape
     injured = 0
     arrested = 0
     for i in range(x.shape[0]):
@@ -129,7 +131,7 @@ def decide(u, x, y, kind, state, behaviour, target, grievance, risk, dose, timer
             actives = window_sum(sat, LAYER_ACTIVE, gx, gy, vision_r)
             if actives > 0:
                 rate = params[P_PROJECTILE] * min(actives, params[P_PROJECTILE_CAP])
-                if u[i, 0] < rate * dt:
+                if uniform(key, i, 0) < rate * dt:
                     state[i] = INJURED
                     cause[i] = CAUSE_PROJECTILE
                     injured += 1
@@ -139,7 +141,7 @@ def decide(u, x, y, kind, state, behaviour, target, grievance, risk, dose, timer
         here = gas[x[i] // gas_factor, y[i] // gas_factor]
         dose[i] += here * dt
         s = state[i]
-        if dose[i] > params[P_DOSE_INJURE] and u[i, 0] < params[P_GAS_INJURY] * dt:
+        if dose[i] > params[P_DOSE_INJURE] and uniform(key, i, 0) < params[P_GAS_INJURY] * dt:
             state[i] = INJURED
             cause[i] = CAUSE_GAS
             injured += 1
@@ -148,14 +150,14 @@ def decide(u, x, y, kind, state, behaviour, target, grievance, risk, dose, timer
         # arrests and batons need officers of an arresting unit close by
         if s == ACTIVE or s == FLEEING:
             if window_sum(sat, LAYER_ARRESTING, gx, gy, 1) >= params[P_BACKUP]:
-                if u[i, 1] < params[P_ARREST] * dt:
+                if uniform(key, i, 1) < params[P_ARREST] * dt:
                     state[i] = ARRESTED
-                    occ[x[i], y[i]] = -1
+                    flip(occ, x[i], y[i])
                     x[i] = NOWHERE
                     y[i] = NOWHERE
                     arrested += 1
                     continue
-                if u[i, 2] < params[P_BATON] * dt:
+                if uniform(key, i, 2) < params[P_BATON] * dt:
                     state[i] = INJURED
                     cause[i] = CAUSE_BATON
                     injured += 1
@@ -170,12 +172,8 @@ def decide(u, x, y, kind, state, behaviour, target, grievance, risk, dose, timer
                     target[i] = home[i]
                 continue
             # packed flight
-            others = 0
-            for wx in range(max(x[i] - window_r, 0), min(x[i] + window_r + 1, nxg)):
-                for wy in range(max(y[i] - window_r, 0), min(y[i] + window_r + 1, nyg)):
-                    if occ[wx, wy] >= 0 and occ[wx, wy] != i:
-                        others += 1
-            if others >= crush_count and u[i, 3] < params[P_CRUSH] * dt:
+            others = window_count(occ, x[i], y[i], window_r) - 1
+            if others >= crush_count and uniform(key, i, 3) < params[P_CRUSH] * dt:
                 state[i] = INJURED
                 cause[i] = CAUSE_CRUSH
                 injured += 1
@@ -187,7 +185,7 @@ def decide(u, x, y, kind, state, behaviour, target, grievance, risk, dose, timer
         elif not flee:
             people = window_sum(sat, LAYER_PROTESTERS, gx, gy, vision_r)
             fleeing = window_sum(sat, LAYER_FLEEING, gx, gy, vision_r)
-            if fleeing > 0 and u[i, 4] < params[P_CONTAGION] * dt * fleeing / people:
+            if fleeing > 0 and uniform(key, i, 4) < params[P_CONTAGION] * dt * fleeing / people:
                 flee = True
         if flee:
             state[i] = FLEEING

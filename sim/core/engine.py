@@ -1,7 +1,8 @@
 """One object that steps the arrays: the map-side inputs, the walking parameters and an engine choice.
 
 ``Core`` is what the Mesa model drives and what the benchmarks time directly. Both engines
-get the same random draws, taken here from the model's generator before each step.
+get the same plan for each step (:class:`StepPlan`: the turn order grouped by strips and a
+key for the counter-based random numbers), taken here from the model's generator.
 """
 
 from __future__ import annotations
@@ -9,13 +10,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from .behaviour import N_DRAWS, N_PARAMS, coarse_counts, decide
+from . import bits
+from .behaviour import N_PARAMS, coarse_counts, decide
+from .counter_rng import new_key
 from .hazards import GasField
-from .movement import rand_columns, step_agents
+from .movement import draws_per_agent, plan_slots, step_agents, strip_width, turn_order
 from .reference import coarse_counts_reference, decide_reference, step_agents_reference
-from .state import FREE, WALL, AgentArrays, weidmann_factor_table
+from .state import AgentArrays, weidmann_factor_table
 
 ENGINES = ("numba", "python")
 
@@ -54,11 +58,26 @@ class WalkParams:
         return int(round(min(1.0, self.mill_rate * self.dt) * 65536))
 
 
-def draw_step_randoms(rng: np.random.Generator, n: int, max_moves: int) -> tuple[np.ndarray, np.ndarray]:
-    """The update order and the uint16 draws of one step, identical for both engines."""
-    order = rng.permutation(n).astype(np.int64)
-    rand = rng.integers(0, 1 << 16, size=(n, rand_columns(max_moves)), dtype=np.uint16)
-    return order, rand
+@dataclass(frozen=True)
+class StepPlan:
+    """What both engines need to walk one step identically.
+
+    ``order`` holds the agents grouped by strip, each strip in a random order (``strip_ptr[s]``
+    to ``strip_ptr[s + 1]`` are strip ``s``'s turns); the strips of parity ``first_phase`` go
+    first. ``key`` seeds the step's counter-based draws.
+    """
+
+    order: np.ndarray  # int64 [n]
+    strip_ptr: np.ndarray  # int64 [strips + 1]
+    first_phase: int
+    key: int
+
+    def sequence(self) -> np.ndarray:
+        """The turns as one sequential pass: the strips of the first parity, then the others."""
+        strips = len(self.strip_ptr) - 1
+        parts = [self.order[self.strip_ptr[s]:self.strip_ptr[s + 1]]
+                 for phase in (self.first_phase, 1 - self.first_phase) for s in range(phase, strips, 2)]
+        return np.concatenate(parts) if parts else self.order[:0]
 
 
 @dataclass
@@ -100,8 +119,15 @@ class Core:
         self.window_r = params.window_r(cell)
         self.max_moves = params.max_moves(cell)
         self.mill_threshold = params.mill_threshold()
+        if self.window_r > bits.PAD:
+            raise ValueError(f"a density window of {2 * self.window_r + 1} cells is wider than the bit grids allow")
+        draws_per_agent(self.max_moves)
         self.speed_table = weidmann_factor_table((2 * self.window_r + 1) ** 2 - 1, cell)
-        self.occ = agents.occupancy(world.walkable)
+        self.strip_width = strip_width(self.max_moves, self.window_r)
+        self.strips = world.walkable.shape[0] // self.strip_width + 2
+        self.occ = agents.occupancy(world.walkable)  # bit grid: who stands where
+        self.floor = bits.pack(world.walkable == 1)  # bit grid: floor cells
+        self.enter = bits.enterable(world.walkable)  # per cell: neighbours a step may go to
         self.decisions = decisions
         self.injured_total = 0
         self.arrested_total = 0
@@ -111,16 +137,31 @@ class Core:
         """Decide (every ``decide_every`` steps), spread the gas, then walk; returns how many left the map."""
         if self.decisions is not None:
             if self.steps % self.decisions.decide_every == 0:
-                self.decide_with(rng.random((len(self.agents), N_DRAWS)))
+                self.decide_with(new_key(rng))
             self.decisions.gas.step(self.params.dt)
         self.steps += 1
-        order, rand = draw_step_randoms(rng, len(self.agents), self.max_moves)
-        return self.step_with(order, rand)
+        return self.step_with(self.plan_step(rng))
+
+    def plan_step(self, rng: np.random.Generator) -> StepPlan:
+        """A random turn order, grouped by strips at a random offset, and the step's draw key."""
+        offset, first_phase = (int(v) for v in rng.integers(0, (self.strip_width, 2)))
+        order, ptr = turn_order(self.agents.x, self.strip_width, offset, self.strips, new_key(rng))
+        return StepPlan(order, ptr, first_phase, new_key(rng))
 
     def open_cells(self, mask: np.ndarray) -> None:
         """Cells that were walls become floor (a gate gives way)."""
         self.world.walkable[mask] = 1
-        self.occ[mask & (self.occ == WALL)] = FREE
+        xs, ys = np.nonzero(mask)
+        if xs.size == 0:
+            return
+        self.floor = bits.pack(self.world.walkable == 1)
+        x0, x1 = max(xs.min() - 1, 0), xs.max() + 2
+        y0, y1 = max(ys.min() - 1, 0), ys.max() + 2
+        self.enter[x0:x1, y0:y1] = bits.enterable(self.world.walkable)[x0:x1, y0:y1]
+
+    def occupied(self) -> np.ndarray:
+        """Bool grid of the cells someone stands on (a copy, for checks and pictures)."""
+        return bits.unpack(self.occ, self.world.walkable.shape)
 
     def counts_grid(self) -> np.ndarray:
         """Summed-area tables of police, actives, fleeing, protesters, arresting officers per coarse cell."""
@@ -130,25 +171,29 @@ class Core:
         fn = coarse_counts if self.engine == "numba" else coarse_counts_reference
         return fn(a.x, a.y, a.kind, a.state, a.arresting, d.coarse_factor, cx, cy)
 
-    def decide_with(self, u: np.ndarray) -> None:
+    def decide_with(self, key: int) -> None:
+        """One decision pass; ``key`` seeds its counter-based draws."""
         d, a = self.decisions, self.agents
         sat = self.counts_grid()
         common = (d.gas.conc, d.gas.factor, sat, d.coarse_factor, d.vision_r, d.arrest_p_table, d.params,
                   d.exit_target, d.regroup, self.window_r, d.crush_count)
         if self.engine == "numba":
-            injured, arrested = decide(u, a.x, a.y, a.kind, a.state, a.behaviour, a.target, a.grievance, a.risk,
+            injured, arrested = decide(key, a.x, a.y, a.kind, a.state, a.behaviour, a.target, a.grievance, a.risk,
                                        a.dose, a.timer, a.cause, a.home, self.occ, *common)
         else:
-            injured, arrested = decide_reference(u, a, self.occ, *common)
+            injured, arrested = decide_reference(key, a, self.occ, *common)
         self.injured_total += int(injured)
         self.arrested_total += int(arrested)
 
-    def step_with(self, order: np.ndarray, rand: np.ndarray) -> int:
+    def step_with(self, plan: StepPlan) -> int:
+        """Walk one step by ``plan``; returns how many left the map."""
         w, a = self.world, self.agents
-        common = (w.walkable, w.place_id, w.is_exit, w.fields, w.field_place, self.speed_table,
-                  self.window_r, self.params.dt, w.cell_size, self.mill_threshold, self.max_moves,
-                  self.params.flee_factor)
+        common = (w.place_id, w.is_exit, w.fields, w.field_place, self.speed_table, self.window_r,
+                  self.params.dt, w.cell_size, self.mill_threshold, self.max_moves, self.params.flee_factor)
         if self.engine == "numba":
-            return int(step_agents(order, rand, a.x, a.y, a.state, a.behaviour, a.target, a.speed,
-                                   a.budget, self.occ, *common))
-        return step_agents_reference(order, rand, a, self.occ, *common)
+            slots = numba.get_num_threads()
+            slot_ptr, slot_strips = plan_slots(plan.strip_ptr, slots, plan.first_phase)
+            return int(step_agents(plan.order, plan.strip_ptr, slot_ptr, slot_strips, slots, plan.key, a.x, a.y,
+                                   a.state, a.behaviour, a.target, a.speed, a.budget, self.occ, self.floor,
+                                   self.enter, *common))
+        return step_agents_reference(plan.sequence(), plan.key, a, self.occ, w.walkable, *common)

@@ -1,7 +1,7 @@
 """Floor-field walking with exclusion and Weidmann speed-density, one step for all agents (numba).
 
-The rules, per agent in the step's random order (``sim.core.reference`` states them again in
-plain Python and must agree bit for bit):
+The rules, per agent in the step's order (``sim.core.reference`` states them again in plain
+Python and must agree bit for bit):
 
 * Agents off the map (left, arrested) and injured agents do nothing.
 * Inside its target place a ``rally`` agent mills: with the step's mill chance it tries one
@@ -11,67 +11,148 @@ plain Python and must agree bit for bit):
   cannot move inside its place becomes a ``rally`` agent there). It earns ``speed * factor * dt``
   metres (times ``flee_factor`` when fleeing: people run), where ``factor`` is Weidmann's
   v(rho)/v0 for the density of the others on the floor cells of a small window around it,
-  then spends them on moves to the
-  free neighbour with the lowest field value, each move costing the field's drop (metres of
-  progress), so the speed toward the target equals the walking speed at any heading.
+  then spends them on moves to the free neighbour with the lowest field value (ties: the
+  first from a random direction, counter-clockwise), each move costing the field's drop
+  (metres of progress), so the speed toward the target equals the walking speed at any heading.
   Blocked ahead, it may instead take one step aside to a free cell on the same level line
   (paying the step's length), as people shuffle sideways to find a gap.
   No corner cutting between two walls. A walker stuck behind others keeps at most 1.5 cells
   of unspent walking.
 * Stepping on an exit cell means leaving the map.
 
-``occ`` holds, per cell, the agent standing there, ``FREE`` (-1) or ``WALL`` (-2): one array
-read tells a walker both whether a cell is floor and whether it is taken.
+Order and threads. Agents take their turns one at a time in a random order; so that two
+threads can walk them at once with the same result, the order is grouped by vertical strips
+of the map (:func:`turn_order`). A strip is wider than twice the farthest an agent can
+reach in a step (its moves plus its density window), so agents of strips two apart never see
+each other's cells: all strips of one parity are walked in parallel, then all of the other.
+That is exactly a sequential pass over the strips of the first parity, then the second, each
+strip in its random order, which is what the reference engine does. The strips' offset and
+which parity goes first are drawn afresh every step, so no boundary stays in one place.
+Walking a strip at a time also keeps what a step reads in the caches.
 
-Random numbers come in as arrays drawn before the step (``rand[i, k]``: uint16), so the
-reference engine consumes exactly the same draws.
+Memory. Occupancy and floor are bit grids (``sim.core.bits``); which neighbours are enterable
+as far as walls go is a static ``uint8`` mask per cell; a scan of the 8 neighbours is
+branch-free; the cells of agents a few turns ahead are prefetched.
+
+Random numbers are counter-based (``sim.core.counter_rng``): draw ``m`` of agent ``i`` (the
+scan's starting direction of its move ``m``; ``max_moves`` and ``max_moves + 1``: the mill
+chance and direction) is a hash of the step's key, ``i`` and ``m``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
-from .state import FLEEING, FREE, INJURED, LEFT, MARCH, NOWHERE, RALLY, WALL
-
-# the 8 neighbours, counter-clockwise from east
-DX = np.array([1, 1, 0, -1, -1, -1, 0, 1], dtype=np.int64)
-DY = np.array([0, 1, 1, 1, 0, -1, -1, -1], dtype=np.int64)
+from .bits import DX, DY, PAD, bits_at, flip, neighbours_taken, popcount64, prefetch
+from .counter_rng import STRIDE, draw16, draw64
+from .state import FLEEING, INJURED, LEFT, MARCH, NOWHERE, RALLY
 
 BUDGET_CAP_CELLS = 1.5
 SQRT2 = 1.4142135623730951
+PREFETCH_AHEAD = 4  # agents: far enough to hide a cache miss, near enough to stay in the cache
 
 
-def rand_columns(max_moves: int) -> int:
-    """Columns of ``rand`` one step needs: a scan start per move, a mill chance, a mill direction."""
-    return max_moves + 2
+def draws_per_agent(max_moves: int) -> int:
+    """Counter-based draws an agent's step uses: a scan start per move, a mill chance, a mill direction."""
+    n = max_moves + 2
+    if n > STRIDE:
+        raise ValueError(f"{max_moves} moves per step need more than {STRIDE} draws per agent")
+    return n
 
 
-@njit(cache=True, inline="always")
-def _can_enter(x, y, nx_, ny_, d, occ):
-    if nx_ < 0 or ny_ < 0 or nx_ >= occ.shape[0] or ny_ >= occ.shape[1]:
-        return False
-    if occ[nx_, ny_] != FREE:
-        return False
-    if d % 2 == 1:  # diagonal: both orthogonal cells must be floor
-        if occ[nx_, y] == WALL or occ[x, ny_] == WALL:
-            return False
-    return True
+def strip_width(max_moves: int, window_r: int) -> int:
+    """Cells per strip: agents of strips two apart can neither reach nor see each other's cells.
+
+    An agent moves at most ``max_moves + 1`` cells in x (moves plus a step aside) and reads
+    ``max(window_r, 1)`` cells beyond where it stands; two such reaches must fit in a strip.
+    """
+    return 2 * (max_moves + 1 + max(window_r, 1)) + 2
+
+
+@njit(cache=True, parallel=True)
+def turn_order(x, width, offset, nstrips, key):
+    """The step's turns: agents grouped by strip (``(x + offset) // width``; agents off the map in
+    strip 0), each strip in a uniformly random order (Fisher-Yates with counter-based draws of
+    ``key``). Returns (order, strip start offsets): strip ``s`` is ``order[ptr[s]:ptr[s + 1]]``."""
+    n = x.shape[0]
+    ptr = np.zeros(nstrips + 1, dtype=np.int64)
+    for i in range(n):
+        ptr[(0 if x[i] == NOWHERE else (x[i] + offset) // width) + 1] += 1
+    for s in range(nstrips):
+        ptr[s + 1] += ptr[s]
+    fill = ptr[:-1].copy()
+    order = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        s = 0 if x[i] == NOWHERE else (x[i] + offset) // width
+        order[fill[s]] = i
+        fill[s] += 1
+    for s in prange(nstrips):
+        lo = ptr[s]
+        for j in range(ptr[s + 1] - 1, lo, -1):
+            # a uniform position in lo..j: the top 32 bits of a draw times the span, over 2^32
+            r = lo + np.int64((draw64(key, j, 0) >> np.uint64(32)) * np.uint64(j - lo + 1) >> np.uint64(32))
+            order[j], order[r] = order[r], order[j]
+    return order, ptr
 
 
 @njit(cache=True)
-def step_agents(
-    order, rand, x, y, state, behaviour, target, speed, budget,
-    occ, walkable, place_id, is_exit, fields, field_place,
-    speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor,
-):
-    """Advance every agent by one time step in place; returns how many left the map."""
-    nxg, nyg = walkable.shape
+def plan_slots(ptr, nslots, first_phase):
+    """Which strips each of ``nslots`` threads walks, phase by phase: the strips of a parity spread
+    over the threads, largest first to the least loaded (``slot_ptr[phase * nslots + slot]`` indexes
+    ``slot_strips``). Any spread gives the same result; this one keeps both cores busy."""
+    nstrips = ptr.shape[0] - 1
+    slot_ptr = np.zeros(2 * nslots + 1, dtype=np.int64)
+    slot_strips = np.empty(nstrips, dtype=np.int64)
+    owner = np.empty(nstrips, dtype=np.int64)
+    filled = 0
+    for p in range(2):
+        phase = first_phase if p == 0 else 1 - first_phase
+        strips = np.arange(phase, nstrips, 2)
+        sizes = ptr[strips + 1] - ptr[strips]
+        load = np.zeros(nslots, dtype=np.int64)
+        for k in np.argsort(-sizes, kind="mergesort"):
+            slot = np.argmin(load)
+            load[slot] += sizes[k]
+            owner[strips[k]] = slot
+        for slot in range(nslots):
+            for s in strips:
+                if owner[s] == slot and ptr[s + 1] > ptr[s]:
+                    slot_strips[filled] = s
+                    filled += 1
+            slot_ptr[p * nslots + slot + 1] = filled
+    return slot_ptr, slot_strips
+
+
+@njit(cache=True)
+def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget,
+               occ, floor, enter, place_id, is_exit, fields, field_place,
+               speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
+    """Agents ``order[lo:hi]`` take their turns, in that order; returns how many left the map."""
+    nyg = enter.shape[1]
+    plane = enter.shape[0] * nyg
+    words = occ.shape[1]
     mill_col = max_moves
     dir_col = max_moves + 1
     cap = BUDGET_CAP_CELLS * cell_size
+    side_len = 2 * window_r + 1
     left = 0
-    for j in range(order.shape[0]):
+    for j in range(lo, hi):
+        if j + PREFETCH_AHEAD < hi:
+            k = order[j + PREFETCH_AHEAD]
+            kx = x[k]
+            if kx != NOWHERE:
+                ky = y[k]
+                cell = kx * nyg + ky
+                prefetch(fields, target[k] * plane + cell - nyg)
+                prefetch(fields, target[k] * plane + cell)
+                prefetch(fields, target[k] * plane + cell + nyg)
+                word = (kx + PAD) * words + ((ky + PAD) >> 6)
+                prefetch(occ, word - words)
+                prefetch(occ, word)
+                prefetch(occ, word + words)
+                prefetch(place_id, cell)
+                prefetch(enter, cell)
         i = order[j]
         ax = x[i]
         ay = y[i]
@@ -80,73 +161,68 @@ def step_agents(
         t = target[i]
         goal_place = field_place[t]
         b = behaviour[i]
-        at_goal = goal_place >= 0 and place_id[ax, ay] == goal_place
-        if at_goal and b == RALLY:
+        if b == RALLY and goal_place >= 0 and place_id[ax, ay] == goal_place:
             budget[i] = 0.0
-            if rand[i, mill_col] < mill_threshold:
-                d = rand[i, dir_col] % 8
+            if draw16(key, i, mill_col) < mill_threshold:
+                d = draw16(key, i, dir_col) & 7
                 qx = ax + DX[d]
                 qy = ay + DY[d]
-                if _can_enter(ax, ay, qx, qy, d, occ) and place_id[qx, qy] == goal_place:
-                    occ[ax, ay] = FREE
-                    occ[qx, qy] = i
+                if (enter[ax, ay] >> d) & 1 and not (neighbours_taken(occ, ax, ay) >> d) & 1 \
+                        and place_id[qx, qy] == goal_place:
+                    flip(occ, ax, ay)
+                    flip(occ, qx, qy)
                     x[i] = qx
                     y[i] = qy
             continue
 
-        # walk down the field, slowed by the people around
-        count = -1  # the walker itself is in the window
+        # walk down the field, slowed by the people around (both counts leave the walker's own cell out)
+        count = -1
         area = -1
-        for wx in range(max(ax - window_r, 0), min(ax + window_r + 1, nxg)):
-            for wy in range(max(ay - window_r, 0), min(ay + window_r + 1, nyg)):
-                o = occ[wx, wy]
-                area += o != WALL
-                count += o >= 0
+        py = ay + PAD - window_r
+        for px in range(ax + PAD - window_r, ax + PAD + window_r + 1):
+            count += popcount64(bits_at(occ, px, py, side_len))
+            area += popcount64(bits_at(floor, px, py, side_len))
         run = flee_factor if state[i] == FLEEING else 1.0
         budget[i] += speed[i] * run * speed_table[count, area] * dt
         cur = np.float64(fields[t, ax, ay])
         moves = 0
         while moves < max_moves:
-            start = rand[i, moves] % 8
+            free = np.int64(enter[ax, ay]) & ~neighbours_taken(occ, ax, ay)
+            start = draw16(key, i, moves)
             best = cur
-            bx = -1
-            by = -1
+            bd = -1
             side = -1
-            for k in range(8):
-                d = (start + k) % 8
-                qx = ax + DX[d]
-                qy = ay + DY[d]
-                if not _can_enter(ax, ay, qx, qy, d, occ):
-                    continue
-                v = np.float64(fields[t, qx, qy])
-                if v < best:
-                    best = v
-                    bx = qx
-                    by = qy
-                elif v == cur and side < 0:
-                    side = d
-            aside = bx < 0
+            for k in range(8):  # branch-free: selects, no jumps a random start would mispredict
+                d = (start + k) & 7
+                ok = (free >> d) & 1 == 1
+                v = np.float64(fields[t, ax + DX[d] if ok else ax, ay + DY[d] if ok else ay])
+                better = ok and v < best
+                best = v if better else best
+                bd = d if better else bd
+                side = d if (ok and v == cur and side < 0) else side
+            aside = bd < 0
             if aside:
                 # blocked ahead: step aside along the level line, once per step, when held up long enough
                 if moves > 0 or side < 0 or budget[i] < cap:
                     break
-                bx = ax + DX[side]
-                by = ay + DY[side]
+                bd = side
                 cost = cell_size * (SQRT2 if side % 2 == 1 else 1.0)
             else:
                 cost = cur - best
                 if budget[i] < cost:
                     break
             budget[i] -= cost
-            occ[ax, ay] = FREE
-            occ[bx, by] = i
+            bx = ax + DX[bd]
+            by = ay + DY[bd]
+            flip(occ, ax, ay)
+            flip(occ, bx, by)
             ax = bx
             ay = by
             cur = best
             if not aside:
                 moves += 1
             if is_exit[ax, ay] != 0:
-                occ[ax, ay] = FREE
+                flip(occ, ax, ay)
                 ax = NOWHERE
                 ay = NOWHERE
                 state[i] = LEFT
@@ -161,4 +237,22 @@ def step_agents(
         y[i] = ay
         if budget[i] > cap:
             budget[i] = cap
+    return left
+
+
+@njit(cache=True, parallel=True)
+def step_agents(order, strip_ptr, slot_ptr, slot_strips, nslots, key, x, y, state, behaviour, target, speed,
+                budget, occ, floor, enter, place_id, is_exit, fields, field_place,
+                speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
+    """Advance every agent by one time step in place, the strips of each parity in parallel
+    (see the module docstring); returns how many left the map."""
+    left = 0
+    for phase in range(2):
+        for slot in prange(nslots):
+            p = phase * nslots + slot
+            for k in range(slot_ptr[p], slot_ptr[p + 1]):
+                s = slot_strips[k]
+                left += walk_range(strip_ptr[s], strip_ptr[s + 1], order, key, x, y, state, behaviour, target,
+                                   speed, budget, occ, floor, enter, place_id, is_exit, fields, field_place,
+                                   speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor)
     return left

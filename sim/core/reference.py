@@ -2,7 +2,10 @@
 
 It is slow on purpose. It exists to prove the numba engine right (same draws in, same
 arrays out) and to measure the speed-up. Keep it readable rather than clever: if a rule
-changes, change it here first, then make the kernel agree.
+changes, change it here first, then make the kernel agree. It shares the kernels' state (the
+occupancy bit grid, read and written a cell at a time through :class:`Occupancy`) and their
+random numbers (the plain twins in ``sim.core.counter_rng``), and takes its turns one after
+another in the order the numba engine's strips amount to (``StepPlan.sequence``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from .behaviour import (
     LAYER_POLICE, LAYER_PROTESTERS, N_LAYERS, P_ARREST, P_BACKUP, P_BATON, P_CONTAGION, P_CRUSH, P_FLEE_CONC,
     P_DOSE_INJURE, P_DT, P_FLEE_TIME, P_GAS_INJURY, P_PROJECTILE, P_PROJECTILE_CAP, P_THRESHOLD,
 )
-from .movement import BUDGET_CAP_CELLS, DX, DY, SQRT2
+from .bits import DX, DY, PAD
+from .counter_rng import draw16_py, uniform_py
+from .movement import BUDGET_CAP_CELLS, SQRT2
 from .state import (
     ACTIVE, ARRESTED, FLEEING, INJURED, LEAVE, LEFT, MARCH, NOWHERE, POLICE, QUIET, RALLY,
 )
@@ -23,15 +28,35 @@ _DX = [int(v) for v in DX]
 _DY = [int(v) for v in DY]
 
 
+class Occupancy:
+    """The kernels' occupancy bit grid (``sim.core.bits``), one cell at a time."""
+
+    def __init__(self, grid: np.ndarray):
+        self.grid = grid
+
+    def _word_bit(self, x: int, y: int) -> tuple[tuple[int, int], int]:
+        column = y + PAD
+        return (x + PAD, column // 64), column % 64
+
+    def taken(self, x: int, y: int) -> bool:
+        word, bit = self._word_bit(x, y)
+        return bool((int(self.grid[word]) >> bit) & 1)
+
+    def set(self, x: int, y: int, taken: bool) -> None:
+        word, bit = self._word_bit(x, y)
+        value = int(self.grid[word])
+        self.grid[word] = np.uint64(value | (1 << bit) if taken else value & ~(1 << bit))
+
+
 class ReferenceWalker:
     """Holds the step's shared inputs; ``step_agent`` is one agent's turn."""
 
-    def __init__(self, rand, agents, occ, walkable, place_id, is_exit, fields, field_place,
+    def __init__(self, key, agents, occ, walkable, place_id, is_exit, fields, field_place,
                  speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
         self.flee_factor = float(flee_factor)
-        self.rand = rand
+        self.key = int(key)
         self.a = agents
-        self.occ = occ
+        self.occ = Occupancy(occ)
         self.walkable = walkable
         self.place_id = place_id
         self.is_exit = is_exit
@@ -48,15 +73,19 @@ class ReferenceWalker:
     def can_enter(self, x: int, y: int, qx: int, qy: int, d: int) -> bool:
         if not (0 <= qx < self.nx and 0 <= qy < self.ny):
             return False
-        if not self.walkable[qx, qy] or self.occ[qx, qy] >= 0:
+        if not self.walkable[qx, qy] or self.occ.taken(qx, qy):
             return False
         if d % 2 == 1 and (not self.walkable[qx, y] or not self.walkable[x, qy]):
             return False
         return True
 
+    def draw(self, i: int, k: int) -> int:
+        """Draw ``k`` of agent ``i`` this step: 16 random bits."""
+        return draw16_py(self.key, i, k)
+
     def move(self, i: int, x: int, y: int, qx: int, qy: int) -> None:
-        self.occ[x, y] = -1
-        self.occ[qx, qy] = i
+        self.occ.set(x, y, False)
+        self.occ.set(qx, qy, True)
         self.a.x[i] = qx
         self.a.y[i] = qy
 
@@ -76,9 +105,9 @@ class ReferenceWalker:
 
     def mill(self, i: int, x: int, y: int, place: int) -> None:
         self.a.budget[i] = 0.0
-        if int(self.rand[i, self.max_moves]) >= self.mill_threshold:
+        if self.draw(i, self.max_moves) >= self.mill_threshold:
             return
-        d = int(self.rand[i, self.max_moves + 1]) % 8
+        d = self.draw(i, self.max_moves + 1) % 8
         qx, qy = x + _DX[d], y + _DY[d]
         if self.can_enter(x, y, qx, qy, d) and int(self.place_id[qx, qy]) == place:
             self.move(i, x, y, qx, qy)
@@ -91,14 +120,14 @@ class ReferenceWalker:
             for wy in range(max(y - r, 0), min(y + r + 1, self.ny)):
                 if self.walkable[wx, wy] and (wx, wy) != (x, y):
                     cells += 1
-                    if self.occ[wx, wy] >= 0:
+                    if self.occ.taken(wx, wy):
                         people += 1
         return people, cells
 
     def leave_if_on_exit(self, i: int, x: int, y: int) -> bool:
         if not self.is_exit[x, y]:
             return False
-        self.occ[x, y] = -1
+        self.occ.set(x, y, False)
         self.a.x[i] = self.a.y[i] = NOWHERE
         self.a.state[i] = LEFT
         self.a.budget[i] = 0.0
@@ -114,7 +143,7 @@ class ReferenceWalker:
         left = False
         moves = 0
         for move in range(self.max_moves):
-            start = int(self.rand[i, move]) % 8
+            start = self.draw(i, move) % 8
             best, target_cell, aside = cur, None, None
             for k in range(8):
                 d = (start + k) % 8
@@ -149,12 +178,13 @@ class ReferenceWalker:
         return left
 
 
-def step_agents_reference(order, rand, agents, occ, walkable, place_id, is_exit, fields, field_place,
+def step_agents_reference(sequence, key, agents, occ, walkable, place_id, is_exit, fields, field_place,
                           speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor) -> int:
-    """Plain-Python twin of ``movement.step_agents``; returns how many left the map."""
-    walker = ReferenceWalker(rand, agents, occ, walkable, place_id, is_exit, fields, field_place,
+    """Plain-Python twin of ``movement.step_agents``: the agents of ``sequence`` take their turns one
+    after another; returns how many left the map."""
+    walker = ReferenceWalker(key, agents, occ, walkable, place_id, is_exit, fields, field_place,
                              speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor)
-    return sum(walker.step_agent(int(i)) for i in order)
+    return sum(walker.step_agent(int(i)) for i in sequence)
 
 
 def _window_sum(sat, layer: int, gx: int, gy: int, r: int) -> int:
@@ -187,11 +217,15 @@ def coarse_counts_reference(x, y, kind, state, arresting, factor, cx, cy):
     return sat
 
 
-def decide_reference(u, a, occ, gas, gas_factor, sat, coarse_factor, vision_r, arrest_p_table, params,
+def decide_reference(key, a, occ, gas, gas_factor, sat, coarse_factor, vision_r, arrest_p_table, params,
                      exit_target, regroup, window_r, crush_count) -> tuple[int, int]:
     """Plain twin of ``behaviour.decide``, one agent at a time; ``a`` is the AgentArrays."""
     dt = float(params[P_DT])
-    nx, ny = occ.shape
+    cells = Occupancy(occ)  # cells off the map are in its padding: nobody stands there
+
+    def u(i: int, k: int) -> float:
+        return uniform_py(key, i, k)
+
     injured = arrested = 0
     for i in range(len(a)):
         x, y = int(a.x[i]), int(a.y[i])
@@ -202,7 +236,7 @@ def decide_reference(u, a, occ, gas, gas_factor, sat, coarse_factor, vision_r, a
             actives = _window_sum(sat, LAYER_ACTIVE, gx, gy, vision_r)
             if actives > 0:
                 rate = params[P_PROJECTILE] * min(actives, params[P_PROJECTILE_CAP])
-                if u[i, 0] < rate * dt:
+                if u(i, 0) < rate * dt:
                     a.state[i], a.cause[i] = INJURED, CAUSE_PROJECTILE
                     injured += 1
             continue
@@ -210,19 +244,19 @@ def decide_reference(u, a, occ, gas, gas_factor, sat, coarse_factor, vision_r, a
         here = gas[x // gas_factor, y // gas_factor]
         a.dose[i] += here * dt
         s = a.state[i]
-        if a.dose[i] > params[P_DOSE_INJURE] and u[i, 0] < params[P_GAS_INJURY] * dt:
+        if a.dose[i] > params[P_DOSE_INJURE] and u(i, 0) < params[P_GAS_INJURY] * dt:
             a.state[i], a.cause[i] = INJURED, CAUSE_GAS
             injured += 1
             continue
 
         if s in (ACTIVE, FLEEING) and _window_sum(sat, LAYER_ARRESTING, gx, gy, 1) >= params[P_BACKUP]:
-            if u[i, 1] < params[P_ARREST] * dt:
+            if u(i, 1) < params[P_ARREST] * dt:
                 a.state[i] = ARRESTED
-                occ[x, y] = -1
+                cells.set(x, y, False)
                 a.x[i] = a.y[i] = NOWHERE
                 arrested += 1
                 continue
-            if u[i, 2] < params[P_BATON] * dt:
+            if u(i, 2) < params[P_BATON] * dt:
                 a.state[i], a.cause[i] = INJURED, CAUSE_BATON
                 injured += 1
                 continue
@@ -235,10 +269,10 @@ def decide_reference(u, a, occ, gas, gas_factor, sat, coarse_factor, vision_r, a
                 if regroup:
                     a.behaviour[i], a.target[i] = RALLY, a.home[i]
                 continue
-            others = sum(1 for wx in range(max(x - window_r, 0), min(x + window_r + 1, nx))
-                         for wy in range(max(y - window_r, 0), min(y + window_r + 1, ny))
-                         if occ[wx, wy] >= 0 and occ[wx, wy] != i)
-            if others >= crush_count and u[i, 3] < params[P_CRUSH] * dt:
+            others = sum(1 for wx in range(x - window_r, x + window_r + 1)
+                         for wy in range(y - window_r, y + window_r + 1)
+                         if cells.taken(wx, wy) and (wx, wy) != (x, y))
+            if others >= crush_count and u(i, 3) < params[P_CRUSH] * dt:
                 a.state[i], a.cause[i] = INJURED, CAUSE_CRUSH
                 injured += 1
             continue
@@ -249,7 +283,7 @@ def decide_reference(u, a, occ, gas, gas_factor, sat, coarse_factor, vision_r, a
         elif not flee:
             people = _window_sum(sat, LAYER_PROTESTERS, gx, gy, vision_r)
             fleeing = _window_sum(sat, LAYER_FLEEING, gx, gy, vision_r)
-            flee = fleeing > 0 and u[i, 4] < params[P_CONTAGION] * dt * fleeing / people
+            flee = fleeing > 0 and u(i, 4) < params[P_CONTAGION] * dt * fleeing / people
         if flee:
             a.state[i], a.timer[i] = FLEEING, params[P_FLEE_TIME]
             a.behaviour[i], a.target[i] = LEAVE, exit_target

@@ -9,6 +9,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from . import bits
+
 # kinds
 PROTESTER = 0
 POLICE = 1
@@ -31,8 +33,6 @@ HOLD = 3  # walk to the target place, then stand still (police posture "hold")
 BEHAVIOUR_NAMES = ("rally", "march", "leave", "hold")
 
 NOWHERE = -1  # position of agents no longer on the map
-FREE = -1  # an empty floor cell in the occupancy grid
-WALL = -2  # a wall cell in the occupancy grid
 
 
 @dataclass
@@ -90,11 +90,11 @@ class AgentArrays:
         return self.x != NOWHERE
 
     def occupancy(self, walkable: np.ndarray) -> np.ndarray:
-        """int32 grid: the index of the agent in each cell, FREE on empty floor, WALL on walls."""
-        occ = np.where(walkable == 1, FREE, WALL).astype(np.int32)
-        on = np.flatnonzero(self.on_map())
-        occ[self.x[on], self.y[on]] = on
-        return occ
+        """The bit grid (``sim.core.bits``) of the cells agents stand on."""
+        taken = np.zeros(walkable.shape, dtype=bool)
+        on = self.on_map()
+        taken[self.x[on], self.y[on]] = True
+        return bits.pack(taken)
 
 
 def weidmann_factor_table(window_cells: int, cell_size: float) -> np.ndarray:
