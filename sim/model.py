@@ -12,7 +12,7 @@ from .core.hazards import GasField
 from .core.state import (
     HOLD, INJURED, LEAVE, MARCH, POLICE, PROTESTER, RALLY, STATE_NAMES, AgentArrays,
 )
-from .geo.fields import EXITS, SECTORS, escape_target, exit_sector_mask, field_stack
+from .geo.fields import EXITS, SECTORS, escape_target, exit_sectors, field_stack
 from .geo.gridmap import GridMap
 from .geo.loader import load_map
 from .policing import Policing
@@ -95,7 +95,8 @@ class ProtestModel(mesa.Model):
             if trig.target:
                 targets.append(trig.target)
         targets.append(EXITS)
-        targets.extend(escape_target(s) for s in SECTORS if exit_sector_mask(gridmap, s).any())
+        sides = set(exit_sectors(gridmap).values())
+        targets.extend(escape_target(s) for s in SECTORS if s in sides)
         return tuple(dict.fromkeys(targets))
 
     def _escape_routes(self) -> list[tuple[int, np.ndarray]]:

@@ -60,6 +60,11 @@ def test_fields_are_cached_by_map_content(tmp_path, monkeypatch):
     other.place_id[9, 9] = 0
     assert not np.array_equal(field_for(other, "p"), first)
     assert len(calls) == 2
+    # a damaged entry (cut short, as by a full disk) is recomputed, not trusted
+    entry = next(tmp_path.rglob(f"{other.fingerprint()}-*-p.npy"))
+    entry.write_bytes(entry.read_bytes()[:-7])
+    assert np.array_equal(field_for(other, "p"), field_for(other, "p", use_cache=False))
+    assert len(calls) == 4
 
 
 def test_a_field_needs_a_source():
