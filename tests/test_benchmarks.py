@@ -17,4 +17,9 @@ def test_quick_benchmarks_write_their_json(tmp_path):
     assert report["cases"]["gas_diffusion"]["4m"]["ms_per_step_dt_0.5s"] > 0
     assert report["cases"]["full_scenario"]["run_seconds"] > 0
     assert report["cases"]["startup"]["start_up_cached_s"] > 0
+    batch = report["cases"]["batch_throughput"]
+    assert batch["speedup_2_vs_1"] > 0 and batch["same_rows_on_1_and_2_workers"]
+    assert report["cases"]["viz_frames"]["frame_png_fps"] > 0
+    epstein = report["cases"]["epstein_vs_mesa"]["sizes"]
+    assert epstein["100x100"]["ratio"] > 0 and epstein["1000x1000"]["numba_agent_steps_per_s"] > 0
     assert (tmp_path / "scaling.png").stat().st_size > 1000
