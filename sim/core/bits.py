@@ -148,3 +148,17 @@ def enterable(walkable: np.ndarray) -> np.ndarray:
             ok &= w[1 + dx:nx + 1 + dx, 1:ny + 1] & w[1:nx + 1, 1 + dy:ny + 1 + dy]
         out |= ok.astype(np.uint8) << np.uint8(d)
     return out
+
+
+def window_floor(walkable: np.ndarray, r: int) -> np.ndarray:
+    """``uint16[nx, ny]``: floor cells in the (2r + 1)-square window around each cell, the cell itself
+    left out, clipped to the map. Walls do not move, so walkers read this instead of counting."""
+    w = (walkable == 1).astype(np.int32)
+    sat = np.zeros((w.shape[0] + 2 * r + 1, w.shape[1] + 2 * r + 1), dtype=np.int32)
+    sat[r + 1:r + 1 + w.shape[0], r + 1:r + 1 + w.shape[1]] = w
+    sat = sat.cumsum(0).cumsum(1)
+    nx, ny = w.shape
+    k = 2 * r + 1
+    count = sat[k:k + nx, k:k + ny] - sat[:nx, k:k + ny] - sat[k:k + nx, :ny] + sat[:nx, :ny]
+    return np.maximum(count - w, 0).astype(np.uint16)
+

@@ -126,7 +126,7 @@ class Core:
         self.strip_width = strip_width(self.max_moves, self.window_r)
         self.strips = world.walkable.shape[0] // self.strip_width + 2
         self.occ = agents.occupancy(world.walkable)  # bit grid: who stands where
-        self.floor = bits.pack(world.walkable == 1)  # bit grid: floor cells
+        self.area_of = bits.window_floor(world.walkable, self.window_r)  # per cell: floor in its window
         self.enter = bits.enterable(world.walkable)  # per cell: neighbours a step may go to
         self.decisions = decisions
         self.injured_total = 0
@@ -154,7 +154,7 @@ class Core:
         xs, ys = np.nonzero(mask)
         if xs.size == 0:
             return
-        self.floor = bits.pack(self.world.walkable == 1)
+        self.area_of = bits.window_floor(self.world.walkable, self.window_r)
         x0, x1 = max(xs.min() - 1, 0), xs.max() + 2
         y0, y1 = max(ys.min() - 1, 0), ys.max() + 2
         self.enter[x0:x1, y0:y1] = bits.enterable(self.world.walkable)[x0:x1, y0:y1]
@@ -194,6 +194,6 @@ class Core:
             slots = numba.get_num_threads()
             slot_ptr, slot_strips = plan_slots(plan.strip_ptr, slots, plan.first_phase)
             return int(step_agents(plan.order, plan.strip_ptr, slot_ptr, slot_strips, slots, plan.key, a.x, a.y,
-                                   a.state, a.behaviour, a.target, a.speed, a.budget, self.occ, self.floor,
+                                   a.state, a.behaviour, a.target, a.speed, a.budget, self.occ, self.area_of,
                                    self.enter, *common))
         return step_agents_reference(plan.sequence(), plan.key, a, self.occ, w.walkable, *common)

@@ -30,8 +30,9 @@ strip in its random order, which is what the reference engine does. The strips' 
 which parity goes first are drawn afresh every step, so no boundary stays in one place.
 Walking a strip at a time also keeps what a step reads in the caches.
 
-Memory. Occupancy and floor are bit grids (``sim.core.bits``); which neighbours are enterable
-as far as walls go is a static ``uint8`` mask per cell; a scan of the 8 neighbours is
+Memory. Occupancy is a bit grid (``sim.core.bits``); the floor cells of each cell's density
+window are counted once (walls do not move); which neighbours are enterable as far as walls
+go is a static ``uint8`` mask per cell; a scan of the 8 neighbours is
 branch-free; the cells of agents a few turns ahead are prefetched.
 
 Random numbers are counter-based (``sim.core.counter_rng``): draw ``m`` of agent ``i`` (the
@@ -126,7 +127,7 @@ def plan_slots(ptr, nslots, first_phase):
 
 @njit(cache=True)
 def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget,
-               occ, floor, enter, place_id, is_exit, fields, field_place,
+               occ, area_of, enter, place_id, is_exit, fields, field_place,
                speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
     """Agents ``order[lo:hi]`` take their turns, in that order; returns how many left the map."""
     nyg = enter.shape[1]
@@ -153,6 +154,7 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
                 prefetch(occ, word + words)
                 prefetch(place_id, cell)
                 prefetch(enter, cell)
+                prefetch(area_of, cell)
         i = order[j]
         ax = x[i]
         ay = y[i]
@@ -177,11 +179,10 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
 
         # walk down the field, slowed by the people around (both counts leave the walker's own cell out)
         count = -1
-        area = -1
         py = ay + PAD - window_r
         for px in range(ax + PAD - window_r, ax + PAD + window_r + 1):
             count += popcount64(bits_at(occ, px, py, side_len))
-            area += popcount64(bits_at(floor, px, py, side_len))
+        area = np.int64(area_of[ax, ay])
         run = flee_factor if state[i] == FLEEING else 1.0
         budget[i] += speed[i] * run * speed_table[count, area] * dt
         cur = np.float64(fields[t, ax, ay])
@@ -242,7 +243,7 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
 
 @njit(cache=True, parallel=True)
 def step_agents(order, strip_ptr, slot_ptr, slot_strips, nslots, key, x, y, state, behaviour, target, speed,
-                budget, occ, floor, enter, place_id, is_exit, fields, field_place,
+                budget, occ, area_of, enter, place_id, is_exit, fields, field_place,
                 speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
     """Advance every agent by one time step in place, the strips of each parity in parallel
     (see the module docstring); returns how many left the map."""
@@ -253,6 +254,6 @@ def step_agents(order, strip_ptr, slot_ptr, slot_strips, nslots, key, x, y, stat
             for k in range(slot_ptr[p], slot_ptr[p + 1]):
                 s = slot_strips[k]
                 left += walk_range(strip_ptr[s], strip_ptr[s + 1], order, key, x, y, state, behaviour, target,
-                                   speed, budget, occ, floor, enter, place_id, is_exit, fields, field_place,
+                                   speed, budget, occ, area_of, enter, place_id, is_exit, fields, field_place,
                                    speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor)
     return left
