@@ -12,22 +12,29 @@ START, END = "<!-- perf-table:start -->", "<!-- perf-table:end -->"
 
 
 def scaling_figure(report: dict, path: Path) -> Path:
-    """Agent-steps/s against agent count (log-log): numba and the Python reference, per layout."""
+    """Agent-steps/s against agent count (log-log): numba and the Python reference, per layout;
+    and the Epstein model against Mesa's own example, where measured."""
     fig = Figure(figsize=(7, 4.5), constrained_layout=True)
     FigureCanvasAgg(fig)
     ax = fig.subplots()
-    for layout, rows in report["cases"]["core_walking"]["layouts"].items():
+    for layout, rows in report["cases"].get("core_walking", {}).get("layouts", {}).items():
         sizes = sorted(rows, key=int)
         ax.plot([int(n) for n in sizes], [rows[n]["numba_agent_steps_per_s"] for n in sizes], "o-",
                 label=f"numba, {layout}")
         ref = [n for n in sizes if "python_agent_steps_per_s" in rows[n]]
         ax.plot([int(n) for n in ref], [rows[n]["python_agent_steps_per_s"] for n in ref], "s--",
                 label=f"Python reference, {layout}")
+    epstein = [r for r in report["cases"].get("epstein_vs_mesa", {}).get("sizes", {}).values() if "agents" in r]
+    if epstein:
+        ax.plot([r["agents"] for r in epstein], [r["numba_agent_steps_per_s"] for r in epstein], "^-",
+                color="#d62728", label="Epstein model, numba")
+        ax.plot([r["agents"] for r in epstein], [r["mesa_agent_steps_per_s"] for r in epstein], "v--",
+                color="#7f7f7f", label="Epstein, Mesa's own example")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("agents")
     ax.set_ylabel("agent-steps per second")
-    ax.set_title("Walking core on the Bishkek map (0.5 m cells, dt 0.5 s)")
+    ax.set_title("Walking core on the Bishkek map (0.5 m cells, dt 0.5 s); Epstein on tori")
     ax.legend(fontsize=8)
     fig.savefig(path, dpi=110)
     return path
@@ -45,6 +52,11 @@ def table(report: dict) -> str:
             ref = f", {row['speedup']:.0f}x the reference" if "speedup" in row else ""
             lines.append(f"| walking core, {int(n):,} agents ({layout}) | "
                          f"{row['numba_agent_steps_per_s'] / 1e6:.2f} M agent-steps/s{ref} |")
+    for size, row in cases.get("epstein_vs_mesa", {}).get("sizes", {}).items():
+        if "ratio" in row:
+            lines.append(f"| Epstein model, {size} torus, {row['agents']:,} agents | "
+                         f"{row['numba_agent_steps_per_s'] / 1e6:.2f} M agent-steps/s, "
+                         f"{row['ratio']:,.0f}x Mesa's example |")
     if "startup" in cases:
         c = cases["startup"]
         lines.append(f"| start-up, cached kernels and fields | {c['start_up_cached_s']:.1f} s "

@@ -8,6 +8,7 @@ model) and ``run`` (a scenario to a run folder). They are imported lazily so tha
 from importlib import import_module
 
 _API = {
+    "EpsteinModel": "sim.epstein.model",
     "ProtestModel": "sim.model",
     "Scenario": "sim.scenario",
     "ScenarioError": "sim.errors",

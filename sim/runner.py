@@ -10,6 +10,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from .core.state import POLICE, PROTESTER
+from .errors import ScenarioError
 from .model import ProtestModel
 from .plots import plot_density, plot_timeline
 from .results import manifest_info, write_partial, write_run
@@ -25,13 +26,22 @@ def default_out_dir(scenario: Scenario, seed: int) -> Path:
 
 def run(scenario: Scenario | str | Path, *, seed: int | None = None, duration_s: float | None = None,
         engine: str = "numba", out: str | Path | None = None, progress: bool = True) -> Path:
-    """Run a scenario and write its run folder; returns the folder's path.
+    """Run a scenario and write its run folder; returns the folder's path. An Epstein scenario
+    (``sim.epstein``) runs ``duration_s`` steps if given.
 
     A run stopped by Ctrl-C or an error still writes what it computed, to ``<out>.partial``,
     marked as interrupted, and re-raises.
     """
-    if not isinstance(scenario, Scenario):
+    if isinstance(scenario, (str, Path)):
         scenario = load_scenario(scenario)
+    if getattr(scenario, "model", None) == "epstein_2002":  # a step is the time unit: duration counts steps
+        from .epstein.runner import run_epstein
+
+        if duration_s is not None and duration_s != int(duration_s):
+            raise ScenarioError(f"an Epstein scenario runs in whole steps; --duration {duration_s:g} is not one",
+                                file=scenario.source)
+        return run_epstein(scenario, seed=seed, steps=None if duration_s is None else int(duration_s),
+                           engine=engine, out=out, progress=progress)
     if seed is not None:
         scenario = scenario.with_values({"scenario.seed": int(seed)})
     t_setup = time.perf_counter()

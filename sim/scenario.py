@@ -199,6 +199,13 @@ def load_scenario(path) -> Scenario:
 
 
 def parse_scenario(data: dict, *, file: str | None = None, base_dir=None) -> Scenario:
+    """A protest scenario; a file whose ``[scenario]`` names a ``model`` is that model's kind
+    (``model = "epstein_2002"``: an ``EpsteinScenario`` from ``sim.epstein.scenario``)."""
+    head = data.get("scenario") if isinstance(data, dict) else None
+    if isinstance(head, dict) and "model" in head:
+        from .epstein.scenario import parse_epstein
+
+        return parse_epstein(data, file=file)
     try:
         return _parse(data, file, Path(base_dir) if base_dir else None)
     except ScenarioError as err:

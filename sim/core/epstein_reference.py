@@ -1,0 +1,120 @@
+"""The Epstein step of ``sim.core.epstein`` in plain Python, one agent at a time.
+
+Slow on purpose: counts come from scanning each agent's window, not from summed-area tables,
+and every rule is written out where it applies, so it can be read against the paper and
+proves the fast engine right (same keys, same result, bit for bit).
+"""
+
+from __future__ import annotations
+
+from .activation import is_active_py
+from .counter_rng import draw64_py
+from .epstein import (
+    ACTIVE, COP, CITIZEN, EMPTY, JAILED, KEEP_CELL, LEAVE_GRID, MOVE_TRIES, QUIET, Rules, World, move_bands,
+)
+
+
+def pick_py(key: int, i: int, k: int, m: int) -> int:
+    """Plain-Python twin of :func:`sim.core.epstein.pick`: a uniform integer in [0, m)."""
+    return ((draw64_py(key, i, k) >> 32) * m) >> 32
+
+
+class Reference:
+    """The reference engine: same interface as :class:`sim.core.epstein.Kernels`."""
+
+    def __init__(self, rules: Rules, world: World) -> None:
+        self.rules = rules
+        self.citizen_window = list(zip(*(a.tolist() for a in rules.offsets(rules.citizen_vision))))
+        self.cop_window = list(zip(*(a.tolist() for a in rules.offsets(rules.cop_vision))))
+        self.p_table = rules.arrest_table().tolist()
+        self.bands = move_bands(rules.width, max(rules.citizen_vision, rules.cop_vision)).tolist()
+
+    def cells(self, x: int, y: int, window) -> list[tuple[int, int]]:
+        w, h = self.rules.width, self.rules.height
+        return [((x + dx) % w, (y + dy) % h) for dx, dy in window]
+
+    def random_empty(self, world: World, x: int, y: int, window, key: int, i: int):
+        """A uniformly random empty cell of the window: random tries, then pick among the empty ones."""
+        cells = self.cells(x, y, window)
+        for t in range(MOVE_TRIES):
+            c = cells[pick_py(key, i, t, len(cells))]
+            if world.occ[c] == EMPTY:
+                return c
+        free = [c for c in cells if world.occ[c] == EMPTY]
+        if not free:
+            return None
+        return free[pick_py(key, i, MOVE_TRIES, len(free))]
+
+    def step(self, world: World, legitimacy: float, keys: tuple[int, int, int]) -> None:
+        r = self.rules
+        # 1. jail terms count down; released citizens come back
+        for i in range(len(world)):
+            if world.state[i] != JAILED:
+                continue
+            if world.jail[i] > 0:
+                world.jail[i] -= 1
+            elif r.jail_mode == KEEP_CELL:
+                world.state[i] = QUIET
+            else:
+                cell = (int(world.x[i]), int(world.y[i]))
+                if world.occ[cell] != EMPTY:
+                    cell = self.random_empty(world, cell[0], cell[1], self.citizen_window, keys[0], i)
+                if cell is not None:
+                    world.x[i], world.y[i] = cell
+                    world.occ[cell] = i
+                    world.state[i] = QUIET
+
+        # 2. decisions, all from the states at the start of the phase
+        before = world.state.copy()
+        for i in range(len(world)):
+            if world.kind[i] != CITIZEN or before[i] == JAILED:
+                continue
+            cops, actives = 0, 1  # the citizen counts itself among the actives
+            for c in self.cells(int(world.x[i]), int(world.y[i]), self.citizen_window):
+                a = world.occ[c]
+                if a == EMPTY:
+                    continue
+                if world.kind[a] == COP:
+                    cops += 1
+                elif before[a] == ACTIVE:
+                    actives += 1
+            grievance = float(world.hardship[i]) * (1.0 - legitimacy)
+            rebel = is_active_py(grievance, float(world.risk[i]), cops, actives, self.p_table, r.threshold, r.rounding)
+            world.state[i] = ACTIVE if rebel else QUIET
+
+        # 3. arrests: each cop picks a random active in its vision; one arrest per active
+        arrested = set()
+        for i in range(len(world)):
+            if world.kind[i] != COP:
+                continue
+            actives = [a for a in (world.occ[c] for c in self.cells(int(world.x[i]), int(world.y[i]), self.cop_window))
+                       if a != EMPTY and world.kind[a] == CITIZEN and world.state[a] == ACTIVE]
+            if actives:
+                arrested.add(int(actives[pick_py(keys[1], i, 0, len(actives))]))
+        for a in sorted(arrested):
+            world.state[a] = JAILED
+            world.jail[a] = pick_py(keys[1], a, 1, r.max_jail_term + 1)
+            if r.jail_mode == LEAVE_GRID:
+                world.occ[world.x[a], world.y[a]] = EMPTY
+
+        # 4. movement: bands of columns, colour class by colour class, each band in cell order
+        if not r.movement:
+            return
+        nb = len(self.bands) - 1
+        order = [0] if nb < 3 else [b for colour in range(3) for b in range(colour, nb, 3)]
+        moved = set()
+        for b in order:
+            lo, hi = (0, r.width) if nb < 3 else (self.bands[b], self.bands[b + 1])
+            for cx in range(lo, hi):
+                for cy in range(r.height):
+                    a = int(world.occ[cx, cy])
+                    if a == EMPTY or a in moved or world.state[a] == JAILED:
+                        continue
+                    window = self.cop_window if world.kind[a] == COP else self.citizen_window
+                    cell = self.random_empty(world, cx, cy, window, keys[2], a)
+                    if cell is not None:
+                        moved.add(a)
+                        world.occ[cx, cy] = EMPTY
+                        world.occ[cell] = a
+                        world.x[a], world.y[a] = cell
+

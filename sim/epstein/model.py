@@ -1,0 +1,133 @@
+"""EpsteinModel: a Mesa model of Epstein's civil violence over the numba core (or its reference).
+
+The arrays live in ``self.world`` (``sim.core.epstein.World``); ``Citizen`` and ``Cop`` agents
+are views over one row of them, so ``model.agents_by_type``, ``AgentSet.groupby`` and Mesa's
+DataCollector work while no Python runs per agent per step.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from ..core import epstein as core
+from ..core.activation import RATIO_ROUNDING
+from ..core.counter_rng import new_key
+from ..core.epstein_reference import Reference
+from .scenario import EpsteinScenario
+
+ENGINES = {"numba": core.Kernels, "python": Reference}
+
+
+class EpsteinAgent(mesa.Agent):
+    """An agent whose attributes live in ``model.world`` at row ``index``."""
+
+    def __init__(self, model: "EpsteinModel", index: int) -> None:
+        self.index = index
+        super().__init__(model)
+
+    @property
+    def pos(self) -> tuple[int, int] | None:
+        """The (x, y) cell; None while in jail if jailed agents leave the grid."""
+        w = self.model.world
+        x, y = int(w.x[self.index]), int(w.y[self.index])
+        return (x, y) if w.occ[x, y] == self.index else None
+
+    @pos.setter
+    def pos(self, value) -> None:
+        if value is not None:  # Mesa's Agent.__init__ sets None; positions change only in steps
+            raise AttributeError("positions change only through the model's step")
+
+    def step(self) -> None:
+        """Nothing: the model steps all agents at once through the core."""
+
+
+class Citizen(EpsteinAgent):
+    @property
+    def state(self) -> str:
+        """quiet, active or jailed."""
+        return core.STATE_NAMES[self.model.world.state[self.index]]
+
+    @property
+    def jail_term(self) -> int:
+        return int(self.model.world.jail[self.index])
+
+    @property
+    def hardship(self) -> float:
+        return float(self.model.world.hardship[self.index])
+
+    @property
+    def risk_aversion(self) -> float:
+        return float(self.model.world.risk[self.index])
+
+    @property
+    def grievance(self) -> float:
+        return self.hardship * (1.0 - self.model.legitimacy)
+
+
+class Cop(EpsteinAgent):
+    """A cop for life."""
+
+
+class EpsteinModel(mesa.Model):
+    """Epstein's model 1 on a torus, as the scenario says; ``engine`` is "numba" or "python".
+
+    ``steps`` overrides the scenario's number of steps; ``agent_views=False`` skips creating a
+    Mesa agent per array row (set-up of a million agents takes seconds; the step does not need them).
+    """
+
+    def __init__(self, scenario: EpsteinScenario, *, engine: str = "numba", seed: int | None = None,
+                 steps: int | None = None, agent_views: bool = True) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
+        self.spec = scenario  # Mesa 3.5 reserves Model.scenario for its own concept
+        self.seed = int(scenario.seed if seed is None else seed)
+        super().__init__(rng=self.seed)
+        self.engine = engine
+        self.total_steps = int(scenario.steps if steps is None else steps)
+        g, a, r = scenario.grid, scenario.agents, scenario.rules
+        self.rules = core.Rules(width=g.width, height=g.height, citizen_vision=a.citizen_vision,
+                                cop_vision=a.cop_vision, neighbourhood=core.NEIGHBOURHOODS[r.neighbourhood],
+                                rounding=RATIO_ROUNDING[r.arrest_ratio], jail_mode=core.JAIL_MODES[r.jailed],
+                                k=r.k, threshold=r.threshold, max_jail_term=r.max_jail_term, movement=r.movement)
+        self.world = core.populate(g.width, g.height, a.citizen_density, a.cop_density, self.rng)
+        self.core = ENGINES[engine](self.rules, self.world)
+        if agent_views:
+            for i, kind in enumerate(self.world.kind.tolist()):
+                (Cop if kind == core.COP else Citizen)(self, i)
+        self.cops = int(np.count_nonzero(self.world.kind == core.COP))
+        self.citizens = len(self.world) - self.cops
+        self.steps_done = 0
+        self.legitimacy = scenario.legitimacy_at(0)
+        self.datacollector = mesa.DataCollector(model_reporters={
+            "step": "steps_done", "legitimacy": "legitimacy", **{name: name for name in core.STATE_NAMES}})
+        self._collect()
+        self.running = True
+
+    def counts(self) -> np.ndarray:
+        """Citizens quiet, active and jailed now (cops are always in state QUIET)."""
+        counts = np.bincount(self.world.state, minlength=3)
+        counts[core.QUIET] -= self.cops
+        return counts
+
+    def _collect(self) -> None:
+        self.quiet, self.active, self.jailed = (int(c) for c in self.counts())
+        self.datacollector.collect(self)
+
+    def step(self) -> None:
+        self.steps_done += 1
+        self.legitimacy = self.spec.legitimacy_at(self.steps_done)
+        keys = (new_key(self.rng), new_key(self.rng), new_key(self.rng))
+        self.core.step(self.world, self.legitimacy, keys)
+        self._collect()
+        if self.steps_done >= self.total_steps:
+            self.running = False
+
+    def timeseries(self) -> pd.DataFrame:
+        """One row per step (0 = the start): step, time_s (= step), clock, quiet, active, jailed, legitimacy."""
+        df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        df["step"] = df["step"].astype(np.int64)
+        df.insert(1, "time_s", df["step"].astype(float))
+        df.insert(2, "clock", "step " + df["step"].astype(str))
+        return df[["step", "time_s", "clock", "quiet", "active", "jailed", "legitimacy"]]

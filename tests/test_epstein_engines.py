@@ -1,0 +1,134 @@
+"""Epstein core: the numba kernels and the plain-Python reference agree bit for bit, on any
+thread count; counts from summed-area tables equal window scans; a step keeps its invariants."""
+
+import numba
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.core import epstein as E
+from sim.core.activation import FLOOR, ROUND_HALF_EVEN
+from sim.core.counter_rng import new_key
+from sim.core.epstein_reference import Reference
+
+
+def _rules(w, h, cv, pv, neighbourhood, rounding, jail_mode, max_jail=8, movement=True):
+    return E.Rules(width=w, height=h, citizen_vision=cv, cop_vision=pv, neighbourhood=neighbourhood,
+                   rounding=rounding, jail_mode=jail_mode, k=2.3, threshold=0.1, max_jail_term=max_jail,
+                   movement=movement)
+
+
+def _assert_same(a: E.World, b: E.World, step: int) -> None:
+    for name in E.World.__dataclass_fields__:
+        x, y = getattr(a, name), getattr(b, name)
+        assert np.array_equal(x, y), f"{name} differs after step {step} at {np.argwhere(x != y)[:5].tolist()}"
+
+
+@st.composite
+def configs(draw):
+    w = draw(st.integers(5, 22))
+    h = draw(st.integers(5, 14))
+    vmax = min(3, (min(w, h) - 1) // 2)
+    return dict(
+        rules=_rules(w, h, draw(st.integers(1, vmax)), draw(st.integers(1, vmax)),
+                     draw(st.sampled_from([E.VON_NEUMANN, E.MOORE])), draw(st.sampled_from([FLOOR, ROUND_HALF_EVEN])),
+                     draw(st.sampled_from([E.KEEP_CELL, E.LEAVE_GRID])), max_jail=draw(st.integers(0, 6)),
+                     movement=draw(st.booleans())),
+        densities=(draw(st.floats(0.2, 0.75)), draw(st.floats(0.0, 0.2))),
+        legitimacy=draw(st.floats(0.3, 0.95)),
+        steps=draw(st.integers(1, 6)),
+        seed=draw(st.integers(0, 2**32 - 1)),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(configs())
+def test_numba_and_reference_agree_exactly(cfg):
+    rules, rng = cfg["rules"], np.random.default_rng(cfg["seed"])
+    fast = E.populate(rules.width, rules.height, *cfg["densities"], rng)
+    slow = fast.copy()
+    kernels, reference = E.Kernels(rules, fast), Reference(rules, slow)
+    for step in range(cfg["steps"]):
+        keys = (new_key(rng), new_key(rng), new_key(rng))
+        kernels.step(fast, cfg["legitimacy"], keys)
+        reference.step(slow, cfg["legitimacy"], keys)
+        _assert_same(fast, slow, step)
+
+
+def _run(rules, threads, steps=12, seed=5):
+    rng = np.random.default_rng(seed)
+    world = E.populate(rules.width, rules.height, 0.7, 0.05, rng)
+    kernels = E.Kernels(rules, world)
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        for _ in range(steps):
+            kernels.step(world, 0.7, (new_key(rng), new_key(rng), new_key(rng)))
+    finally:
+        numba.set_num_threads(before)
+    return world
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two threads")
+@pytest.mark.parametrize("neighbourhood", [E.VON_NEUMANN, E.MOORE])
+def test_result_does_not_depend_on_thread_count(neighbourhood):
+    rules = _rules(520, 490, 4, 5, neighbourhood, FLOOR, E.LEAVE_GRID)
+    assert rules.width * rules.height >= E.PARALLEL_CELLS  # big enough to run on several threads
+    _assert_same(_run(rules, 1, steps=5), _run(rules, 2, steps=5), 5)
+
+
+@pytest.mark.parametrize("neighbourhood", [E.VON_NEUMANN, E.MOORE])
+@pytest.mark.parametrize("shape,vision", [((7, 9), 3), ((31, 12), 5), ((20, 20), 1)])
+def test_summed_area_counts_equal_window_scans(neighbourhood, shape, vision):
+    rng = np.random.default_rng(vision)
+    packed = (rng.integers(0, 2, shape) << E.COUNT_BITS | rng.integers(0, 2, shape)).astype(np.uint32)
+    pad = (min(shape) - 1) // 2
+    table = E.summed_area_table(packed, pad, neighbourhood)
+    dx, dy = E.window_offsets(vision, neighbourhood)
+    for x in range(shape[0]):
+        for y in range(shape[1]):
+            want = int(packed[x, y]) + sum(int(packed[(x + a) % shape[0], (y + b) % shape[1]]) for a, b in zip(dx, dy))
+            assert E.window_sum(table, x, y, vision, pad, shape[1], neighbourhood) == want
+
+
+@pytest.mark.parametrize("jail_mode", [E.KEEP_CELL, E.LEAVE_GRID])
+@pytest.mark.parametrize("neighbourhood", [E.VON_NEUMANN, E.MOORE])
+def test_a_step_keeps_the_invariants(jail_mode, neighbourhood):
+    rules = _rules(45, 36, 5, 4, neighbourhood, FLOOR, jail_mode, max_jail=6)
+    rng = np.random.default_rng(11)
+    world = E.populate(rules.width, rules.height, 0.72, 0.06, rng)
+    kernels = E.Kernels(rules, world)
+    kinds = world.kind.copy()
+    saw_release = saw_arrest = False
+    for _ in range(60):
+        old = world.copy()
+        kernels.step(world, 0.6, (new_key(rng), new_key(rng), new_key(rng)))
+        assert np.array_equal(world.kind, kinds)  # nobody appears, vanishes or changes side
+        assert np.all(world.state[world.kind == E.COP] == E.QUIET)
+        on = world.occ[world.occ >= 0]
+        assert len(np.unique(on)) == len(on)  # one agent per cell
+        placed = np.zeros(len(world), bool)
+        placed[on] = True
+        jailed = world.state == E.JAILED
+        if jail_mode == E.KEEP_CELL:
+            assert placed.all()
+        else:
+            assert np.array_equal(placed, ~jailed)  # off the grid exactly while in jail
+        assert np.all(world.occ[world.x[placed], world.y[placed]] == np.flatnonzero(placed))
+        stayed = jailed & (old.state == E.JAILED) & (old.jail > 0)
+        assert np.all(world.jail[stayed] == old.jail[stayed] - 1)  # terms count down by one a step
+        new = jailed & (old.state != E.JAILED)
+        assert np.all((world.jail[new] >= 0) & (world.jail[new] <= rules.max_jail_term))
+        saw_arrest |= bool(new.any())
+        saw_release |= bool((old.state == E.JAILED).any() and (~jailed & (old.state == E.JAILED)).any())
+        # every move lands within the agent's vision of where it was
+        ddx = np.abs(world.x - old.x)
+        ddy = np.abs(world.y - old.y)
+        ddx, ddy = np.minimum(ddx, rules.width - ddx), np.minimum(ddy, rules.height - ddy)
+        reach = np.where(kinds == E.COP, rules.cop_vision, rules.citizen_vision)
+        dist = ddx + ddy if neighbourhood == E.VON_NEUMANN else np.maximum(ddx, ddy)
+        released = (old.state == E.JAILED) & ~jailed  # came back within vision, then moved like everyone
+        assert np.all(dist <= np.where(released, 2 * reach, reach))
+        assert np.all(dist[(old.state == E.JAILED) & (old.jail > 0)] == 0)  # nobody walks out of jail
+    assert saw_arrest and saw_release

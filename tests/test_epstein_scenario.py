@@ -1,0 +1,146 @@
+"""Epstein scenario files, the Mesa model over the arrays, and the run folder from the CLI."""
+
+import copy
+import json
+import subprocess
+import sys
+import tomllib
+
+import pandas as pd
+import pytest
+
+from sim.epstein.model import Citizen, Cop, EpsteinModel
+from sim.epstein.scenario import EpsteinScenario
+from sim.errors import ScenarioError
+from sim.scenario import load_scenario, parse_scenario
+
+CLASSIC = "scenarios/epstein_2002.toml"
+MESA = "scenarios/epstein_2002_mesa.toml"
+
+
+def _raw(path=CLASSIC):
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)
+
+
+@pytest.mark.parametrize("path", [CLASSIC, MESA])
+def test_shipped_files_load_and_round_trip(path):
+    scenario = load_scenario(path)
+    assert isinstance(scenario, EpsteinScenario)
+    again = parse_scenario(tomllib.loads(scenario.to_toml()))
+    assert again.resolved() == scenario.resolved()
+
+
+def test_mesa_file_has_the_defaults_of_mesas_example():
+    from mesa.examples.advanced.epstein_civil_violence.model import EpsteinScenario as Theirs
+
+    theirs, ours = Theirs(), load_scenario(MESA)
+    assert (ours.agents.citizen_density, ours.agents.cop_density) == (theirs.citizen_density, theirs.cop_density)
+    assert ours.agents.cop_vision == ours.agents.citizen_vision == theirs.cop_vision  # Mesa uses cop_vision for all
+    assert (ours.rules.legitimacy, ours.rules.max_jail_term) == (theirs.legitimacy, theirs.max_jail_term)
+    assert (ours.rules.k, ours.rules.threshold) == (theirs.arrest_prob_constant, theirs.active_threshold)
+    assert (ours.rules.arrest_ratio, ours.rules.neighbourhood, ours.rules.jailed) == ("round", "von_neumann",
+                                                                                       "keep_cell")
+    assert theirs.grid_type == "Von Neumann" and ours.steps == theirs.max_iters
+    assert (ours.grid.width, ours.grid.height) == (40, 40)
+
+
+MUTATIONS = [
+    (lambda d: d["scenario"].update(model="epstein_2003"), "scenario.model"),
+    (lambda d: d["scenario"].update(colour="red"), "scenario.colour"),
+    (lambda d: d["scenario"].update(steps=0), "scenario.steps"),
+    (lambda d: d["scenario"].update(seed="one"), "scenario.seed"),
+    (lambda d: d.update(map={}), "map"),
+    (lambda d: d["grid"].update(width=2.5), "grid.width"),
+    (lambda d: d["agents"].update(citizen_density=1.2), "agents.citizen_density"),
+    (lambda d: d["agents"].update(cop_density=-0.1), "agents.cop_density"),
+    (lambda d: d["agents"].update(citizen_density=0.9, cop_density=0.2), "agents.cop_density"),
+    (lambda d: d["agents"].update(cop_vision=20), "agents.cop_vision"),
+    (lambda d: d["agents"].update(citizen_vision=0), "agents.citizen_vision"),
+    (lambda d: d["rules"].update(arrest_ratio="ceil"), "rules.arrest_ratio"),
+    (lambda d: d["rules"].update(neighbourhood="hex"), "rules.neighbourhood"),
+    (lambda d: d["rules"].update(jailed="exile"), "rules.jailed"),
+    (lambda d: d["rules"].update(movement="yes"), "rules.movement"),
+    (lambda d: d["rules"].update(legitimacy=1.5), "rules.legitimacy"),
+    (lambda d: d["rules"].update(vision=7), "rules.vision"),
+    (lambda d: d.update(legitimacy=[{"at_step": 10}]), "legitimacy.0.value"),
+    (lambda d: d.update(legitimacy=[{"at_step": 10, "value": 0.5, "over": 3}]), "legitimacy.0.over"),
+    (lambda d: d.update(legitimacy=[{"at_step": 10, "value": 0.5, "over_steps": 20},
+                                    {"at_step": 25, "value": 0.4}]), "legitimacy.1.at_step"),
+    (lambda d: d.update(legitimacy={"at_step": 10}), "legitimacy"),
+]
+
+
+@pytest.mark.parametrize("change,path", MUTATIONS)
+def test_mistakes_name_file_and_key_path(change, path):
+    data = copy.deepcopy(_raw())
+    change(data)
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(data, file="x.toml")
+    assert err.value.path == path
+    assert str(err.value).startswith(f"x.toml: {path}: ")
+
+
+def test_legitimacy_changes_at_once_or_in_equal_steps():
+    scenario = load_scenario(CLASSIC).with_values({"rules.legitimacy": 0.8, "legitimacy": [
+        {"at_step": 10, "value": 0.6}, {"at_step": 20, "value": 0.7, "over_steps": 4}]})
+    values = [scenario.legitimacy_at(t) for t in range(26)]
+    assert values[:10] == [0.8] * 10 and values[10:20] == [0.6] * 10
+    assert values[20:26] == pytest.approx([0.625, 0.65, 0.675, 0.7, 0.7, 0.7])
+
+
+def test_model_agents_are_views_over_the_arrays():
+    scenario = load_scenario(CLASSIC).with_values({"grid.width": 20, "grid.height": 20})
+    model = EpsteinModel(scenario, seed=3)
+    assert len(model.agents) == len(model.world)
+    assert len(model.agents_by_type[Cop]) == model.cops
+    for _ in range(20):
+        model.step()
+    states = model.agents_by_type[Citizen].groupby("state").count()
+    assert states == {n: int(c) for n, c in zip(("quiet", "active", "jailed"), model.counts()) if c}
+    jailed = [a for a in model.agents_by_type[Citizen] if a.state == "jailed"]
+    assert jailed and all(a.pos is None for a in jailed)  # the classic file: jailed agents leave the grid
+    row = model.datacollector.get_model_vars_dataframe().iloc[-1]
+    assert (row["quiet"], row["active"], row["jailed"]) == tuple(model.counts())
+
+
+def test_both_engines_give_the_same_run():
+    scenario = load_scenario(MESA).with_values({"grid.width": 16, "grid.height": 15, "rules.legitimacy": 0.6})
+    runs = []
+    for engine in ("numba", "python"):
+        model = EpsteinModel(scenario, engine=engine, seed=7, steps=15, agent_views=False)
+        while model.running:
+            model.step()
+        runs.append(model.timeseries())
+    pd.testing.assert_frame_equal(*runs)
+    assert runs[0]["jailed"].iloc[-1] > 0
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True)
+
+
+def test_cli_runs_an_epstein_scenario_into_a_run_folder(tmp_path):
+    out = tmp_path / "run"
+    done = _cli("run", CLASSIC, "--seed", "4", "--duration", "120", "--out", str(out), "--quiet")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "complete" and summary["steps"] == 120 and summary["seed"] == 4
+    assert summary["outbursts"] and summary["citizens"] + summary["cops"] > 1000
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    assert list(ts.columns[:6]) == ["step", "time_s", "clock", "quiet", "active", "jailed"]
+    assert len(ts) == 121 and (ts[["quiet", "active", "jailed"]].sum(axis=1) == summary["citizens"]).all()
+    assert {p.name for p in (out / "figures").iterdir()} == {"counts.png", "grid.png"}
+    assert json.loads((out / "manifest.json").read_text())["seed"] == 4
+
+
+@pytest.mark.parametrize("args,message", [
+    (["run", CLASSIC, "--duration", "10.5"], "whole steps"),
+    (["validate", "BAD"], "agents.cop_density"),
+])
+def test_cli_mistakes_exit_2_with_one_line(tmp_path, args, message):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(open(CLASSIC).read().replace("cop_density = 0.04", "cop_density = 0.5"))
+    done = _cli(*[str(bad) if a == "BAD" else a for a in args])
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
