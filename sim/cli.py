@@ -7,6 +7,7 @@ bugs give a traceback.
 from __future__ import annotations
 
 import argparse
+import tomllib
 import sys
 from pathlib import Path
 
@@ -82,6 +83,13 @@ def cmd_validate(args) -> int:
     failed = 0
     for path in args.scenarios:
         try:
+            if _is_sweep(path):
+                from .batch import load_sweep
+
+                sweep = load_sweep(path)
+                print(f"{path}: ok (sweep of {len(sweep.points)} points x {sweep.replicates} replicates over "
+                      f"{', '.join(sweep.parameters) or 'no parameters'})")
+                continue
             scenario = load_scenario(path)
             if getattr(scenario, "model", None) == "epstein_2002":
                 print(f"{path}: ok ({scenario.describe()})")
@@ -94,6 +102,14 @@ def cmd_validate(args) -> int:
             agents = sum(c.count for c in scenario.crowds) + sum(u.count for u in scenario.police)
             print(f"{path}: ok ({agents} agents, {scenario.start}-{scenario.end}, {len(scenario.events)} events)")
     return EXIT_USAGE if failed else 0
+
+
+def _is_sweep(path: Path) -> bool:
+    """A sweep file has a top-level ``[sweep]`` table (unreadable files are left to the scenario loader)."""
+    try:
+        return "sweep" in tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
 
 
 def cmd_viz(args) -> int:

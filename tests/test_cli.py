@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,3 +25,15 @@ def test_mistakes_exit_2_without_traceback(args):
 def test_batch_has_its_own_help():
     out = subprocess.run([sys.executable, "-m", "sim", "batch", "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "--workers" in out.stdout and "--scheduler" in out.stdout
+
+
+def test_validate_checks_sweep_files_too(tmp_path):
+    shipped = subprocess.run([sys.executable, "-m", "sim", "validate", "scenarios/sweeps/splinter_size.toml"],
+                             capture_output=True, text=True)
+    assert shipped.returncode == 0 and "sweep of 9 points x 3 replicates" in shipped.stdout
+    bad = tmp_path / "bad.toml"
+    base = Path("scenarios/bishkek_2020_10_05.toml").resolve().as_posix()
+    bad.write_text(f'[sweep]\nscenario = "{base}"\n[parameters]\n"tear_gas.no_such_key" = [1, 2]\n')
+    out = subprocess.run([sys.executable, "-m", "sim", "validate", str(bad)], capture_output=True, text=True)
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "tear_gas.no_such_key" in out.stderr and str(bad) in out.stderr
