@@ -65,6 +65,15 @@ def table(report: dict) -> str:
             lines.append(f"| peak memory, 1 million agents | {c['peak_rss_mib_1M_agents']:.0f} MiB |")
     if "gas_diffusion" in cases:
         lines.append(f"| tear-gas step, whole map on 4 m cells | {cases['gas_diffusion']['4m']['ms_per_step_dt_0.5s']:.2f} ms |")
+    if "batch_throughput" in cases:
+        c = cases["batch_throughput"]
+        lines.append(f"| batch of {c['runs']} runs, 2 workers against 1 | {c['speedup_2_vs_1']:.2f}x "
+                     f"({c['steady_state_speedup_2_vs_1']:.2f}x once the workers are up); "
+                     f"overhead {1e3 * c['overhead_per_run_s']:.0f} ms per run |")
+    if "viz_frames" in cases:
+        c = cases["viz_frames"]
+        lines.append(f"| browser view, {c['protesters_on_map']:,} protesters ({c['moment']}) | "
+                     f"{c['frame_png_fps']:.0f} frames/s drawn and encoded |")
     return "\n".join(lines)
 
 
