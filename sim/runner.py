@@ -49,17 +49,25 @@ def run(scenario: Scenario | str | Path, *, seed: int | None = None, duration_s:
     setup_s = time.perf_counter() - t_setup
     out_dir = Path(out) if out is not None else default_out_dir(scenario, model.seed)
 
+    return step_to_end(model, scenario.name, progress,
+                       lambda run_s, partial: _write(model, scenario, out_dir, setup_s, run_s, partial=partial))
+
+
+def step_to_end(model, name: str, progress: bool, write) -> Path:
+    """Step ``model`` until it stops, with a progress bar, then ``write(run_seconds, partial=False)``;
+    stopped by Ctrl-C or an error, ``write(run_seconds, partial=True)`` keeps what was computed and
+    the exception goes on."""
     t_run = time.perf_counter()
     try:
-        with tqdm(total=model.total_steps, disable=not progress, unit="step", desc=scenario.name,
+        with tqdm(total=model.total_steps, disable=not progress, unit="step", desc=name,
                   dynamic_ncols=True, mininterval=0.5) as bar:
             while model.running:
                 model.step()
                 bar.update(1)
     except BaseException:
-        _write(model, scenario, out_dir, setup_s, time.perf_counter() - t_run, partial=True)
+        write(time.perf_counter() - t_run, partial=True)
         raise
-    return _write(model, scenario, out_dir, setup_s, time.perf_counter() - t_run, partial=False)
+    return write(time.perf_counter() - t_run, partial=False)
 
 
 def summarize(model: ProtestModel, scenario: Scenario, setup_s: float, run_s: float) -> dict:

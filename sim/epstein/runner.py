@@ -6,9 +6,9 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from tqdm import tqdm
 
 from ..results import manifest_info, write_partial, write_run
+from ..runner import step_to_end
 from .bursts import outbursts
 from .model import EpsteinModel
 from .plots import plot_counts, plot_grid
@@ -29,17 +29,8 @@ def run_epstein(scenario: EpsteinScenario, *, seed: int | None = None, steps: in
     setup_s = time.perf_counter() - t_setup
     stem = Path(scenario.source).stem if scenario.source else "epstein"
     out_dir = Path(out) if out is not None else Path("results") / "runs" / f"{stem}-seed{model.seed}"
-    t_run = time.perf_counter()
-    try:
-        with tqdm(total=model.total_steps, disable=not progress, unit="step", desc=scenario.name,
-                  dynamic_ncols=True, mininterval=0.5) as bar:
-            while model.running:
-                model.step()
-                bar.update(1)
-    except BaseException:
-        _write(model, out_dir, setup_s, time.perf_counter() - t_run, partial=True)
-        raise
-    return _write(model, out_dir, setup_s, time.perf_counter() - t_run, partial=False)
+    return step_to_end(model, scenario.name, progress,
+                       lambda run_s, partial: _write(model, out_dir, setup_s, run_s, partial=partial))
 
 
 def bursts_of(model: EpsteinModel, active) -> list[tuple[int, int]]:
