@@ -71,7 +71,7 @@ def strip_width(max_moves: int, window_r: int) -> int:
     return 2 * (max_moves + 1 + max(window_r, 1)) + 2
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def turn_order(x, width, offset, nstrips, key):
     """The step's turns: agents grouped by strip (``(x + offset) // width``; agents off the map in
     strip 0), each strip in a uniformly random order (Fisher-Yates with counter-based draws of
@@ -88,7 +88,7 @@ def turn_order(x, width, offset, nstrips, key):
         s = 0 if x[i] == NOWHERE else (x[i] + offset) // width
         order[fill[s]] = i
         fill[s] += 1
-    for s in prange(nstrips):
+    for s in range(nstrips):  # one thread: a parallel launch costs more than this loop
         lo = ptr[s]
         for j in range(ptr[s + 1] - 1, lo, -1):
             # a uniform position in lo..j: the top 32 bits of a draw times the span, over 2^32
