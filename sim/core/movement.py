@@ -137,6 +137,10 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
     dir_col = max_moves + 1
     cap = BUDGET_CAP_CELLS * cell_size
     side_len = 2 * window_r + 1
+    flat = fields.reshape(fields.size)  # one index per read instead of three
+    step_off = np.empty(8, dtype=np.int64)  # flat offset of the neighbour in each direction
+    for d in range(8):
+        step_off[d] = DX[d] * nyg + DY[d]
     left = 0
     for j in range(lo, hi):
         if j + PREFETCH_AHEAD < hi:
@@ -185,7 +189,8 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
         area = np.int64(area_of[ax, ay])
         run = flee_factor if state[i] == FLEEING else 1.0
         budget[i] += speed[i] * run * speed_table[count, area] * dt
-        cur = np.float64(fields[t, ax, ay])
+        here = t * plane + ax * nyg + ay
+        cur = np.float64(flat[here])
         moves = 0
         while moves < max_moves:
             free = np.int64(enter[ax, ay]) & ~neighbours_taken(occ, ax, ay)
@@ -196,7 +201,7 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
             for k in range(8):  # branch-free: selects, no jumps a random start would mispredict
                 d = (start + k) & 7
                 ok = (free >> d) & 1 == 1
-                v = np.float64(fields[t, ax + DX[d] if ok else ax, ay + DY[d] if ok else ay])
+                v = np.float64(flat[here + step_off[d] if ok else here])
                 better = ok and v < best
                 best = v if better else best
                 bd = d if better else bd
@@ -215,6 +220,7 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
             budget[i] -= cost
             bx = ax + DX[bd]
             by = ay + DY[bd]
+            here += step_off[bd]
             flip(occ, ax, ay)
             flip(occ, bx, by)
             ax = bx
