@@ -54,9 +54,11 @@ def run(scenario: Scenario | str | Path, *, seed: int | None = None, duration_s:
 
 
 def step_to_end(model, name: str, progress: bool, write) -> Path:
-    """Step ``model`` until it stops, with a progress bar, then ``write(run_seconds, partial=False)``;
-    stopped by Ctrl-C or an error, ``write(run_seconds, partial=True)`` keeps what was computed and
-    the exception goes on."""
+    """Step ``model`` until it stops, with a progress bar, then ``write(run_seconds, partial=False)``.
+
+    Stopped by Ctrl-C or an error, or failing to write the complete folder (a figure that cannot
+    be drawn), ``write(run_seconds, partial=True)`` keeps what was computed and the exception goes on.
+    """
     t_run = time.perf_counter()
     try:
         with tqdm(total=model.total_steps, disable=not progress, unit="step", desc=name,
@@ -64,10 +66,12 @@ def step_to_end(model, name: str, progress: bool, write) -> Path:
             while model.running:
                 model.step()
                 bar.update(1)
+        run_s = time.perf_counter() - t_run
+        complete = write(run_s, partial=False)
     except BaseException:
         write(time.perf_counter() - t_run, partial=True)
         raise
-    return write(time.perf_counter() - t_run, partial=False)
+    return complete
 
 
 def summarize(model: ProtestModel, scenario: Scenario, setup_s: float, run_s: float) -> dict:

@@ -367,3 +367,18 @@ def test_interrupted_run_keeps_its_data(tmp_path, monkeypatch):
     summary = json.loads((partial / "summary.json").read_text())
     assert summary["status"] == "interrupted" and summary["steps"] == 100
     assert len(pd.read_parquet(partial / "timeseries.parquet")) > 5
+
+
+def test_a_run_whose_figure_fails_keeps_its_data(tmp_path, monkeypatch):
+    from sim import runner
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no figure today")
+
+    monkeypatch.setattr(runner, "plot_density", broken)
+    with pytest.raises(RuntimeError, match="no figure today"):
+        runner.run(ROOT / "scenarios/examples/square_and_street.toml", out=tmp_path / "r", progress=False)
+    assert not (tmp_path / "r").exists()
+    summary = json.loads((tmp_path / "r.partial" / "summary.json").read_text())
+    assert summary["status"] == "interrupted" and "no figure today" in summary["figures_error"]
+    assert len(pd.read_parquet(tmp_path / "r.partial" / "timeseries.parquet")) > 5
