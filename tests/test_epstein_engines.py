@@ -56,6 +56,26 @@ def test_numba_and_reference_agree_exactly(cfg):
         _assert_same(fast, slow, step)
 
 
+@pytest.mark.parametrize("neighbourhood,jail_mode", [(E.VON_NEUMANN, E.LEAVE_GRID), (E.MOORE, E.KEEP_CELL)])
+def test_numba_and_reference_agree_on_a_wider_grid(neighbourhood, jail_mode):
+    """Windows far from the seam (the kernels' flat fast paths), several blocks of the arrests' map,
+    different visions for citizens and cops, and outbursts with arrests."""
+    rules = _rules(53, 44, 6, 4, neighbourhood, ROUND_HALF_EVEN, jail_mode, max_jail=3)
+    rng = np.random.default_rng(17)
+    fast = E.populate(rules.width, rules.height, 0.68, 0.05, rng)
+    slow = fast.copy()
+    kernels, reference = E.Kernels(rules, fast), Reference(rules, slow)
+    arrests = 0
+    for step in range(4):
+        keys = (new_key(rng), new_key(rng), new_key(rng))
+        before = fast.state.copy()
+        kernels.step(fast, 0.45, keys)
+        reference.step(slow, 0.45, keys)
+        _assert_same(fast, slow, step)
+        arrests += int(np.count_nonzero((fast.state == E.JAILED) & (before != E.JAILED)))
+    assert arrests > 0
+
+
 def _run(rules, threads, steps=12, seed=5):
     rng = np.random.default_rng(seed)
     world = E.populate(rules.width, rules.height, 0.7, 0.05, rng)
@@ -90,6 +110,26 @@ def test_summed_area_counts_equal_window_scans(neighbourhood, shape, vision):
         for y in range(shape[1]):
             want = int(packed[x, y]) + sum(int(packed[(x + a) % shape[0], (y + b) % shape[1]]) for a, b in zip(dx, dy))
             assert E.window_sum(table, x, y, vision, pad, shape[1], neighbourhood) == want
+
+
+@pytest.mark.parametrize("neighbourhood", [E.VON_NEUMANN, E.MOORE])
+@pytest.mark.parametrize("shape,vision,pad", [((7, 9), 3, 3), ((31, 12), 5, 6), ((20, 20), 1, 4), ((9, 8), 2, 2),
+                                              ((16, 11), 4, 5), ((9, 5), 3, 7), ((40, 33), 7, 7), ((23, 30), 6, 9)])
+def test_window_counts_of_every_cell_equal_window_scans(neighbourhood, shape, vision, pad):
+    """The decisions' counts (separable sums over the padded grid, the diamond as two squares of the
+    diagonal lattice) equal scans of the window, odd and even visions, padding wider than vision or grid."""
+    rng = np.random.default_rng(vision * 31 + pad)
+    cells = rng.integers(E.FREE, E.STAYS + 1, shape).astype(np.uint8)
+    w, h = shape
+    scratch = [np.empty((w + 2 * pad, h + 2 * pad), np.uint32) for _ in range(3)]
+    out = np.empty(shape, np.uint32)
+    E.window_counts(cells, pad, vision, neighbourhood, *scratch, out)
+    value = ((cells == E.COP_CELL).astype(np.int64) << E.COUNT_BITS) | (cells == E.ACTIVE_CITIZEN)
+    dx, dy = E.window_offsets(vision, neighbourhood)
+    for x in range(w):
+        for y in range(h):
+            want = int(value[x, y]) + sum(int(value[(x + a) % w, (y + b) % h]) for a, b in zip(dx, dy))
+            assert int(out[x, y]) == want, (x, y)
 
 
 @pytest.mark.parametrize("jail_mode", [E.KEEP_CELL, E.LEAVE_GRID])

@@ -5,22 +5,26 @@ number of threads:
 
 1. jail: terms count down; a citizen whose term is over comes out (if jailed agents left the
    grid, it returns to its old cell if free, else to a random empty cell within its vision,
-   else waits a step); serial, in agent order.
+   else waits a step; serial, in agent order). Then one byte per cell says what is on it
+   (free, quiet or active citizen, cop, or staying put), so later phases read cells, not agents.
 2. decisions: every free citizen applies Epstein's rule (``sim.core.activation``) to the cops
    and actives within its vision as they stood at the start of the phase.
 3. arrests: every cop picks one random active within its vision (as they stand after the
    decisions); two cops that pick the same active arrest it once. Jail terms are U{0..J_max}.
-   A summed-area table rules out in O(1) the cops with no active near them; the others scan.
+   A map of the 8x8 blocks that hold an active rules out in O(1) the cops with none near them;
+   the others scan their window.
 4. movement: every agent not in jail moves to a random empty cell within its vision. The grid
    is cut into bands of columns at least one vision wide; bands three apart never touch the
    same cells, so the three colour classes are walked one after the other, the bands of a class
    in parallel, each band serially in cell order (a sequential update, like Mesa's, within it).
 
-Counts within vision are O(1) per agent: cops and actives are packed into one uint32 per cell
-(cops << 16 | actives) and summed in a summed-area table (mod 2^32, exact for any window of
-fewer than 65536 cells). The von Neumann diamond |dx| + |dy| <= v is a square in the rotated
-coordinates (x + y, x - y), so it gets a summed-area table of the rotated grid. The torus is
-handled by padding the grid with ``v`` wrapped cells on each side.
+Counts within vision are computed for every cell at once before the decisions: cops and actives
+are packed into one uint32 per cell (cops << 16 | actives, exact for windows of fewer than 65536
+cells), the grid is padded by wrapped cells (the torus), and a window sum is separable: a Moore
+square is row sums then column sums; the von Neumann diamond |dx| + |dy| <= v is, split by the
+parity of dx + dy, two squares of the diagonal lattice, each a sum along one diagonal then the
+other (:func:`window_counts`; vectorized row operations, a few ms for 1000x1000).
+Summed-area tables (:func:`summed_area_table`, :func:`window_sum`) answer single windows in O(1).
 
 Random numbers are counter-based (``sim.core.counter_rng``): draw ``k`` of agent ``i`` under
 the phase's key, the same in any order, on any thread, and in the reference engine
@@ -47,7 +51,9 @@ NEIGHBOURHOODS = {"von_neumann": VON_NEUMANN, "moore": MOORE}
 KEEP_CELL, LEAVE_GRID = 0, 1
 JAIL_MODES = {"keep_cell": KEEP_CELL, "leave_grid": LEAVE_GRID}
 EMPTY = -1
-FREE, CITIZEN_TO_MOVE, COP_TO_MOVE, STAYS = 0, 1, 2, 3  # cell codes of the movement phase
+FREE, QUIET_CITIZEN, ACTIVE_CITIZEN, COP_CELL, STAYS = 0, 1, 2, 3, 4  # cell codes (STAYS: jailed, or moved)
+BLOCK_BITS = 3
+BLOCK = 1 << BLOCK_BITS  # the arrests' map of actives has one entry per BLOCK x BLOCK cells
 MOVE_TRIES = 24  # random cells tried before counting the empty ones (uniform either way)
 COUNT_BITS = 16
 MAX_VISION = 127  # windows stay under 2^16 cells, so packed counts never carry
@@ -153,22 +159,6 @@ def pick(key, i, k, m):
 
 # --- counts within vision ------------------------------------------------------------------------
 @njit(cache=True, parallel=True)
-def pack_counts(occ, kind, state, out):
-    """``out[x, y]`` = (1 << 16 if a cop is there) + (1 if an active citizen is there)."""
-    w, h = occ.shape
-    for x in prange(w):
-        for y in range(h):
-            a = occ[x, y]
-            v = 0
-            if a >= 0:
-                if kind[a] == COP:
-                    v = 1 << COUNT_BITS
-                elif state[a] == ACTIVE:
-                    v = 1
-            out[x, y] = v
-
-
-@njit(cache=True, parallel=True)
 def _column_prefix(table):
     """Cumulative sums down the first axis, in place (mod 2^32), in parallel over blocks of columns."""
     n0, n1 = table.shape
@@ -264,6 +254,122 @@ def window_sum(table, x, y, vision, r, height, neighbourhood):
     return s & 0xFFFFFFFF
 
 
+# --- what is on each cell, and the counts within vision of every cell (the decisions' counts) -----
+@njit(cache=True, parallel=True)
+def build_cells(x, y, kind, state, jail, cells, jail_mode, count_down):
+    """``cells[x, y]`` = the cell's code (FREE, QUIET_CITIZEN, ACTIVE_CITIZEN, COP_CELL, STAYS for a
+    jailed agent that keeps its cell), from the agents, so later phases never read agent arrays
+    to see what is on a cell. With ``count_down`` (KEEP_CELL only), first the jail phase: terms
+    count down, those that are over set the citizen free, in place."""
+    w, h = cells.shape
+    for cx in prange(w):
+        for cy in range(h):
+            cells[cx, cy] = FREE
+    for i in prange(x.shape[0]):
+        s = state[i]
+        if s == JAILED:
+            if jail_mode == LEAVE_GRID:
+                continue
+            if count_down:  # the jail phase of KEEP_CELL, which needs no order
+                if jail[i] > 0:
+                    jail[i] -= 1
+                else:
+                    state[i] = s = QUIET
+        if s == JAILED:
+            c = STAYS
+        elif kind[i] == COP:
+            c = COP_CELL
+        elif s == ACTIVE:
+            c = ACTIVE_CITIZEN
+        else:
+            c = QUIET_CITIZEN
+        cells[x[i], y[i]] = c
+
+
+@njit(cache=True, parallel=True)
+def pad_packed(cells, r, padded):
+    """``padded`` = the packed counts (cop << 16 | active) of the grid padded by ``r`` wrapped cells."""
+    w, h = cells.shape
+    pw, ph = padded.shape
+    for p in prange(pw):
+        src = cells[(p - r) % w]
+        row = padded[p]
+        for q in range(h):
+            c = src[q]
+            row[q + r] = (np.uint32(c == COP_CELL) << np.uint32(COUNT_BITS)) | np.uint32(c == ACTIVE_CITIZEN)
+        for q in range(r + h, ph):  # right padding, ascending: reads cells already written
+            row[q] = row[q - h]
+        for q in range(r - 1, -1, -1):  # left padding, descending
+            row[q] = row[q + h]
+
+
+@njit(cache=True, inline="always")
+def _add_row(dst, src):
+    """``dst += src`` (slices of equal length; indices from 0 so the loop vectorizes)."""
+    for q in range(dst.shape[0]):
+        dst[q] += src[q]
+
+
+@njit(cache=True, parallel=True)
+def _diagonal_rows(padded, lo, hi, x0, x1, y0, y1, out):
+    """``out[p, q]`` = sum of ``padded[p + s, q + s]`` for s in [lo, hi], for p in [x0, x1), q in [y0, y1)."""
+    for p in prange(x0, x1):
+        row = out[p, y0:y1]
+        row[:] = 0
+        for s in range(lo, hi + 1):
+            _add_row(row, padded[p + s, y0 + s:y1 + s])
+
+
+@njit(cache=True, parallel=True)
+def _antidiagonal_add(rows, shift, lo, hi, r, out, clear):
+    """``out[x, y] += sum of rows[x + r + shift + t, y + r - t]`` for t in [lo, hi] (``=`` if ``clear``)."""
+    w, h = out.shape
+    for x in prange(w):
+        d = out[x]
+        if clear:
+            d[:] = 0
+        for t in range(lo, hi + 1):
+            _add_row(d, rows[x + r + shift + t, r - t:r - t + h])
+
+
+@njit(cache=True, parallel=True)
+def _square_counts(padded, v, r, rows, out):
+    w, h = out.shape
+    for p in prange(r - v, r + w + v):
+        row = rows[p, :h]
+        row[:] = 0
+        for s in range(-v, v + 1):
+            _add_row(row, padded[p, r + s:r + s + h])
+    for x in prange(w):
+        d = out[x]
+        d[:] = 0
+        for t in range(-v, v + 1):
+            _add_row(d, rows[x + r + t, :h])
+
+
+@njit(cache=True)
+def window_counts(cells, r, vision, neighbourhood, padded, rows_a, rows_b, out):
+    """``out[x, y]`` = packed counts (cops << 16 | actives) over the window of radius ``vision``
+    around every cell, its centre included. ``padded``, ``rows_a`` and ``rows_b`` are scratch of
+    the padded grid's shape (padding ``r >= vision``).
+
+    Moore: row sums, then column sums. Von Neumann: the diamond |dx| + |dy| <= v splits by the
+    parity of dx + dy into two squares of the diagonal lattice: dx = s + t, dy = s - t with
+    |s|, |t| <= v // 2, and dx = s + t + 1, dy = s - t with -(v + 1) // 2 <= s, t <= (v - 1) // 2;
+    each square is a sum along one diagonal, then along the other."""
+    w, h = cells.shape
+    pad_packed(cells, r, padded)
+    if neighbourhood == MOORE:
+        _square_counts(padded, vision, r, rows_a, out)
+        return
+    e = vision // 2
+    _diagonal_rows(padded, -e, e, r - e, r + w + e, r - e, r + h + e, rows_a)
+    _antidiagonal_add(rows_a, 0, -e, e, r, out, True)
+    lo, hi = -((vision + 1) // 2), (vision - 1) // 2
+    _diagonal_rows(padded, lo, hi, r + 1 + lo, r + w + 1 + hi, r - hi, r + h - lo, rows_b)
+    _antidiagonal_add(rows_b, 1, lo, hi, r, out, False)
+
+
 # --- the phases ------------------------------------------------------------------------------------
 @njit(cache=True, inline="always")
 def _random_empty(grid, x, y, dx, dy, key, i, empty):
@@ -293,6 +399,31 @@ def _random_empty(grid, x, y, dx, dy, key, i, empty):
     return -1, -1
 
 
+@njit(cache=True, inline="always")
+def _random_empty_inside(flat, c, off, key, i):
+    """:func:`_random_empty` for a window that does not cross the torus seam, on the flat grid:
+    the index of the cell chosen, or -1."""
+    m = off.shape[0]
+    for t in range(MOVE_TRIES):
+        n = c + off[pick(key, i, t, m)]
+        if flat[n] == FREE:
+            return n
+    free = 0
+    for o in range(m):
+        if flat[c + off[o]] == FREE:
+            free += 1
+    if free == 0:
+        return -1
+    j = pick(key, i, MOVE_TRIES, free)
+    for o in range(m):
+        n = c + off[o]
+        if flat[n] == FREE:
+            if j == 0:
+                return n
+            j -= 1
+    return -1
+
+
 @njit(cache=True)
 def jail_phase(x, y, state, jail, occ, dx, dy, key, jail_mode):
     """Count terms down; release those whose term is over (see the module docstring)."""
@@ -314,50 +445,104 @@ def jail_phase(x, y, state, jail, occ, dx, dy, key, jail_mode):
 
 
 @njit(cache=True, parallel=True)
-def decide_phase(x, y, kind, state, hardship, risk, table, r, height, vision, neighbourhood, legitimacy,
-                 p_table, threshold, rounding):
-    """Every free citizen becomes active or quiet by Epstein's rule (counts from ``table``).
-    A grievance at or below the threshold is quiet whatever the counts (R P >= 0), so the
-    counts are read only for the others."""
+def decide_phase(x, y, kind, state, hardship, risk, counts, cells, blocks, legitimacy, p_table, threshold,
+                 rounding):
+    """Every free citizen becomes active or quiet by Epstein's rule (``counts``: packed counts of its
+    window, taken before anyone decides). Updates ``cells`` and marks in ``blocks`` the blocks
+    holding an active. (No shortcut for a grievance at or below the threshold: the rule says quiet
+    then anyway, as R P >= 0, and a branch the processor cannot predict costs more than the rule.)"""
+    bw, bh = blocks.shape
+    for b in prange(bw):
+        for c in range(bh):
+            blocks[b, c] = 0
+    scale = 1.0 - legitimacy
     for i in prange(x.shape[0]):
-        if kind[i] != CITIZEN or state[i] == JAILED:
+        st = state[i]
+        if kind[i] != CITIZEN or st == JAILED:
             continue
-        grievance = hardship[i] * (1.0 - legitimacy)
-        if grievance <= threshold:
-            state[i] = QUIET
-            continue
-        s = window_sum(table, x[i], y[i], vision, r, height, neighbourhood)
-        cops = s >> COUNT_BITS
-        others = (s & 0xFFFF) - (1 if state[i] == ACTIVE else 0)
-        if is_active(grievance, risk[i], cops, others + 1, p_table, threshold, rounding):
-            state[i] = ACTIVE
-        else:
-            state[i] = QUIET
+        cx, cy = x[i], y[i]
+        s = counts[cx, cy]
+        cops = np.int64(s >> COUNT_BITS)
+        actives = np.int64(s & 0xFFFF) + (1 - np.int64(st == ACTIVE))  # counting itself once
+        rebel = is_active(hardship[i] * scale, risk[i], cops, actives, p_table, threshold, rounding)
+        state[i] = np.uint8(rebel)  # ACTIVE or QUIET
+        cells[cx, cy] = QUIET_CITIZEN + np.uint8(rebel)  # ACTIVE_CITIZEN or QUIET_CITIZEN
+        if rebel:
+            blocks[cx >> BLOCK_BITS, cy >> BLOCK_BITS] = 1  # threads write the same value
+
+
+@njit(cache=True, inline="always")
+def _span(c, v, n):
+    """The cells c - v .. c + v on a ring of n as at most two ranges [a0, a1], [b0, b1] (b0 > b1: none)."""
+    if 2 * v + 1 >= n:
+        return 0, n - 1, 1, 0
+    if c - v < 0:
+        return c - v + n, n - 1, 0, c + v
+    if c + v >= n:
+        return c - v, n - 1, 0, c + v - n
+    return c - v, c + v, 1, 0
+
+
+@njit(cache=True, inline="always")
+def _any_block(blocks, x0, x1, y0, y1):
+    if x0 > x1 or y0 > y1:
+        return False
+    for bx in range(x0 >> BLOCK_BITS, (x1 >> BLOCK_BITS) + 1):
+        for by in range(y0 >> BLOCK_BITS, (y1 >> BLOCK_BITS) + 1):
+            if blocks[bx, by]:
+                return True
+    return False
+
+
+@njit(cache=True, inline="always")
+def _active_near(blocks, x, y, v, w, h):
+    """False if no block within the square of radius v around (x, y) holds an active."""
+    a0, a1, b0, b1 = _span(x, v, w)
+    c0, c1, d0, d1 = _span(y, v, h)
+    return (_any_block(blocks, a0, a1, c0, c1) or _any_block(blocks, a0, a1, d0, d1)
+            or _any_block(blocks, b0, b1, c0, c1) or _any_block(blocks, b0, b1, d0, d1))
 
 
 @njit(cache=True, parallel=True)
-def arrest_phase(x, y, kind, state, jail, occ, square, r, vision, dx, dy, key, max_jail_term, jail_mode, marked):
-    """Every cop arrests one random active within its vision (the j-th in window order). ``square``
-    (a MOORE table) rules out, in O(1), cops with no active in the square around their window;
-    the others count and pick by scanning their window."""
+def arrest_phase(x, y, kind, state, jail, occ, cells, blocks, near, dx, dy, key, max_jail_term, jail_mode,
+                 marked):
+    """Every cop arrests one random active within its vision (the j-th in window order). ``blocks``
+    rules out the cops with no active near them; the others count and pick by scanning their window."""
     w, h = occ.shape
     n = x.shape[0]
+    v = 0
+    for o in range(dx.shape[0]):
+        v = max(v, abs(dx[o]), abs(dy[o]))
+    bw, bh = blocks.shape
+    reach = (v + BLOCK - 1) >> BLOCK_BITS
+    for bx in prange(bw):  # near[bx, by]: an active in the blocks up to ``reach`` away (not across the seam)
+        for by in range(bh):
+            hit = 0
+            for ax in range(max(0, bx - reach), min(bw, bx + reach + 1)):
+                for ay in range(max(0, by - reach), min(bh, by + reach + 1)):
+                    hit |= blocks[ax, ay]
+            near[bx, by] = hit
     for i in prange(n):
-        if kind[i] != COP or window_sum(square, x[i], y[i], vision, r, h, MOORE) & 0xFFFF == 0:
+        if kind[i] != COP:
+            continue
+        cx, cy = x[i], y[i]
+        if cx >= v and cx + v < w and cy >= v and cy + v < h:
+            if not near[cx >> BLOCK_BITS, cy >> BLOCK_BITS]:
+                continue
+        elif not _active_near(blocks, cx, cy, v, w, h):
             continue
         actives = 0
         for o in range(dx.shape[0]):
-            a = occ[wrap(x[i] + dx[o], w), wrap(y[i] + dy[o], h)]
-            if a >= 0 and kind[a] == CITIZEN and state[a] == ACTIVE:
+            if cells[wrap(x[i] + dx[o], w), wrap(y[i] + dy[o], h)] == ACTIVE_CITIZEN:
                 actives += 1
         if actives == 0:
             continue
         j = pick(key, i, 0, actives)
         for o in range(dx.shape[0]):
-            a = occ[wrap(x[i] + dx[o], w), wrap(y[i] + dy[o], h)]
-            if a >= 0 and kind[a] == CITIZEN and state[a] == ACTIVE:
+            cx, cy = wrap(x[i] + dx[o], w), wrap(y[i] + dy[o], h)
+            if cells[cx, cy] == ACTIVE_CITIZEN:
                 if j == 0:
-                    marked[a] = 1  # cops picking the same active write the same value
+                    marked[occ[cx, cy]] = 1  # cops picking the same active write the same value
                     break
                 j -= 1
     for i in prange(n):
@@ -367,78 +552,81 @@ def arrest_phase(x, y, kind, state, jail, occ, square, r, vision, dx, dy, key, m
             jail[i] = pick(key, i, 1, max_jail_term + 1)
             if jail_mode == LEAVE_GRID:
                 occ[x[i], y[i]] = EMPTY
-
-
-@njit(cache=True, parallel=True)
-def _cell_codes(occ, kind, state, code):
-    """What the movement phase needs per cell, in one byte (so it never reads agent arrays)."""
-    w, h = occ.shape
-    for cx in prange(w):
-        for cy in range(h):
-            a = occ[cx, cy]
-            if a < 0:
-                code[cx, cy] = FREE
-            elif state[a] == JAILED:
-                code[cx, cy] = STAYS
-            elif kind[a] == COP:
-                code[cx, cy] = COP_TO_MOVE
+                cells[x[i], y[i]] = FREE
             else:
-                code[cx, cy] = CITIZEN_TO_MOVE
+                cells[x[i], y[i]] = STAYS
 
 
 @njit(cache=True, inline="always")
-def _move_band(lo, hi, x, y, occ, code, cdx, cdy, pdx, pdy, key):
-    h = occ.shape[1]
+def _move_band(lo, hi, x, y, occ, cells, cdx, cdy, coff, pdx, pdy, poff, key):
+    w, h = cells.shape
+    flat = cells.reshape(w * h)
+    oflat = occ.reshape(w * h)
+    cv, pv = 0, 0
+    for o in range(cdx.shape[0]):
+        cv = max(cv, abs(cdx[o]), abs(cdy[o]))
+    for o in range(pdx.shape[0]):
+        pv = max(pv, abs(pdx[o]), abs(pdy[o]))
     for cx in range(lo, hi):
         for cy in range(h):
-            c = code[cx, cy]
-            if c != CITIZEN_TO_MOVE and c != COP_TO_MOVE:
+            c = cx * h + cy
+            code = flat[c]
+            if code == FREE or code == STAYS:
                 continue
-            a = occ[cx, cy]
-            if c == COP_TO_MOVE:
-                nx, ny = _random_empty(code, cx, cy, pdx, pdy, key, a, FREE)
+            a = oflat[c]
+            cop = code == COP_CELL
+            v = pv if cop else cv
+            if cx >= v and cx + v < w and cy >= v and cy + v < h:
+                n = _random_empty_inside(flat, c, poff if cop else coff, key, a)
+                if n < 0:
+                    continue
+                nx = n // h
+                ny = n - nx * h
             else:
-                nx, ny = _random_empty(code, cx, cy, cdx, cdy, key, a, FREE)
-            if nx >= 0:
-                code[cx, cy] = FREE
-                occ[cx, cy] = EMPTY
-                code[nx, ny] = STAYS  # moved: not again this step
-                occ[nx, ny] = a
-                x[a], y[a] = nx, ny
+                if cop:
+                    nx, ny = _random_empty(cells, cx, cy, pdx, pdy, key, a, FREE)
+                else:
+                    nx, ny = _random_empty(cells, cx, cy, cdx, cdy, key, a, FREE)
+                if nx < 0:
+                    continue
+                n = nx * h + ny
+            flat[c] = FREE
+            oflat[c] = EMPTY
+            flat[n] = STAYS  # moved: not again this step
+            oflat[n] = a
+            x[a], y[a] = nx, ny
 
 
 @njit(cache=True, parallel=True)
-def move_phase(x, y, kind, state, occ, code, bands, cdx, cdy, pdx, pdy, key):
+def move_phase(x, y, occ, cells, bands, cdx, cdy, coff, pdx, pdy, poff, key):
     """Every agent not in jail moves to a random empty cell within its vision: bands of one colour
     class in parallel, the three classes in turn."""
-    _cell_codes(occ, kind, state, code)
     nb = bands.shape[0] - 1
     if nb < 3:
-        _move_band(0, occ.shape[0], x, y, occ, code, cdx, cdy, pdx, pdy, key)
+        _move_band(0, occ.shape[0], x, y, occ, cells, cdx, cdy, coff, pdx, pdy, poff, key)
         return
     for colour in range(3):
         for t in prange(nb // 3):
             b = 3 * t + colour
-            _move_band(bands[b], bands[b + 1], x, y, occ, code, cdx, cdy, pdx, pdy, key)
+            _move_band(bands[b], bands[b + 1], x, y, occ, cells, cdx, cdy, coff, pdx, pdy, poff, key)
 
 
 @njit(cache=True)
-def step_kernel(x, y, kind, state, hardship, risk, jail, occ, packed, table, square, code, marked, bands,
-                cdx, cdy, pdx, pdy, p_table, pad, citizen_vision, cop_vision, neighbourhood, rounding, jail_mode,
-                threshold, max_jail_term, movement, legitimacy, jail_key, arrest_key, move_key):
+def step_kernel(x, y, kind, state, hardship, risk, jail, occ, cells, padded, rows_a, rows_b, counts, blocks, near,
+                marked, bands, cdx, cdy, coff, pdx, pdy, poff, p_table, pad, citizen_vision, neighbourhood,
+                rounding, jail_mode, threshold, max_jail_term, movement, legitimacy, jail_key, arrest_key,
+                move_key):
     """The four phases of a step, in one call (one dispatch from Python, not a dozen)."""
-    h = occ.shape[1]
-    jail_phase(x, y, state, jail, occ, cdx, cdy, jail_key, jail_mode)
-    pack_counts(occ, kind, state, packed)
-    build_table(packed, pad, neighbourhood, table)
-    decide_phase(x, y, kind, state, hardship, risk, table, pad, h, citizen_vision, neighbourhood, legitimacy,
-                 p_table, threshold, rounding)
-    pack_counts(occ, kind, state, packed)
-    build_table(packed, pad, MOORE, square)
-    arrest_phase(x, y, kind, state, jail, occ, square, pad, cop_vision, pdx, pdy, arrest_key, max_jail_term,
+    if jail_mode == LEAVE_GRID:  # releases look for free cells: in agent order
+        jail_phase(x, y, state, jail, occ, cdx, cdy, jail_key, jail_mode)
+    build_cells(x, y, kind, state, jail, cells, jail_mode, jail_mode == KEEP_CELL)
+    window_counts(cells, pad, citizen_vision, neighbourhood, padded, rows_a, rows_b, counts)
+    decide_phase(x, y, kind, state, hardship, risk, counts, cells, blocks, legitimacy, p_table, threshold,
+                 rounding)
+    arrest_phase(x, y, kind, state, jail, occ, cells, blocks, near, pdx, pdy, arrest_key, max_jail_term,
                  jail_mode, marked)
     if movement:
-        move_phase(x, y, kind, state, occ, code, bands, cdx, cdy, pdx, pdy, move_key)
+        move_phase(x, y, occ, cells, bands, cdx, cdy, coff, pdx, pdy, poff, move_key)
 
 
 class Kernels:
@@ -446,19 +634,23 @@ class Kernels:
 
     def __init__(self, rules: Rules, world: World) -> None:
         self.rules = rules
+        w, h = rules.width, rules.height
         self.cdx, self.cdy = rules.offsets(rules.citizen_vision)
         self.pdx, self.pdy = rules.offsets(rules.cop_vision)
+        self.coff = (self.cdx.astype(np.int64) * h + self.cdy).astype(np.int64)
+        self.poff = (self.pdx.astype(np.int64) * h + self.pdy).astype(np.int64)
         self.p_table = rules.arrest_table()
         self.pad = max(rules.citizen_vision, rules.cop_vision)
         self.bands = move_bands(rules.width, self.pad)
-        w, h = rules.width, rules.height
-        self.packed = np.empty((w, h), dtype=np.uint32)
+        self.cells = np.empty((w, h), dtype=np.uint8)
+        padded = (w + 2 * self.pad, h + 2 * self.pad)
+        self.padded = np.empty(padded, dtype=np.uint32)
+        self.rows_a = np.empty(padded, dtype=np.uint32)
+        self.rows_b = np.empty(padded, dtype=np.uint32)
+        self.counts = np.empty((w, h), dtype=np.uint32)
+        self.blocks = np.empty(((w + BLOCK - 1) // BLOCK, (h + BLOCK - 1) // BLOCK), dtype=np.uint8)
+        self.near = np.empty_like(self.blocks)
         self.marked = np.zeros(len(world), dtype=np.uint8)
-        self.code = np.empty((w, h), dtype=np.uint8)
-        # the decisions' table (by the rules' neighbourhood), then the arrests' square one (may share memory)
-        self.table = np.empty(sat_shape(w, h, self.pad, rules.neighbourhood), dtype=np.uint32)
-        self.square = self.table if rules.neighbourhood == MOORE else np.empty(sat_shape(w, h, self.pad, MOORE),
-                                                                               dtype=np.uint32)
 
     def step(self, world: World, legitimacy: float, keys: tuple[int, int, int]) -> None:
         """One step; ``keys`` are the counter-RNG keys of the jail, arrest and movement phases.
@@ -478,7 +670,9 @@ class Kernels:
 
     def _step(self, world: World, legitimacy: float, keys: tuple[int, int, int]) -> None:
         r, w = self.rules, world
-        step_kernel(w.x, w.y, w.kind, w.state, w.hardship, w.risk, w.jail, w.occ, self.packed, self.table,
-                    self.square, self.code, self.marked, self.bands, self.cdx, self.cdy, self.pdx, self.pdy,
-                    self.p_table, self.pad, r.citizen_vision, r.cop_vision, r.neighbourhood, r.rounding,
-                    r.jail_mode, r.threshold, r.max_jail_term, r.movement, legitimacy, keys[0], keys[1], keys[2])
+        step_kernel(w.x, w.y, w.kind, w.state, w.hardship, w.risk, w.jail, w.occ, self.cells, self.padded,
+                    self.rows_a, self.rows_b, self.counts, self.blocks, self.near, self.marked, self.bands, self.cdx,
+                    self.cdy, self.coff, self.pdx, self.pdy, self.poff, self.p_table, self.pad,
+                    r.citizen_vision, r.neighbourhood, r.rounding, r.jail_mode, r.threshold, r.max_jail_term,
+                    r.movement, legitimacy, keys[0], keys[1], keys[2])
+
