@@ -13,9 +13,8 @@ Counting oneself among the actives gives ``A = 1 + (other actives in vision)``: 
 Mesa's example are the same ratio, rounded two ways.
 
 ``is_active`` is ``inline="always"`` so that a kernel calling it pays nothing for the call;
-``sim.core.epstein`` uses it. (The Bishkek decision kernel in ``sim.core.behaviour`` computes the
-same ``floor`` rule inline: ``ratio = cops // actives`` clipped to the table, ``net = G - R * P > T``;
-it can call :func:`is_active` with ``FLOOR`` and stay bit-identical.)
+``sim.core.epstein`` and the Bishkek decision kernel (``sim.core.behaviour``, with ``FLOOR``)
+use it, and their reference twins use ``is_active_py``.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .activation import FLOOR, is_active
 from .bits import flip, window_count
 from .counter_rng import uniform
 from .state import (
@@ -114,15 +115,20 @@ def window_sum(sat, layer, gx, gy, r):
     return sat[layer, x1, y1] - sat[layer, x0, y1] - sat[layer, x1, y0] + sat[layer, x0, y0]
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def decide(key, x, y, kind, state, behaviour, target, grievance, risk, dose, timer, cause, home,
            occ, gas, gas_factor, sat, coarse_factor, vision_r, arrest_p_table, params,
            exit_target, regroup, window_r, crush_count):
-    """One decision pass over all agents; returns (new injuries, new arrests) this step."""
+    """One decision pass over all agents, on all threads; returns (new injuries, new arrests).
+
+    Everyone decides on the state at the start of the pass (the counts, the gas, who stands
+    where): an agent writes only its own row, so the pass is the same on any number of threads.
+    The arrested leave their cells after the pass, in index order.
+    """
     dt = params[P_DT]
     injured = 0
     arrested = 0
-    for i in range(x.shape[0]):
+    for i in prange(x.shape[0]):
         if x[i] == NOWHERE or state[i] == INJURED:
             continue
         gx = x[i] // coarse_factor
@@ -151,10 +157,7 @@ def decide(key, x, y, kind, state, behaviour, target, grievance, risk, dose, tim
         if s == ACTIVE or s == FLEEING:
             if window_sum(sat, LAYER_ARRESTING, gx, gy, 1) >= params[P_BACKUP]:
                 if uniform(key, i, 1) < params[P_ARREST] * dt:
-                    state[i] = ARRESTED
-                    flip(occ, x[i], y[i])
-                    x[i] = NOWHERE
-                    y[i] = NOWHERE
+                    state[i] = ARRESTED  # leaves its cell after the pass
                     arrested += 1
                     continue
                 if uniform(key, i, 2) < params[P_BATON] * dt:
@@ -198,9 +201,11 @@ def decide(key, x, y, kind, state, behaviour, target, grievance, risk, dose, tim
         actives = window_sum(sat, LAYER_ACTIVE, gx, gy, vision_r)
         if s != ACTIVE:
             actives += 1  # Epstein counts oneself among the actives when deciding
-        ratio = cops // actives
-        if ratio >= arrest_p_table.shape[0]:
-            ratio = arrest_p_table.shape[0] - 1
-        net = grievance[i] - risk[i] * arrest_p_table[ratio]
-        state[i] = ACTIVE if net > params[P_THRESHOLD] else QUIET
+        active = is_active(grievance[i], risk[i], cops, actives, arrest_p_table, params[P_THRESHOLD], FLOOR)
+        state[i] = ACTIVE if active else QUIET
+    for i in range(x.shape[0]):
+        if state[i] == ARRESTED and x[i] != NOWHERE:
+            flip(occ, x[i], y[i])
+            x[i] = NOWHERE
+            y[i] = NOWHERE
     return injured, arrested

@@ -17,6 +17,7 @@ from .behaviour import (
     LAYER_POLICE, LAYER_PROTESTERS, N_LAYERS, P_ARREST, P_BACKUP, P_BATON, P_CONTAGION, P_CRUSH, P_FLEE_CONC,
     P_DOSE_INJURE, P_DT, P_FLEE_TIME, P_GAS_INJURY, P_PROJECTILE, P_PROJECTILE_CAP, P_THRESHOLD,
 )
+from .activation import FLOOR, is_active_py
 from .bits import DX, DY, PAD
 from .counter_rng import draw16_py, uniform_py
 from .movement import BUDGET_CAP_CELLS, SQRT2
@@ -251,9 +252,7 @@ def decide_reference(key, a, occ, gas, gas_factor, sat, coarse_factor, vision_r,
 
         if s in (ACTIVE, FLEEING) and _window_sum(sat, LAYER_ARRESTING, gx, gy, 1) >= params[P_BACKUP]:
             if u(i, 1) < params[P_ARREST] * dt:
-                a.state[i] = ARRESTED
-                cells.set(x, y, False)
-                a.x[i] = a.y[i] = NOWHERE
+                a.state[i] = ARRESTED  # leaves its cell after the pass: everyone decides on the same state
                 arrested += 1
                 continue
             if u(i, 2) < params[P_BATON] * dt:
@@ -291,7 +290,10 @@ def decide_reference(key, a, occ, gas, gas_factor, sat, coarse_factor, vision_r,
 
         cops = _window_sum(sat, LAYER_POLICE, gx, gy, vision_r)
         actives = _window_sum(sat, LAYER_ACTIVE, gx, gy, vision_r) + (0 if s == ACTIVE else 1)
-        ratio = min(cops // actives, arrest_p_table.shape[0] - 1)
-        net = a.grievance[i] - a.risk[i] * arrest_p_table[ratio]
-        a.state[i] = ACTIVE if net > params[P_THRESHOLD] else QUIET
+        active = is_active_py(a.grievance[i], a.risk[i], cops, actives, arrest_p_table, params[P_THRESHOLD], FLOOR)
+        a.state[i] = ACTIVE if active else QUIET
+    for i in range(len(a)):
+        if a.state[i] == ARRESTED and a.x[i] != NOWHERE:
+            cells.set(int(a.x[i]), int(a.y[i]), False)
+            a.x[i] = a.y[i] = NOWHERE
     return injured, arrested
