@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -60,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"written {scaling_figure(report, args.out / 'scaling.png')}")
     if args.readme:
         update_readme(report, ROOT / "README.md")
-        print("README performance table updated")
+        if (args.out / "scaling.png").is_file():
+            shutil.copyfile(args.out / "scaling.png", ROOT / "results" / "reference" / "scaling.png")
+        print("README performance table and results/reference/scaling.png updated")
     return 0
 
 
