@@ -20,7 +20,7 @@ from .geo.catalog import builtin_map_names, builtin_place_names
 from .police import MEANS, POSTURES, StunGrenades, TearGas, WaterCannon
 from .police import parse_stun_grenades, parse_tear_gas, parse_water_cannon
 from .rules import Gate, ProtestRules, parse_gate, parse_protest
-from .tables import check_keys, join, number, table_to_dataclass
+from .tables import check_keys, join, number
 from .triggers import Trigger, parse_triggers
 
 BEHAVIOURS = ("rally", "march", "leave")

@@ -4,8 +4,6 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import numba
-
 from sim.core.engine import Core, WalkParams, World
 from sim.core.state import HOLD, LEAVE, LEFT, MARCH, RALLY, AgentArrays
 from sim.geo.fields import distance_field

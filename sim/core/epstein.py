@@ -24,7 +24,6 @@ cells), the grid is padded by wrapped cells (the torus), and a window sum is sep
 square is row sums then column sums; the von Neumann diamond |dx| + |dy| <= v is, split by the
 parity of dx + dy, two squares of the diagonal lattice, each a sum along one diagonal then the
 other (:func:`window_counts`; vectorized row operations, a few ms for 1000x1000).
-Summed-area tables (:func:`summed_area_table`, :func:`window_sum`) answer single windows in O(1).
 
 Random numbers are counter-based (``sim.core.counter_rng``): draw ``k`` of agent ``i`` under
 the phase's key, the same in any order, on any thread, and in the reference engine
@@ -157,104 +156,6 @@ def pick(key, i, k, m):
     return np.int64(((draw64(key, i, k) >> np.uint64(32)) * np.uint64(m)) >> np.uint64(32))
 
 
-# --- counts within vision ------------------------------------------------------------------------
-@njit(cache=True, parallel=True)
-def _column_prefix(table):
-    """Cumulative sums down the first axis, in place (mod 2^32), in parallel over blocks of columns."""
-    n0, n1 = table.shape
-    block = 256
-    for b in prange((n1 + block - 1) // block):
-        lo = b * block
-        hi = min(n1, lo + block)
-        for i in range(1, n0):
-            for j in range(lo, hi):
-                table[i, j] = table[i, j] + table[i - 1, j]
-
-
-@njit(cache=True, parallel=True)
-def _square_rows(packed, r, table):
-    """Rows of the summed-area table of the grid padded by ``r`` wrapped cells: row sums only."""
-    w, h = packed.shape
-    n0, n1 = table.shape
-    for p in prange(n0 - 1):
-        x = (p - r) % w
-        acc = np.uint32(0)
-        table[p + 1, 0] = 0
-        y = (h - r) % h
-        for q in range(n1 - 1):
-            acc += packed[x, y]
-            table[p + 1, q + 1] = acc
-            y = y + 1 if y + 1 < h else 0
-    for q in range(n1):
-        table[0, q] = 0
-
-
-@njit(cache=True, parallel=True)
-def _diamond_rows(packed, r, table):
-    """Row sums of the rotated padded grid: cell (p, q) of the padded grid sits at
-    (u, v) = (p + q, p - q + H + 2r - 1); cells in between are zero."""
-    w, h = packed.shape
-    pw, ph = w + 2 * r, h + 2 * r
-    n = table.shape[0] - 1
-    shift = ph - 1
-    for u in prange(n):
-        acc = np.uint32(0)
-        done = 0  # table[u + 1, :done + 1] is written
-        table[u + 1, 0] = 0
-        for p in range(max(0, u - ph + 1), min(pw - 1, u) + 1):
-            v = 2 * p - u + shift
-            for t in range(done, v):
-                table[u + 1, t + 1] = acc
-            acc += packed[wrap(p - r, w), wrap(u - p - r, h)]
-            table[u + 1, v + 1] = acc
-            done = v + 1
-        for t in range(done, n):
-            table[u + 1, t + 1] = acc
-    for v in range(n + 1):
-        table[0, v] = 0
-
-
-@njit(cache=True)
-def build_table(packed, r, neighbourhood, table):
-    """Fill ``table`` (of :func:`sat_shape`) with the summed-area table of ``packed`` padded by ``r``."""
-    if neighbourhood == MOORE:
-        _square_rows(packed, r, table)
-    else:
-        _diamond_rows(packed, r, table)
-    _column_prefix(table)
-
-
-def summed_area_table(packed: np.ndarray, r: int, neighbourhood: int) -> np.ndarray:
-    """The summed-area table that answers window sums of radius up to ``r`` (see :func:`window_sum`)."""
-    table = np.empty(sat_shape(*packed.shape, r, neighbourhood), dtype=np.uint32)
-    build_table(packed, r, neighbourhood, table)
-    return table
-
-
-def sat_shape(width: int, height: int, r: int, neighbourhood: int) -> tuple[int, int]:
-    if neighbourhood == MOORE:
-        return width + 2 * r + 1, height + 2 * r + 1
-    n = width + height + 4 * r - 1
-    return n + 1, n + 1
-
-
-@njit(cache=True, inline="always")
-def window_sum(table, x, y, vision, r, height, neighbourhood):
-    """Packed counts over the window of radius ``vision`` around (x, y), its centre included,
-    from a table built with padding ``r >= vision``."""
-    if neighbourhood == MOORE:
-        x0, y0 = x + r - vision, y + r - vision
-        x1, y1 = x + r + vision + 1, y + r + vision + 1
-    else:
-        u = x + y + 2 * r
-        v = x - y + height + 2 * r - 1
-        x0, y0 = u - vision, v - vision
-        x1, y1 = u + vision + 1, v + vision + 1
-    s = (np.int64(table[x1, y1]) - np.int64(table[x0, y1]) - np.int64(table[x1, y0]) + np.int64(table[x0, y0]))
-    return s & 0xFFFFFFFF
-
-
-# --- what is on each cell, and the counts within vision of every cell (the decisions' counts) -----
 @njit(cache=True, parallel=True)
 def build_cells(x, y, kind, state, jail, cells, jail_mode, count_down):
     """``cells[x, y]`` = the cell's code (FREE, QUIET_CITIZEN, ACTIVE_CITIZEN, COP_CELL, STAYS for a
