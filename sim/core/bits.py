@@ -153,12 +153,35 @@ def enterable(walkable: np.ndarray) -> np.ndarray:
 def window_floor(walkable: np.ndarray, r: int) -> np.ndarray:
     """``uint16[nx, ny]``: floor cells in the (2r + 1)-square window around each cell, the cell itself
     left out, clipped to the map. Walls do not move, so walkers read this instead of counting."""
-    w = (walkable == 1).astype(np.int32)
-    sat = np.zeros((w.shape[0] + 2 * r + 1, w.shape[1] + 2 * r + 1), dtype=np.int32)
-    sat[r + 1:r + 1 + w.shape[0], r + 1:r + 1 + w.shape[1]] = w
-    sat = sat.cumsum(0).cumsum(1)
-    nx, ny = w.shape
-    k = 2 * r + 1
-    count = sat[k:k + nx, k:k + ny] - sat[:nx, k:k + ny] - sat[k:k + nx, :ny] + sat[:nx, :ny]
-    return np.maximum(count - w, 0).astype(np.uint16)
+    floor = (walkable == 1).astype(np.uint16)
+    return _box_sums(floor, r) - floor
 
+
+@njit(cache=True)
+def _box_sums(grid, r):
+    """Sums over the (2r + 1)-square windows of a grid, clipped at its edges: a running sum along
+    y, then one along x (two passes over the grid, whatever r)."""
+    nx, ny = grid.shape
+    rows = np.zeros((nx, ny), dtype=np.uint16)
+    for x in range(nx):
+        run = 0
+        for y in range(ny + r):
+            if y < ny:
+                run += grid[x, y]
+            if y - 2 * r - 1 >= 0:
+                run -= grid[x, y - 2 * r - 1]
+            if y >= r:
+                rows[x, y - r] = run
+    out = np.zeros((nx, ny), dtype=np.uint16)
+    acc = np.zeros(ny, dtype=np.int64)  # the window's column sums, moved along x a row at a time
+    for x in range(nx + r):
+        if x < nx:
+            for y in range(ny):
+                acc[y] += rows[x, y]
+        if x - 2 * r - 1 >= 0:
+            for y in range(ny):
+                acc[y] -= rows[x - 2 * r - 1, y]
+        if x >= r:
+            for y in range(ny):
+                out[x - r, y] = acc[y]
+    return out
