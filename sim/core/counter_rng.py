@@ -27,6 +27,11 @@ def new_key(rng: np.random.Generator) -> int:
     return int(rng.integers(0, 1 << 63, dtype=np.int64))
 
 
+def new_keys(rng: np.random.Generator, n: int) -> tuple[int, ...]:
+    """``n`` fresh keys in one draw (a step with several phases takes one key per phase)."""
+    return tuple(int(k) for k in rng.integers(0, 1 << 63, size=n, dtype=np.int64))
+
+
 @njit(cache=True, inline="always")
 def mix64(z):
     z = np.uint64(z)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..core import epstein as core
 from ..core.activation import RATIO_ROUNDING
-from ..core.counter_rng import new_key
+from ..core.counter_rng import new_keys
 from ..core.epstein_reference import Reference
 from .scenario import EpsteinScenario
 
@@ -107,9 +107,10 @@ class EpsteinModel(mesa.Model):
 
     def counts(self) -> np.ndarray:
         """Citizens quiet, active and jailed now (cops are always in state QUIET)."""
-        counts = np.bincount(self.world.state, minlength=3)
-        counts[core.QUIET] -= self.cops
-        return counts
+        state = self.world.state
+        active = np.count_nonzero(state == core.ACTIVE)
+        jailed = np.count_nonzero(state == core.JAILED)
+        return np.array([self.citizens - active - jailed, active, jailed])
 
     def _collect(self) -> None:
         self.quiet, self.active, self.jailed = (int(c) for c in self.counts())
@@ -118,8 +119,7 @@ class EpsteinModel(mesa.Model):
     def step(self) -> None:
         self.steps_done += 1
         self.legitimacy = self.spec.legitimacy_at(self.steps_done)
-        keys = (new_key(self.rng), new_key(self.rng), new_key(self.rng))
-        self.core.step(self.world, self.legitimacy, keys)
+        self.core.step(self.world, self.legitimacy, new_keys(self.rng, 3))
         self._collect()
         if self.steps_done >= self.total_steps:
             self.running = False
