@@ -1,15 +1,15 @@
-"""Bit grids: who stands where and which cells are floor, one bit per cell, for the walking kernels.
+"""Bit grids: who stands where, one bit per cell, for the walking and decision kernels.
 
 A walker reads the occupancy of a 7 x 7 window (its local density) and of its 8 neighbours
 every step. As ``int32`` per cell the Bishkek map's occupancy is 32 MB and those reads miss
 the caches; as bits it is 1 MB and fits in them, and a window row is one shift and one
-population count. The grids are padded by ``PAD`` cells of nothing (no floor, nobody) on
-every side, so windows at the map's edge need no clipping.
+population count. The grids are padded by ``PAD`` cells of nothing on every side, so windows
+at the map's edge need no clipping.
 
-``BitGrid`` is the array with the helpers numba kernels call (``flip``, ``bits_at``,
-``neighbours_taken``); the reference engine reads and writes the same array through
-``BitGrid.get``/``flip`` one cell at a time. Two LLVM intrinsics, ``popcount64`` and
-``prefetch``, are defined here too.
+The numba helpers here (``flip``, ``bits_at``, ``window_count``, ``neighbours_taken``) work on
+the padded ``uint64`` array; the reference engine reads and writes the same array one cell at a
+time (``sim.core.reference.Occupancy``). Static per-cell tables for walkers come from here too
+(``enterable``, ``window_floor``), and two LLVM intrinsics, ``popcount64`` and ``prefetch``.
 """
 
 from __future__ import annotations
