@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.core import epstein as E
-from sim.core.activation import FLOOR, ROUND_HALF_EVEN
+from sim.core.activation import FLOOR, ROUND_HALF_EVEN, cop_ratio_py
 from sim.core.counter_rng import new_key
 from sim.core.epstein_reference import Reference
 
@@ -157,4 +157,42 @@ def test_a_step_keeps_the_invariants(jail_mode, neighbourhood):
         released = (old.state == E.JAILED) & ~jailed  # came back within vision, then moved like everyone
         assert np.all(dist <= np.where(released, 2 * reach, reach))
         assert np.all(dist[(old.state == E.JAILED) & (old.jail > 0)] == 0)  # nobody walks out of jail
+        # what the kernels keep on each cell between steps is what a rebuild from the agents gives
+        fresh = np.empty_like(kernels.cells)
+        E.build_cells(world.x, world.y, world.kind, world.state, fresh, jail_mode)
+        assert np.array_equal(kernels.cells, fresh)
     assert saw_arrest and saw_release
+
+
+def test_a_world_changed_between_steps_is_picked_up_by_refresh():
+    """The kernels keep what is on each cell between steps; after a change from outside, ``refresh``
+    makes them step as the reference does on the changed world."""
+    rules = _rules(30, 24, 3, 3, E.MOORE, FLOOR, E.KEEP_CELL, max_jail=4)
+    rng = np.random.default_rng(3)
+    fast = E.populate(rules.width, rules.height, 0.7, 0.06, rng)
+    kernels = E.Kernels(rules, fast)
+    kernels.step(fast, 0.5, (1, 2, 3))
+    citizens = np.flatnonzero(fast.kind == E.CITIZEN)
+    fast.state[citizens[:40]] = E.JAILED  # e.g. a user jails some
+    fast.jail[citizens[:40]] = 2
+    slow = fast.copy()
+    kernels.refresh(fast)
+    reference = Reference(rules, slow)
+    for step in range(3):
+        keys = (new_key(rng), new_key(rng), new_key(rng))
+        kernels.step(fast, 0.5, keys)
+        reference.step(slow, 0.5, keys)
+        _assert_same(fast, slow, step)
+
+
+@pytest.mark.parametrize("rounding", [FLOOR, ROUND_HALF_EVEN])
+def test_the_arrest_probability_grid_is_the_rule_s_table_lookup(rounding):
+    """``p_grid[C, A]`` (what the kernels read) is the float Epstein's rule uses for every count."""
+    rules = _rules(30, 30, 7, 7, E.VON_NEUMANN, rounding, E.KEEP_CELL)
+    table, grid = rules.arrest_table(), rules.arrest_grid()
+    window = len(rules.offsets(7)[0])
+    assert grid.shape == (window + 1, window + 2)
+    for cops in range(window + 1):
+        for actives in range(1, window + 2):
+            want = table[min(cop_ratio_py(cops, actives, rounding), len(table) - 1)]
+            assert grid[cops, actives] == want, (cops, actives)

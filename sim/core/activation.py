@@ -12,9 +12,11 @@ Counting oneself among the actives gives ``A = 1 + (other actives in vision)``: 
 ``floor(C / (1 + A_others))`` of NetLogo and the ``round(C / A)`` with ``A`` starting at one of
 Mesa's example are the same ratio, rounded two ways.
 
-``is_active`` is ``inline="always"`` so that a kernel calling it pays nothing for the call;
-``sim.core.epstein`` and the Bishkek decision kernel (``sim.core.behaviour``, with ``FLOOR``)
-use it, and their reference twins use ``is_active_py``.
+``is_active`` is ``inline="always"`` so that a kernel calling it pays nothing for the call; the
+Bishkek decision kernel (``sim.core.behaviour``, with ``FLOOR``) uses it. ``sim.core.epstein``,
+where every citizen decides every step, reads ``P`` from :func:`arrest_probability_grid`
+instead (the same floats, indexed by C and A: no division). The reference twins of both use
+``is_active_py``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,19 @@ RATIO_ROUNDING = {"floor": FLOOR, "round": ROUND_HALF_EVEN}
 def arrest_probability_table(k: float, max_ratio: int) -> np.ndarray:
     """``table[r] = 1 - exp(-k r)`` for the integer ratios r = 0 .. max_ratio."""
     return 1.0 - np.exp(-k * np.arange(max_ratio + 1, dtype=np.float64))
+
+
+def arrest_probability_grid(table: np.ndarray, max_cops: int, rounding: int) -> np.ndarray:
+    """``grid[C, A]`` = ``table[ratio(C, A)]`` (the last entry beyond the table's end) for C = 0 ..
+    max_cops cops and A = 1 .. max_cops + 1 actives counting oneself (column 0 unused): the rule
+    becomes one lookup, the same float ``is_active`` reads."""
+    cops = np.arange(max_cops + 1)[:, None]
+    actives = np.maximum(np.arange(max_cops + 2)[None, :], 1)
+    ratio = cops // actives
+    if rounding == ROUND_HALF_EVEN:
+        twice_rest = 2 * (cops - ratio * actives)
+        ratio = ratio + ((twice_rest > actives) | ((twice_rest == actives) & (ratio % 2 == 1)))
+    return np.ascontiguousarray(table[np.minimum(ratio, len(table) - 1)])
 
 
 @njit(cache=True, inline="always")

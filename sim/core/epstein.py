@@ -5,10 +5,10 @@ number of threads:
 
 1. jail: terms count down; a citizen whose term is over comes out (if jailed agents left the
    grid, it returns to its old cell if free, else to a random empty cell within its vision,
-   else waits a step; serial, in agent order). Then one byte per cell says what is on it
-   (free, quiet or active citizen, cop, or staying put), so later phases read cells, not agents.
-2. decisions: every free citizen applies Epstein's rule (``sim.core.activation``) to the cops
-   and actives within its vision as they stood at the start of the phase.
+   else waits a step; serial, in agent order).
+2. decisions: every free citizen applies Epstein's rule (``sim.core.activation``, as a table of
+   the arrest probability by counts of cops and actives) to the cops and actives within its
+   vision as they stood at the start of the phase.
 3. arrests: every cop picks one random active within its vision (as they stand after the
    decisions); two cops that pick the same active arrest it once. Jail terms are U{0..J_max}.
    A map of the 8x8 blocks that hold an active rules out in O(1) the cops with none near them;
@@ -17,6 +17,10 @@ number of threads:
    is cut into bands of columns at least one vision wide; bands three apart never touch the
    same cells, so the three colour classes are walked one after the other, the bands of a class
    in parallel, each band serially in cell order (a sequential update, like Mesa's, within it).
+   A random empty cell is found by random tries (two per hash), then by counting if all fail.
+
+One byte per cell says what is on it (free, quiet or active citizen, cop, jailed citizen
+keeping its cell), so the phases read cells, not agents; the kernels keep it from step to step.
 
 Counts within vision are computed for every cell at once before the decisions: cops and actives
 are packed into one uint32 per cell (cops << 16 | actives, exact for windows of fewer than 65536
@@ -39,7 +43,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .activation import arrest_probability_table, is_active
+from .activation import arrest_probability_grid, arrest_probability_table
 from .counter_rng import draw64
 
 QUIET, ACTIVE, JAILED = 0, 1, 2
@@ -50,10 +54,11 @@ NEIGHBOURHOODS = {"von_neumann": VON_NEUMANN, "moore": MOORE}
 KEEP_CELL, LEAVE_GRID = 0, 1
 JAIL_MODES = {"keep_cell": KEEP_CELL, "leave_grid": LEAVE_GRID}
 EMPTY = -1
-FREE, QUIET_CITIZEN, ACTIVE_CITIZEN, COP_CELL, STAYS = 0, 1, 2, 3, 4  # cell codes (STAYS: jailed, or moved)
+FREE, QUIET_CITIZEN, ACTIVE_CITIZEN, COP_CELL, STAYS = 0, 1, 2, 3, 4  # cell codes (STAYS: jailed on its cell)
+MOVED = 8  # added to the code of an agent that has moved this step (cleared at the end of the phase)
 BLOCK_BITS = 3
 BLOCK = 1 << BLOCK_BITS  # the arrests' map of actives has one entry per BLOCK x BLOCK cells
-MOVE_TRIES = 24  # random cells tried before counting the empty ones (uniform either way)
+MOVE_TRIES = 24  # random cells tried (two per 64-bit draw) before counting the empty ones (uniform either way)
 COUNT_BITS = 16
 MAX_VISION = 127  # windows stay under 2^16 cells, so packed counts never carry
 PARALLEL_CELLS = 500 * 500  # smaller grids step on one thread (see Kernels.step)
@@ -81,6 +86,10 @@ class Rules:
     def arrest_table(self) -> np.ndarray:
         """P(ratio) for every ratio a citizen can see (at most one cop per cell of its window)."""
         return arrest_probability_table(self.k, len(self.offsets(self.citizen_vision)[0]))
+
+    def arrest_grid(self) -> np.ndarray:
+        """P(C / A) for every count of cops C and of actives A (counting oneself) a citizen can see."""
+        return arrest_probability_grid(self.arrest_table(), len(self.offsets(self.citizen_vision)[0]), self.rounding)
 
 
 @dataclass
@@ -156,12 +165,19 @@ def pick(key, i, k, m):
     return np.int64(((draw64(key, i, k) >> np.uint64(32)) * np.uint64(m)) >> np.uint64(32))
 
 
+@njit(cache=True, inline="always")
+def try_pick(key, i, t, m):
+    """The cell index in [0, m) of movement try ``t``: the low (even ``t``) or high (odd ``t``)
+    32 bits of draw ``t // 2``, times m, shifted (two tries per hash)."""
+    half = (draw64(key, i, t >> 1) >> np.uint64(32 * (t & 1))) & np.uint64(0xFFFFFFFF)
+    return np.int64((half * np.uint64(m)) >> np.uint64(32))
+
+
 @njit(cache=True, parallel=True)
-def build_cells(x, y, kind, state, jail, cells, jail_mode, count_down):
+def build_cells(x, y, kind, state, cells, jail_mode):
     """``cells[x, y]`` = the cell's code (FREE, QUIET_CITIZEN, ACTIVE_CITIZEN, COP_CELL, STAYS for a
-    jailed agent that keeps its cell), from the agents, so later phases never read agent arrays
-    to see what is on a cell. With ``count_down`` (KEEP_CELL only), first the jail phase: terms
-    count down, those that are over set the citizen free, in place."""
+    jailed agent that keeps its cell), from the agents, so the phases never read agent arrays to
+    see what is on a cell. Built once; the phases keep it up to date."""
     w, h = cells.shape
     for cx in prange(w):
         for cy in range(h):
@@ -171,12 +187,6 @@ def build_cells(x, y, kind, state, jail, cells, jail_mode, count_down):
         if s == JAILED:
             if jail_mode == LEAVE_GRID:
                 continue
-            if count_down:  # the jail phase of KEEP_CELL, which needs no order
-                if jail[i] > 0:
-                    jail[i] -= 1
-                else:
-                    state[i] = s = QUIET
-        if s == JAILED:
             c = STAYS
         elif kind[i] == COP:
             c = COP_CELL
@@ -185,6 +195,19 @@ def build_cells(x, y, kind, state, jail, cells, jail_mode, count_down):
         else:
             c = QUIET_CITIZEN
         cells[x[i], y[i]] = c
+
+
+@njit(cache=True, parallel=True)
+def release_in_place(x, y, state, jail, cells):
+    """The jail phase of KEEP_CELL, which needs no order: terms count down, those that are over
+    set the citizen free on its cell."""
+    for i in prange(x.shape[0]):
+        if state[i] == JAILED:
+            if jail[i] > 0:
+                jail[i] -= 1
+            else:
+                state[i] = QUIET
+                cells[x[i], y[i]] = QUIET_CITIZEN
 
 
 @njit(cache=True, parallel=True)
@@ -275,12 +298,12 @@ def window_counts(cells, r, vision, neighbourhood, padded, rows_a, rows_b, out):
 @njit(cache=True, inline="always")
 def _random_empty(grid, x, y, dx, dy, key, i, empty):
     """A uniformly random cell among (x + dx, y + dy) on the torus where ``grid`` holds ``empty``,
-    or (-1, -1) if none: ``MOVE_TRIES`` random cells first (draws 0 ..), then one of the empty ones
-    (draw ``MOVE_TRIES``)."""
+    or (-1, -1) if none: ``MOVE_TRIES`` random cells first (:func:`try_pick`), then one of the
+    empty ones (draw ``MOVE_TRIES // 2``)."""
     w, h = grid.shape
     m = dx.shape[0]
     for t in range(MOVE_TRIES):
-        o = pick(key, i, t, m)
+        o = try_pick(key, i, t, m)
         cx, cy = wrap(x + dx[o], w), wrap(y + dy[o], h)
         if grid[cx, cy] == empty:
             return cx, cy
@@ -290,7 +313,7 @@ def _random_empty(grid, x, y, dx, dy, key, i, empty):
             free += 1
     if free == 0:
         return -1, -1
-    j = pick(key, i, MOVE_TRIES, free)
+    j = pick(key, i, MOVE_TRIES // 2, free)
     for o in range(m):
         cx, cy = wrap(x + dx[o], w), wrap(y + dy[o], h)
         if grid[cx, cy] == empty:
@@ -303,55 +326,60 @@ def _random_empty(grid, x, y, dx, dy, key, i, empty):
 @njit(cache=True, inline="always")
 def _random_empty_inside(flat, c, off, key, i):
     """:func:`_random_empty` for a window that does not cross the torus seam, on the flat grid:
-    the index of the cell chosen, or -1."""
+    the index into ``off`` of the cell chosen, or -1. The two tries of a draw are written out so
+    that one hash serves both."""
     m = off.shape[0]
-    for t in range(MOVE_TRIES):
-        n = c + off[pick(key, i, t, m)]
-        if flat[n] == FREE:
-            return n
+    for t in range(MOVE_TRIES // 2):
+        d = draw64(key, i, t)
+        o = np.int64(((d & np.uint64(0xFFFFFFFF)) * np.uint64(m)) >> np.uint64(32))
+        if flat[c + off[o]] == FREE:
+            return o
+        o = np.int64(((d >> np.uint64(32)) * np.uint64(m)) >> np.uint64(32))
+        if flat[c + off[o]] == FREE:
+            return o
     free = 0
     for o in range(m):
         if flat[c + off[o]] == FREE:
             free += 1
     if free == 0:
         return -1
-    j = pick(key, i, MOVE_TRIES, free)
+    j = pick(key, i, MOVE_TRIES // 2, free)
     for o in range(m):
-        n = c + off[o]
-        if flat[n] == FREE:
+        if flat[c + off[o]] == FREE:
             if j == 0:
-                return n
+                return o
             j -= 1
     return -1
 
 
 @njit(cache=True)
-def jail_phase(x, y, state, jail, occ, dx, dy, key, jail_mode):
-    """Count terms down; release those whose term is over (see the module docstring)."""
+def jail_phase(x, y, state, jail, occ, cells, dx, dy, key):
+    """The jail phase of LEAVE_GRID, in agent order: terms count down; a citizen whose term is over
+    comes back to its old cell if free, else to a random empty cell within its vision, else
+    waits a step."""
     for i in range(x.shape[0]):
         if state[i] != JAILED:
             continue
         if jail[i] > 0:
             jail[i] -= 1
-        elif jail_mode == KEEP_CELL:
+            continue
+        cx, cy = x[i], y[i]
+        if occ[cx, cy] != EMPTY:
+            cx, cy = _random_empty(occ, x[i], y[i], dx, dy, key, i, EMPTY)
+        if cx >= 0:
+            x[i], y[i] = cx, cy
+            occ[cx, cy] = i
+            cells[cx, cy] = QUIET_CITIZEN
             state[i] = QUIET
-        else:
-            cx, cy = x[i], y[i]
-            if occ[cx, cy] != EMPTY:
-                cx, cy = _random_empty(occ, x[i], y[i], dx, dy, key, i, EMPTY)
-            if cx >= 0:
-                x[i], y[i] = cx, cy
-                occ[cx, cy] = i
-                state[i] = QUIET
 
 
 @njit(cache=True, parallel=True)
-def decide_phase(x, y, kind, state, hardship, risk, counts, cells, blocks, legitimacy, p_table, threshold,
-                 rounding):
+def decide_phase(x, y, kind, state, hardship, risk, counts, cells, blocks, legitimacy, p_grid, threshold):
     """Every free citizen becomes active or quiet by Epstein's rule (``counts``: packed counts of its
-    window, taken before anyone decides). Updates ``cells`` and marks in ``blocks`` the blocks
-    holding an active. (No shortcut for a grievance at or below the threshold: the rule says quiet
-    then anyway, as R P >= 0, and a branch the processor cannot predict costs more than the rule.)"""
+    window, taken before anyone decides; ``p_grid[C, A]``: the arrest probability, so the rule
+    is a lookup with no division). Updates ``cells`` and marks in ``blocks`` the blocks holding
+    an active. (No shortcut for a grievance at or below the threshold: the rule says quiet then
+    anyway, as R P >= 0, and a branch the processor cannot predict costs more than the rule.)"""
     bw, bh = blocks.shape
     for b in prange(bw):
         for c in range(bh):
@@ -365,7 +393,7 @@ def decide_phase(x, y, kind, state, hardship, risk, counts, cells, blocks, legit
         s = counts[cx, cy]
         cops = np.int64(s >> COUNT_BITS)
         actives = np.int64(s & 0xFFFF) + (1 - np.int64(st == ACTIVE))  # counting itself once
-        rebel = is_active(hardship[i] * scale, risk[i], cops, actives, p_table, threshold, rounding)
+        rebel = hardship[i] * scale - risk[i] * p_grid[cops, actives] > threshold
         state[i] = np.uint8(rebel)  # ACTIVE or QUIET
         cells[cx, cy] = QUIET_CITIZEN + np.uint8(rebel)  # ACTIVE_CITIZEN or QUIET_CITIZEN
         if rebel:
@@ -459,7 +487,12 @@ def arrest_phase(x, y, kind, state, jail, occ, cells, blocks, near, dx, dy, key,
 
 
 @njit(cache=True, inline="always")
-def _move_band(lo, hi, x, y, occ, cells, cdx, cdy, coff, pdx, pdy, poff, key):
+def _move_band(lo, hi, occ, cells, todo, cdx, cdy, coff, pdx, pdy, poff, key):
+    """Columns [lo, hi) in cell order. Each column first lists, without branching, the cells whose
+    agent moves now: not free, not jailed, not moved here earlier in the step (``MOVED``); an
+    agent's turn cannot change which of the column's cells are on that list, since only free
+    cells are entered. Then the listed agents move one by one. Agents' ``x, y`` are written
+    after the phase (:func:`move_phase`): a store to a random agent's row per move cost more."""
     w, h = cells.shape
     flat = cells.reshape(w * h)
     oflat = occ.reshape(w * h)
@@ -469,20 +502,25 @@ def _move_band(lo, hi, x, y, occ, cells, cdx, cdy, coff, pdx, pdy, poff, key):
     for o in range(pdx.shape[0]):
         pv = max(pv, abs(pdx[o]), abs(pdy[o]))
     for cx in range(lo, hi):
+        col = cx * h
+        k = 0
         for cy in range(h):
-            c = cx * h + cy
+            code = flat[col + cy]
+            todo[k] = cy
+            k += (code >= QUIET_CITIZEN) & (code <= COP_CELL)
+        for q in range(k):
+            cy = np.int64(todo[q])
+            c = col + cy
             code = flat[c]
-            if code == FREE or code == STAYS:
-                continue
             a = oflat[c]
             cop = code == COP_CELL
             v = pv if cop else cv
             if cx >= v and cx + v < w and cy >= v and cy + v < h:
-                n = _random_empty_inside(flat, c, poff if cop else coff, key, a)
-                if n < 0:
+                off = poff if cop else coff
+                o = _random_empty_inside(flat, c, off, key, a)
+                if o < 0:
                     continue
-                nx = n // h
-                ny = n - nx * h
+                n = c + off[o]
             else:
                 if cop:
                     nx, ny = _random_empty(cells, cx, cy, pdx, pdy, key, a, FREE)
@@ -493,45 +531,56 @@ def _move_band(lo, hi, x, y, occ, cells, cdx, cdy, coff, pdx, pdy, poff, key):
                 n = nx * h + ny
             flat[c] = FREE
             oflat[c] = EMPTY
-            flat[n] = STAYS  # moved: not again this step
+            flat[n] = code + MOVED
             oflat[n] = a
-            x[a], y[a] = nx, ny
 
 
 @njit(cache=True, parallel=True)
-def move_phase(x, y, occ, cells, bands, cdx, cdy, coff, pdx, pdy, poff, key):
+def move_phase(x, y, occ, cells, bands, todo, cdx, cdy, coff, pdx, pdy, poff, key):
     """Every agent not in jail moves to a random empty cell within its vision: bands of one colour
-    class in parallel, the three classes in turn."""
+    class in parallel (band ``b`` lists its column's movers in ``todo[b]``), the three classes in
+    turn; then, cell by cell, the ``MOVED`` marks come off and the moved agents' ``x, y`` are set."""
+    w, h = cells.shape
     nb = bands.shape[0] - 1
     if nb < 3:
-        _move_band(0, occ.shape[0], x, y, occ, cells, cdx, cdy, coff, pdx, pdy, poff, key)
-        return
-    for colour in range(3):
-        for t in prange(nb // 3):
-            b = 3 * t + colour
-            _move_band(bands[b], bands[b + 1], x, y, occ, cells, cdx, cdy, coff, pdx, pdy, poff, key)
+        _move_band(0, w, occ, cells, todo[0], cdx, cdy, coff, pdx, pdy, poff, key)
+    else:
+        for colour in range(3):
+            for t in prange(nb // 3):
+                b = 3 * t + colour
+                _move_band(bands[b], bands[b + 1], occ, cells, todo[b], cdx, cdy, coff, pdx, pdy, poff, key)
+    for cx in prange(w):
+        row = cells[cx]
+        for cy in range(h):
+            code = row[cy]
+            if code & MOVED:
+                row[cy] = code - MOVED
+                a = occ[cx, cy]
+                x[a], y[a] = cx, cy
 
 
 @njit(cache=True)
 def step_kernel(x, y, kind, state, hardship, risk, jail, occ, cells, padded, rows_a, rows_b, counts, blocks, near,
-                marked, bands, cdx, cdy, coff, pdx, pdy, poff, p_table, pad, citizen_vision, neighbourhood,
-                rounding, jail_mode, threshold, max_jail_term, movement, legitimacy, jail_key, arrest_key,
-                move_key):
+                marked, bands, todo, cdx, cdy, coff, pdx, pdy, poff, p_grid, pad, citizen_vision, neighbourhood,
+                jail_mode, threshold, max_jail_term, movement, legitimacy, jail_key, arrest_key, move_key):
     """The four phases of a step, in one call (one dispatch from Python, not a dozen)."""
     if jail_mode == LEAVE_GRID:  # releases look for free cells: in agent order
-        jail_phase(x, y, state, jail, occ, cdx, cdy, jail_key, jail_mode)
-    build_cells(x, y, kind, state, jail, cells, jail_mode, jail_mode == KEEP_CELL)
+        jail_phase(x, y, state, jail, occ, cells, cdx, cdy, jail_key)
+    else:
+        release_in_place(x, y, state, jail, cells)
     window_counts(cells, pad, citizen_vision, neighbourhood, padded, rows_a, rows_b, counts)
-    decide_phase(x, y, kind, state, hardship, risk, counts, cells, blocks, legitimacy, p_table, threshold,
-                 rounding)
+    decide_phase(x, y, kind, state, hardship, risk, counts, cells, blocks, legitimacy, p_grid, threshold)
     arrest_phase(x, y, kind, state, jail, occ, cells, blocks, near, pdx, pdy, arrest_key, max_jail_term,
                  jail_mode, marked)
     if movement:
-        move_phase(x, y, occ, cells, bands, cdx, cdy, coff, pdx, pdy, poff, move_key)
+        move_phase(x, y, occ, cells, bands, todo, cdx, cdy, coff, pdx, pdy, poff, move_key)
 
 
 class Kernels:
-    """The fast engine: one ``step`` advances a :class:`World` in place under :class:`Rules`."""
+    """The fast engine: one ``step`` advances a :class:`World` in place under :class:`Rules`.
+
+    Between steps it keeps what is on each cell (``cells``), built from the world once: a world
+    changed other than by ``step`` needs :meth:`refresh`."""
 
     def __init__(self, rules: Rules, world: World) -> None:
         self.rules = rules
@@ -540,9 +589,10 @@ class Kernels:
         self.pdx, self.pdy = rules.offsets(rules.cop_vision)
         self.coff = (self.cdx.astype(np.int64) * h + self.cdy).astype(np.int64)
         self.poff = (self.pdx.astype(np.int64) * h + self.pdy).astype(np.int64)
-        self.p_table = rules.arrest_table()
+        self.p_grid = rules.arrest_grid()
         self.pad = max(rules.citizen_vision, rules.cop_vision)
         self.bands = move_bands(rules.width, self.pad)
+        self.todo = np.empty((len(self.bands) - 1, h), dtype=np.int32)
         self.cells = np.empty((w, h), dtype=np.uint8)
         padded = (w + 2 * self.pad, h + 2 * self.pad)
         self.padded = np.empty(padded, dtype=np.uint32)
@@ -552,6 +602,12 @@ class Kernels:
         self.blocks = np.empty(((w + BLOCK - 1) // BLOCK, (h + BLOCK - 1) // BLOCK), dtype=np.uint8)
         self.near = np.empty_like(self.blocks)
         self.marked = np.zeros(len(world), dtype=np.uint8)
+        self.refresh(world)
+
+    def refresh(self, world: World) -> None:
+        """Rebuild what is on each cell from ``world``."""
+        build_cells(world.x, world.y, world.kind, world.state, self.cells, self.rules.jail_mode)
+        self._world = world
 
     def step(self, world: World, legitimacy: float, keys: tuple[int, int, int]) -> None:
         """One step; ``keys`` are the counter-RNG keys of the jail, arrest and movement phases.
@@ -559,6 +615,8 @@ class Kernels:
         Grids under ``PARALLEL_CELLS`` run on one thread: a step has a dozen parallel regions, and
         on a busy machine each can wait a scheduler time slice for its second thread (measured:
         100 ms a step at 100x100 on two shared cores, 1.6 ms on one)."""
+        if world is not self._world:
+            self.refresh(world)
         if self.rules.width * self.rules.height >= PARALLEL_CELLS:
             self._step(world, legitimacy, keys)
             return
@@ -572,8 +630,7 @@ class Kernels:
     def _step(self, world: World, legitimacy: float, keys: tuple[int, int, int]) -> None:
         r, w = self.rules, world
         step_kernel(w.x, w.y, w.kind, w.state, w.hardship, w.risk, w.jail, w.occ, self.cells, self.padded,
-                    self.rows_a, self.rows_b, self.counts, self.blocks, self.near, self.marked, self.bands, self.cdx,
-                    self.cdy, self.coff, self.pdx, self.pdy, self.poff, self.p_table, self.pad,
-                    r.citizen_vision, r.neighbourhood, r.rounding, r.jail_mode, r.threshold, r.max_jail_term,
-                    r.movement, legitimacy, keys[0], keys[1], keys[2])
-
+                    self.rows_a, self.rows_b, self.counts, self.blocks, self.near, self.marked, self.bands, self.todo,
+                    self.cdx, self.cdy, self.coff, self.pdx, self.pdy, self.poff, self.p_grid, self.pad,
+                    r.citizen_vision, r.neighbourhood, r.jail_mode, r.threshold, r.max_jail_term, r.movement,
+                    legitimacy, keys[0], keys[1], keys[2])

@@ -19,6 +19,12 @@ def pick_py(key: int, i: int, k: int, m: int) -> int:
     return ((draw64_py(key, i, k) >> 32) * m) >> 32
 
 
+def try_pick_py(key: int, i: int, t: int, m: int) -> int:
+    """Plain-Python twin of :func:`sim.core.epstein.try_pick`: movement try ``t``, two per draw."""
+    half = (draw64_py(key, i, t // 2) >> (32 * (t % 2))) & 0xFFFFFFFF
+    return (half * m) >> 32
+
+
 class Reference:
     """The reference engine: same interface as :class:`sim.core.epstein.Kernels`."""
 
@@ -37,13 +43,13 @@ class Reference:
         """A uniformly random empty cell of the window: random tries, then pick among the empty ones."""
         cells = self.cells(x, y, window)
         for t in range(MOVE_TRIES):
-            c = cells[pick_py(key, i, t, len(cells))]
+            c = cells[try_pick_py(key, i, t, len(cells))]
             if world.occ[c] == EMPTY:
                 return c
         free = [c for c in cells if world.occ[c] == EMPTY]
         if not free:
             return None
-        return free[pick_py(key, i, MOVE_TRIES, len(free))]
+        return free[pick_py(key, i, MOVE_TRIES // 2, len(free))]
 
     def step(self, world: World, legitimacy: float, keys: tuple[int, int, int]) -> None:
         r = self.rules

@@ -107,10 +107,8 @@ class EpsteinModel(mesa.Model):
 
     def counts(self) -> np.ndarray:
         """Citizens quiet, active and jailed now (cops are always in state QUIET)."""
-        state = self.world.state
-        active = np.count_nonzero(state == core.ACTIVE)
-        jailed = np.count_nonzero(state == core.JAILED)
-        return np.array([self.citizens - active - jailed, active, jailed])
+        by_state = np.bincount(self.world.state, minlength=3)  # one pass over the agents
+        return np.array([by_state[core.QUIET] - self.cops, by_state[core.ACTIVE], by_state[core.JAILED]])
 
     def _collect(self) -> None:
         self.quiet, self.active, self.jailed = (int(c) for c in self.counts())
