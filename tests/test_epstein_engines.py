@@ -52,8 +52,11 @@ def test_numba_and_reference_agree_exactly(cfg):
     for step in range(cfg["steps"]):
         keys = (new_key(rng), new_key(rng), new_key(rng))
         kernels.step(fast, cfg["legitimacy"], keys)
+        counts = kernels.state_counts(fast)  # from the cells, before the agent arrays are synced
+        kernels.sync(fast)
         reference.step(slow, cfg["legitimacy"], keys)
         _assert_same(fast, slow, step)
+        assert counts == reference.state_counts(slow)
 
 
 @pytest.mark.parametrize("neighbourhood,jail_mode", [(E.VON_NEUMANN, E.LEAVE_GRID), (E.MOORE, E.KEEP_CELL)])
@@ -70,6 +73,7 @@ def test_numba_and_reference_agree_on_a_wider_grid(neighbourhood, jail_mode):
         keys = (new_key(rng), new_key(rng), new_key(rng))
         before = fast.state.copy()
         kernels.step(fast, 0.45, keys)
+        kernels.sync(fast)
         reference.step(slow, 0.45, keys)
         _assert_same(fast, slow, step)
         arrests += int(np.count_nonzero((fast.state == E.JAILED) & (before != E.JAILED)))
@@ -85,6 +89,7 @@ def _run(rules, threads, steps=12, seed=5):
     try:
         for _ in range(steps):
             kernels.step(world, 0.7, (new_key(rng), new_key(rng), new_key(rng)))
+            kernels.sync(world)
     finally:
         numba.set_num_threads(before)
     return world
@@ -130,6 +135,7 @@ def test_a_step_keeps_the_invariants(jail_mode, neighbourhood):
     for _ in range(60):
         old = world.copy()
         kernels.step(world, 0.6, (new_key(rng), new_key(rng), new_key(rng)))
+        kernels.sync(world)
         assert np.array_equal(world.kind, kinds)  # nobody appears, vanishes or changes side
         assert np.all(world.state[world.kind == E.COP] == E.QUIET)
         on = world.occ[world.occ >= 0]
@@ -166,21 +172,25 @@ def test_a_step_keeps_the_invariants(jail_mode, neighbourhood):
 
 def test_a_world_changed_between_steps_is_picked_up_by_refresh():
     """The kernels keep what is on each cell between steps; after a change from outside, ``refresh``
-    makes them step as the reference does on the changed world."""
+    makes them step as the reference does on the changed world, float64 traits included."""
     rules = _rules(30, 24, 3, 3, E.MOORE, FLOOR, E.KEEP_CELL, max_jail=4)
     rng = np.random.default_rng(3)
     fast = E.populate(rules.width, rules.height, 0.7, 0.06, rng)
     kernels = E.Kernels(rules, fast)
     kernels.step(fast, 0.5, (1, 2, 3))
+    kernels.sync(fast)
     citizens = np.flatnonzero(fast.kind == E.CITIZEN)
     fast.state[citizens[:40]] = E.JAILED  # e.g. a user jails some
     fast.jail[citizens[:40]] = 2
+    fast.hardship[citizens[40:80]] = 0.1  # and gives some a hardship float32 cannot hold
     slow = fast.copy()
     kernels.refresh(fast)
+    assert kernels.traits.dtype == np.float64  # kept exactly
     reference = Reference(rules, slow)
     for step in range(3):
         keys = (new_key(rng), new_key(rng), new_key(rng))
         kernels.step(fast, 0.5, keys)
+        kernels.sync(fast)
         reference.step(slow, 0.5, keys)
         _assert_same(fast, slow, step)
 

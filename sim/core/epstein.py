@@ -19,8 +19,12 @@ number of threads:
    in parallel, each band serially in cell order (a sequential update, like Mesa's, within it).
    A random empty cell is found by random tries (two per hash), then by counting if all fail.
 
-One byte per cell says what is on it (free, quiet or active citizen, cop, jailed citizen
-keeping its cell), so the phases read cells, not agents; the kernels keep it from step to step.
+The phases work on cells, in cell order, not on agents: one byte per cell says what is on it
+(free, quiet or active citizen, cop, jailed citizen keeping its cell), ``occ`` who, and
+``traits`` the hardship and risk aversion of the citizen there, which move with it. Agents are
+numbered in no spatial order, so a pass over agents reads and writes cells all over the grid;
+a pass over cells streams. The agents' ``x, y`` and ``state`` are written from the cells when
+asked (:meth:`Kernels.sync`), except for those going to or out of jail.
 
 Counts within vision are computed for every cell at once before the decisions: cops and actives
 are packed into one uint32 per cell (cops << 16 | actives, exact for windows of fewer than 65536
@@ -116,7 +120,7 @@ class World:
 def populate(width: int, height: int, citizen_density: float, cop_density: float,
              rng: np.random.Generator) -> World:
     """Each cell holds a citizen, a cop or nothing with the given probabilities (as Mesa's example);
-    agents are numbered in cell order; hardship and risk aversion are U(0, 1)."""
+    agents are numbered in cell order; hardship and risk aversion are U(0, 1) (24-bit)."""
     u = rng.random((width, height))
     kind_grid = np.where(u < citizen_density, CITIZEN, np.where(u < citizen_density + cop_density, COP, 2))
     xs, ys = np.nonzero(kind_grid != 2)
@@ -124,8 +128,14 @@ def populate(width: int, height: int, citizen_density: float, cop_density: float
     occ = np.full((width, height), EMPTY, dtype=np.int32)
     occ[xs, ys] = np.arange(n, dtype=np.int32)
     return World(x=xs.astype(np.int32), y=ys.astype(np.int32), kind=kind_grid[xs, ys].astype(np.uint8),
-                 state=np.zeros(n, np.uint8), hardship=rng.random(n), risk=rng.random(n),
+                 state=np.zeros(n, np.uint8), hardship=_uniform32(rng, n), risk=_uniform32(rng, n),
                  jail=np.zeros(n, np.int32), occ=occ)
+
+
+def _uniform32(rng: np.random.Generator, n: int) -> np.ndarray:
+    """U(0, 1) with float32's 24 bits, as float64: the kernels can keep such values in half the
+    memory and compute with them exactly as the float64 arrays say."""
+    return rng.random(n, dtype=np.float32).astype(np.float64)
 
 
 def window_offsets(vision: int, neighbourhood: int) -> tuple[np.ndarray, np.ndarray]:
@@ -198,16 +208,40 @@ def build_cells(x, y, kind, state, cells, jail_mode):
 
 
 @njit(cache=True, parallel=True)
-def release_in_place(x, y, state, jail, cells):
-    """The jail phase of KEEP_CELL, which needs no order: terms count down, those that are over
-    set the citizen free on its cell."""
-    for i in prange(x.shape[0]):
-        if state[i] == JAILED:
-            if jail[i] > 0:
-                jail[i] -= 1
-            else:
-                state[i] = QUIET
-                cells[x[i], y[i]] = QUIET_CITIZEN
+def sync_agents(x, y, state, occ, cells):
+    """The agents' ``x, y`` and ``state`` from the cells (jailed agents off the grid keep theirs):
+    the phases work on cells and leave the agent arrays behind, as writing them costs a store
+    to a random agent's row per agent and step; this brings them up to date when asked."""
+    w, h = cells.shape
+    for cx in prange(w):
+        row = cells[cx]
+        orow = occ[cx]
+        for cy in range(h):
+            code = row[cy]
+            if code == FREE:
+                continue
+            a = orow[cy]
+            x[a], y[a] = cx, cy
+            state[a] = ACTIVE if code == ACTIVE_CITIZEN else (JAILED if code == STAYS else QUIET)
+
+
+@njit(cache=True, parallel=True)
+def cell_counts(cells):
+    """How many cells hold a quiet citizen, an active one, a jailed one (keeping its cell)."""
+    w, h = cells.shape
+    quiet, active, stays = 0, 0, 0
+    for cx in prange(w):
+        row = cells[cx]
+        q, a, s = 0, 0, 0
+        for cy in range(h):
+            c = row[cy]
+            q += c == QUIET_CITIZEN
+            a += c == ACTIVE_CITIZEN
+            s += c == STAYS
+        quiet += q
+        active += a
+        stays += s
+    return quiet, active, stays
 
 
 @njit(cache=True, parallel=True)
@@ -294,7 +328,7 @@ def window_counts(cells, r, vision, neighbourhood, padded, rows_a, rows_b, out):
     _antidiagonal_add(rows_b, 1, lo, hi, r, out, False)
 
 
-# --- the phases ------------------------------------------------------------------------------------
+# --- the phases --------------------------------------------------------------------------------------
 @njit(cache=True, inline="always")
 def _random_empty(grid, x, y, dx, dy, key, i, empty):
     """A uniformly random cell among (x + dx, y + dy) on the torus where ``grid`` holds ``empty``,
@@ -353,7 +387,7 @@ def _random_empty_inside(flat, c, off, key, i):
 
 
 @njit(cache=True)
-def jail_phase(x, y, state, jail, occ, cells, dx, dy, key):
+def jail_phase(x, y, state, jail, hardship, risk, occ, cells, traits, dx, dy, key):
     """The jail phase of LEAVE_GRID, in agent order: terms count down; a citizen whose term is over
     comes back to its old cell if free, else to a random empty cell within its vision, else
     waits a step."""
@@ -370,34 +404,48 @@ def jail_phase(x, y, state, jail, occ, cells, dx, dy, key):
             x[i], y[i] = cx, cy
             occ[cx, cy] = i
             cells[cx, cy] = QUIET_CITIZEN
+            traits[cx, cy, 0] = hardship[i]
+            traits[cx, cy, 1] = risk[i]
             state[i] = QUIET
 
 
 @njit(cache=True, parallel=True)
-def decide_phase(x, y, kind, state, hardship, risk, counts, cells, blocks, legitimacy, p_grid, threshold):
-    """Every free citizen becomes active or quiet by Epstein's rule (``counts``: packed counts of its
-    window, taken before anyone decides; ``p_grid[C, A]``: the arrest probability, so the rule
-    is a lookup with no division). Updates ``cells`` and marks in ``blocks`` the blocks holding
-    an active. (No shortcut for a grievance at or below the threshold: the rule says quiet then
-    anyway, as R P >= 0, and a branch the processor cannot predict costs more than the rule.)"""
+def decide_phase(occ, jail, cells, traits, counts, blocks, legitimacy, p_grid, threshold):
+    """Cell by cell: a jailed citizen keeping its cell counts its term down, and comes out quiet
+    when it is over (the jail phase of KEEP_CELL, which needs no order); every free citizen
+    becomes active or quiet by Epstein's rule. ``counts``: packed counts of its window, taken
+    before anyone decides; ``traits``: the hardship and risk aversion of the citizen on each
+    cell; ``p_grid[C, A]``: the arrest probability, so the rule is a lookup with no division.
+    Updates ``cells`` and marks in ``blocks`` the blocks holding an active. (No shortcut for a
+    grievance at or below the threshold: the rule says quiet then anyway, as R P >= 0, and a
+    branch the processor cannot predict costs more than the rule.)"""
     bw, bh = blocks.shape
     for b in prange(bw):
         for c in range(bh):
             blocks[b, c] = 0
+    w, h = cells.shape
     scale = 1.0 - legitimacy
-    for i in prange(x.shape[0]):
-        st = state[i]
-        if kind[i] != CITIZEN or st == JAILED:
-            continue
-        cx, cy = x[i], y[i]
-        s = counts[cx, cy]
-        cops = np.int64(s >> COUNT_BITS)
-        actives = np.int64(s & 0xFFFF) + (1 - np.int64(st == ACTIVE))  # counting itself once
-        rebel = hardship[i] * scale - risk[i] * p_grid[cops, actives] > threshold
-        state[i] = np.uint8(rebel)  # ACTIVE or QUIET
-        cells[cx, cy] = QUIET_CITIZEN + np.uint8(rebel)  # ACTIVE_CITIZEN or QUIET_CITIZEN
-        if rebel:
-            blocks[cx >> BLOCK_BITS, cy >> BLOCK_BITS] = 1  # threads write the same value
+    for cx in prange(w):
+        row = cells[cx]
+        crow = counts[cx]
+        trow = traits[cx]
+        for cy in range(h):
+            code = row[cy]
+            if code == STAYS:
+                a = occ[cx, cy]
+                if jail[a] > 0:
+                    jail[a] -= 1
+                    continue
+                code = QUIET_CITIZEN
+            if code != QUIET_CITIZEN and code != ACTIVE_CITIZEN:
+                continue
+            s = crow[cy]
+            cops = np.int64(s >> COUNT_BITS)
+            actives = np.int64(s & 0xFFFF) + np.int64(code == QUIET_CITIZEN)  # counting itself once
+            rebel = trow[cy, 0] * scale - trow[cy, 1] * p_grid[cops, actives] > threshold
+            row[cy] = QUIET_CITIZEN + np.uint8(rebel)  # ACTIVE_CITIZEN or QUIET_CITIZEN
+            if rebel:
+                blocks[cx >> BLOCK_BITS, cy >> BLOCK_BITS] = 1  # threads write the same value
 
 
 @njit(cache=True, inline="always")
@@ -433,12 +481,12 @@ def _active_near(blocks, x, y, v, w, h):
 
 
 @njit(cache=True, parallel=True)
-def arrest_phase(x, y, kind, state, jail, occ, cells, blocks, near, dx, dy, key, max_jail_term, jail_mode,
-                 marked):
-    """Every cop arrests one random active within its vision (the j-th in window order). ``blocks``
-    rules out the cops with no active near them; the others count and pick by scanning their window."""
+def arrest_phase(x, y, state, jail, occ, cells, blocks, near, marks, dx, dy, key, max_jail_term, jail_mode):
+    """Every cop arrests one random active within its vision (the j-th in window order), marking its
+    cell in ``marks``; cops that pick the same active jail it once. ``blocks`` rules out the cops
+    with no active near them; the others count and pick by scanning their window. The jailed
+    get their cell as ``x, y`` (where they come back to), their state and term."""
     w, h = occ.shape
-    n = x.shape[0]
     v = 0
     for o in range(dx.shape[0]):
         v = max(v, abs(dx[o]), abs(dy[o]))
@@ -451,51 +499,59 @@ def arrest_phase(x, y, kind, state, jail, occ, cells, blocks, near, dx, dy, key,
                 for ay in range(max(0, by - reach), min(bh, by + reach + 1)):
                     hit |= blocks[ax, ay]
             near[bx, by] = hit
-    for i in prange(n):
-        if kind[i] != COP:
-            continue
-        cx, cy = x[i], y[i]
-        if cx >= v and cx + v < w and cy >= v and cy + v < h:
-            if not near[cx >> BLOCK_BITS, cy >> BLOCK_BITS]:
+    for cx in prange(w):
+        for cy in range(h):
+            if cells[cx, cy] != COP_CELL:
                 continue
-        elif not _active_near(blocks, cx, cy, v, w, h):
-            continue
-        actives = 0
-        for o in range(dx.shape[0]):
-            if cells[wrap(x[i] + dx[o], w), wrap(y[i] + dy[o], h)] == ACTIVE_CITIZEN:
-                actives += 1
-        if actives == 0:
-            continue
-        j = pick(key, i, 0, actives)
-        for o in range(dx.shape[0]):
-            cx, cy = wrap(x[i] + dx[o], w), wrap(y[i] + dy[o], h)
-            if cells[cx, cy] == ACTIVE_CITIZEN:
-                if j == 0:
-                    marked[occ[cx, cy]] = 1  # cops picking the same active write the same value
-                    break
-                j -= 1
-    for i in prange(n):
-        if marked[i]:
-            marked[i] = 0
-            state[i] = JAILED
-            jail[i] = pick(key, i, 1, max_jail_term + 1)
-            if jail_mode == LEAVE_GRID:
-                occ[x[i], y[i]] = EMPTY
-                cells[x[i], y[i]] = FREE
-            else:
-                cells[x[i], y[i]] = STAYS
+            if cx >= v and cx + v < w and cy >= v and cy + v < h:
+                if not near[cx >> BLOCK_BITS, cy >> BLOCK_BITS]:
+                    continue
+            elif not _active_near(blocks, cx, cy, v, w, h):
+                continue
+            actives = 0
+            for o in range(dx.shape[0]):
+                if cells[wrap(cx + dx[o], w), wrap(cy + dy[o], h)] == ACTIVE_CITIZEN:
+                    actives += 1
+            if actives == 0:
+                continue
+            k = pick(key, occ[cx, cy], 0, actives)
+            for o in range(dx.shape[0]):
+                ax, ay = wrap(cx + dx[o], w), wrap(cy + dy[o], h)
+                if cells[ax, ay] == ACTIVE_CITIZEN:
+                    if k == 0:
+                        marks[ax, ay] = 1  # cops marking the same cell write the same value
+                        break
+                    k -= 1
+    for bx in prange(bw):  # the marked cells: in the blocks that hold an active
+        for by in range(bh):
+            if not blocks[bx, by]:
+                continue
+            for cx in range(bx * BLOCK, min(w, bx * BLOCK + BLOCK)):
+                for cy in range(by * BLOCK, min(h, by * BLOCK + BLOCK)):
+                    if not marks[cx, cy]:
+                        continue
+                    marks[cx, cy] = 0
+                    a = occ[cx, cy]
+                    state[a] = JAILED
+                    jail[a] = pick(key, a, 1, max_jail_term + 1)
+                    x[a], y[a] = cx, cy
+                    if jail_mode == LEAVE_GRID:
+                        occ[cx, cy] = EMPTY
+                        cells[cx, cy] = FREE
+                    else:
+                        cells[cx, cy] = STAYS
 
 
 @njit(cache=True, inline="always")
-def _move_band(lo, hi, occ, cells, todo, cdx, cdy, coff, pdx, pdy, poff, key):
+def _move_band(lo, hi, occ, cells, traits, todo, cdx, cdy, coff, pdx, pdy, poff, key):
     """Columns [lo, hi) in cell order. Each column first lists, without branching, the cells whose
     agent moves now: not free, not jailed, not moved here earlier in the step (``MOVED``); an
     agent's turn cannot change which of the column's cells are on that list, since only free
-    cells are entered. Then the listed agents move one by one. Agents' ``x, y`` are written
-    after the phase (:func:`move_phase`): a store to a random agent's row per move cost more."""
+    cells are entered. Then the listed agents move one by one, their traits with them."""
     w, h = cells.shape
     flat = cells.reshape(w * h)
     oflat = occ.reshape(w * h)
+    tflat = traits.reshape(w * h, 2)
     cv, pv = 0, 0
     for o in range(cdx.shape[0]):
         cv = max(cv, abs(cdx[o]), abs(cdy[o]))
@@ -533,54 +589,53 @@ def _move_band(lo, hi, occ, cells, todo, cdx, cdy, coff, pdx, pdy, poff, key):
             oflat[c] = EMPTY
             flat[n] = code + MOVED
             oflat[n] = a
+            tflat[n, 0] = tflat[c, 0]
+            tflat[n, 1] = tflat[c, 1]
 
 
 @njit(cache=True, parallel=True)
-def move_phase(x, y, occ, cells, bands, todo, cdx, cdy, coff, pdx, pdy, poff, key):
+def move_phase(occ, cells, traits, bands, todo, cdx, cdy, coff, pdx, pdy, poff, key):
     """Every agent not in jail moves to a random empty cell within its vision: bands of one colour
     class in parallel (band ``b`` lists its column's movers in ``todo[b]``), the three classes in
-    turn; then, cell by cell, the ``MOVED`` marks come off and the moved agents' ``x, y`` are set."""
+    turn; then the ``MOVED`` marks come off."""
     w, h = cells.shape
     nb = bands.shape[0] - 1
     if nb < 3:
-        _move_band(0, w, occ, cells, todo[0], cdx, cdy, coff, pdx, pdy, poff, key)
+        _move_band(0, w, occ, cells, traits, todo[0], cdx, cdy, coff, pdx, pdy, poff, key)
     else:
         for colour in range(3):
             for t in prange(nb // 3):
                 b = 3 * t + colour
-                _move_band(bands[b], bands[b + 1], occ, cells, todo[b], cdx, cdy, coff, pdx, pdy, poff, key)
+                _move_band(bands[b], bands[b + 1], occ, cells, traits, todo[b], cdx, cdy, coff, pdx, pdy, poff,
+                           key)
     for cx in prange(w):
         row = cells[cx]
         for cy in range(h):
-            code = row[cy]
-            if code & MOVED:
-                row[cy] = code - MOVED
-                a = occ[cx, cy]
-                x[a], y[a] = cx, cy
+            row[cy] &= np.uint8(MOVED - 1)
 
 
 @njit(cache=True)
-def step_kernel(x, y, kind, state, hardship, risk, jail, occ, cells, padded, rows_a, rows_b, counts, blocks, near,
-                marked, bands, todo, cdx, cdy, coff, pdx, pdy, poff, p_grid, pad, citizen_vision, neighbourhood,
+def step_kernel(x, y, state, hardship, risk, jail, occ, cells, traits, padded, rows_a, rows_b, counts, blocks,
+                near, marks, bands, todo, cdx, cdy, coff, pdx, pdy, poff, p_grid, pad, citizen_vision, neighbourhood,
                 jail_mode, threshold, max_jail_term, movement, legitimacy, jail_key, arrest_key, move_key):
-    """The four phases of a step, in one call (one dispatch from Python, not a dozen)."""
+    """The phases of a step, in one call (one dispatch from Python, not a dozen)."""
     if jail_mode == LEAVE_GRID:  # releases look for free cells: in agent order
-        jail_phase(x, y, state, jail, occ, cells, cdx, cdy, jail_key)
-    else:
-        release_in_place(x, y, state, jail, cells)
+        jail_phase(x, y, state, jail, hardship, risk, occ, cells, traits, cdx, cdy, jail_key)
     window_counts(cells, pad, citizen_vision, neighbourhood, padded, rows_a, rows_b, counts)
-    decide_phase(x, y, kind, state, hardship, risk, counts, cells, blocks, legitimacy, p_grid, threshold)
-    arrest_phase(x, y, kind, state, jail, occ, cells, blocks, near, pdx, pdy, arrest_key, max_jail_term,
-                 jail_mode, marked)
+    decide_phase(occ, jail, cells, traits, counts, blocks, legitimacy, p_grid, threshold)
+    arrest_phase(x, y, state, jail, occ, cells, blocks, near, marks, pdx, pdy, arrest_key, max_jail_term, jail_mode)
     if movement:
-        move_phase(x, y, occ, cells, bands, todo, cdx, cdy, coff, pdx, pdy, poff, move_key)
+        move_phase(occ, cells, traits, bands, todo, cdx, cdy, coff, pdx, pdy, poff, move_key)
 
 
 class Kernels:
-    """The fast engine: one ``step`` advances a :class:`World` in place under :class:`Rules`.
+    """The fast engine: ``step`` advances a :class:`World` under :class:`Rules`.
 
-    Between steps it keeps what is on each cell (``cells``), built from the world once: a world
-    changed other than by ``step`` needs :meth:`refresh`."""
+    The steps work on cells: what is on each (``cells``), who (``world.occ``) and their hardship
+    and risk aversion (``traits``, as float32 when that holds them exactly, which halves what a
+    move copies), built from the world once. The agents' ``x, y`` and ``state``
+    in the world are brought up to date by :meth:`sync` (cheap when nothing changed), not by
+    every step; a world changed other than by ``step`` needs :meth:`refresh`."""
 
     def __init__(self, rules: Rules, world: World) -> None:
         self.rules = rules
@@ -594,6 +649,7 @@ class Kernels:
         self.bands = move_bands(rules.width, self.pad)
         self.todo = np.empty((len(self.bands) - 1, h), dtype=np.int32)
         self.cells = np.empty((w, h), dtype=np.uint8)
+        self.marks = np.zeros((w, h), dtype=np.uint8)
         padded = (w + 2 * self.pad, h + 2 * self.pad)
         self.padded = np.empty(padded, dtype=np.uint32)
         self.rows_a = np.empty(padded, dtype=np.uint32)
@@ -601,13 +657,31 @@ class Kernels:
         self.counts = np.empty((w, h), dtype=np.uint32)
         self.blocks = np.empty(((w + BLOCK - 1) // BLOCK, (h + BLOCK - 1) // BLOCK), dtype=np.uint8)
         self.near = np.empty_like(self.blocks)
-        self.marked = np.zeros(len(world), dtype=np.uint8)
+        self.citizens = int(np.count_nonzero(world.kind == CITIZEN))
         self.refresh(world)
 
     def refresh(self, world: World) -> None:
-        """Rebuild what is on each cell from ``world``."""
+        """Rebuild what is on each cell from ``world`` (its arrays as they are now)."""
         build_cells(world.x, world.y, world.kind, world.state, self.cells, self.rules.jail_mode)
-        self._world = world
+        narrow = all(np.array_equal(v.astype(np.float32), v) for v in (world.hardship, world.risk))
+        self.traits = np.zeros(self.cells.shape + (2,), dtype=np.float32 if narrow else np.float64)
+        on = world.occ >= 0
+        self.traits[on, 0] = world.hardship[world.occ[on]]
+        self.traits[on, 1] = world.risk[world.occ[on]]
+        self._world, self._synced = world, True
+
+    def sync(self, world: World) -> None:
+        """Bring the agents' ``x, y`` and ``state`` in ``world`` up to date with the cells."""
+        if world is self._world and not self._synced:
+            sync_agents(world.x, world.y, world.state, world.occ, self.cells)
+            self._synced = True
+
+    def state_counts(self, world: World) -> tuple[int, int, int]:
+        """Citizens quiet, active and jailed, counted on the cells (no :meth:`sync` needed)."""
+        if world is not self._world:
+            self.refresh(world)
+        quiet, active, _ = cell_counts(self.cells)
+        return int(quiet), int(active), self.citizens - int(quiet) - int(active)
 
     def step(self, world: World, legitimacy: float, keys: tuple[int, int, int]) -> None:
         """One step; ``keys`` are the counter-RNG keys of the jail, arrest and movement phases.
@@ -617,6 +691,7 @@ class Kernels:
         100 ms a step at 100x100 on two shared cores, 1.6 ms on one)."""
         if world is not self._world:
             self.refresh(world)
+        self._synced = False
         if self.rules.width * self.rules.height >= PARALLEL_CELLS:
             self._step(world, legitimacy, keys)
             return
@@ -629,8 +704,8 @@ class Kernels:
 
     def _step(self, world: World, legitimacy: float, keys: tuple[int, int, int]) -> None:
         r, w = self.rules, world
-        step_kernel(w.x, w.y, w.kind, w.state, w.hardship, w.risk, w.jail, w.occ, self.cells, self.padded,
-                    self.rows_a, self.rows_b, self.counts, self.blocks, self.near, self.marked, self.bands, self.todo,
+        step_kernel(w.x, w.y, w.state, w.hardship, w.risk, w.jail, w.occ, self.cells, self.traits, self.padded,
+                    self.rows_a, self.rows_b, self.counts, self.blocks, self.near, self.marks, self.bands, self.todo,
                     self.cdx, self.cdy, self.coff, self.pdx, self.pdy, self.poff, self.p_grid, self.pad,
                     r.citizen_vision, r.neighbourhood, r.jail_mode, r.threshold, r.max_jail_term, r.movement,
                     legitimacy, keys[0], keys[1], keys[2])

@@ -7,6 +7,8 @@ proves the fast engine right (same keys, same result, bit for bit).
 
 from __future__ import annotations
 
+import numpy as np
+
 from .activation import is_active_py
 from .counter_rng import draw64_py
 from .epstein import (
@@ -34,6 +36,14 @@ class Reference:
         self.cop_window = list(zip(*(a.tolist() for a in rules.offsets(rules.cop_vision))))
         self.p_table = rules.arrest_table().tolist()
         self.bands = move_bands(rules.width, max(rules.citizen_vision, rules.cop_vision)).tolist()
+
+    def sync(self, world: World) -> None:
+        """Nothing: this engine keeps the world up to date at every step."""
+
+    def state_counts(self, world: World) -> tuple[int, int, int]:
+        """Citizens quiet, active and jailed."""
+        citizen = world.kind == CITIZEN
+        return tuple(int(np.count_nonzero(citizen & (world.state == s))) for s in (QUIET, ACTIVE, JAILED))
 
     def cells(self, x: int, y: int, window) -> list[tuple[int, int]]:
         w, h = self.rules.width, self.rules.height

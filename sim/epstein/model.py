@@ -91,8 +91,8 @@ class EpsteinModel(mesa.Model):
                                 cop_vision=a.cop_vision, neighbourhood=core.NEIGHBOURHOODS[r.neighbourhood],
                                 rounding=RATIO_ROUNDING[r.arrest_ratio], jail_mode=core.JAIL_MODES[r.jailed],
                                 k=r.k, threshold=r.threshold, max_jail_term=r.max_jail_term, movement=r.movement)
-        self.world = core.populate(g.width, g.height, a.citizen_density, a.cop_density, self.rng)
-        self.core = ENGINES[engine](self.rules, self.world)
+        self._world = core.populate(g.width, g.height, a.citizen_density, a.cop_density, self.rng)
+        self.core = ENGINES[engine](self.rules, self._world)
         if agent_views:
             for i, kind in enumerate(self.world.kind.tolist()):
                 (Cop if kind == core.COP else Citizen)(self, i)
@@ -105,10 +105,15 @@ class EpsteinModel(mesa.Model):
         self._collect()
         self.running = True
 
+    @property
+    def world(self) -> core.World:
+        """The agents' arrays, up to date (the numba engine writes positions and states on demand)."""
+        self.core.sync(self._world)
+        return self._world
+
     def counts(self) -> np.ndarray:
         """Citizens quiet, active and jailed now (cops are always in state QUIET)."""
-        by_state = np.bincount(self.world.state, minlength=3)  # one pass over the agents
-        return np.array([by_state[core.QUIET] - self.cops, by_state[core.ACTIVE], by_state[core.JAILED]])
+        return np.array(self.core.state_counts(self._world))
 
     def _collect(self) -> None:
         self.quiet, self.active, self.jailed = (int(c) for c in self.counts())
@@ -117,7 +122,7 @@ class EpsteinModel(mesa.Model):
     def step(self) -> None:
         self.steps_done += 1
         self.legitimacy = self.spec.legitimacy_at(self.steps_done)
-        self.core.step(self.world, self.legitimacy, new_keys(self.rng, 3))
+        self.core.step(self._world, self.legitimacy, new_keys(self.rng, 3))
         self._collect()
         if self.steps_done >= self.total_steps:
             self.running = False
