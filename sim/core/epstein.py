@@ -225,12 +225,13 @@ def sync_agents(x, y, state, occ, cells):
             state[a] = ACTIVE if code == ACTIVE_CITIZEN else (JAILED if code == STAYS else QUIET)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def cell_counts(cells):
-    """How many cells hold a quiet citizen, an active one, a jailed one (keeping its cell)."""
+    """How many cells hold a quiet citizen, an active one, a jailed one (keeping its cell). On one
+    thread: called between steps, where waking a second thread costs more than it saves."""
     w, h = cells.shape
     quiet, active, stays = 0, 0, 0
-    for cx in prange(w):
+    for cx in range(w):
         row = cells[cx]
         q, a, s = 0, 0, 0
         for cy in range(h):
