@@ -227,22 +227,17 @@ def sync_agents(x, y, state, occ, cells):
 
 @njit(cache=True)
 def cell_counts(cells):
-    """How many cells hold a quiet citizen, an active one, a jailed one (keeping its cell). On one
-    thread: called between steps, where waking a second thread costs more than it saves."""
+    """How many cells hold a quiet citizen, and an active one. On one thread: called between
+    steps, where waking a second thread costs more than it saves."""
     w, h = cells.shape
-    quiet, active, stays = 0, 0, 0
+    quiet, active = 0, 0
     for cx in range(w):
         row = cells[cx]
-        q, a, s = 0, 0, 0
         for cy in range(h):
             c = row[cy]
-            q += c == QUIET_CITIZEN
-            a += c == ACTIVE_CITIZEN
-            s += c == STAYS
-        quiet += q
-        active += a
-        stays += s
-    return quiet, active, stays
+            quiet += c == QUIET_CITIZEN
+            active += c == ACTIVE_CITIZEN
+    return quiet, active
 
 
 @njit(cache=True, parallel=True)
@@ -329,7 +324,7 @@ def window_counts(cells, r, vision, neighbourhood, padded, rows_a, rows_b, out):
     _antidiagonal_add(rows_b, 1, lo, hi, r, out, False)
 
 
-# --- the phases --------------------------------------------------------------------------------------
+# --- the phases ------------------------------------------------------------------------------------
 @njit(cache=True, inline="always")
 def _random_empty(grid, x, y, dx, dy, key, i, empty):
     """A uniformly random cell among (x + dx, y + dy) on the torus where ``grid`` holds ``empty``,
@@ -681,7 +676,7 @@ class Kernels:
         """Citizens quiet, active and jailed, counted on the cells (no :meth:`sync` needed)."""
         if world is not self._world:
             self.refresh(world)
-        quiet, active, _ = cell_counts(self.cells)
+        quiet, active = cell_counts(self.cells)
         return int(quiet), int(active), self.citizens - int(quiet) - int(active)
 
     def step(self, world: World, legitimacy: float, keys: tuple[int, int, int]) -> None:
