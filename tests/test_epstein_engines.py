@@ -187,9 +187,11 @@ def test_a_world_changed_between_steps_is_picked_up_by_refresh():
     kernels.refresh(fast)
     assert kernels.traits.dtype == np.float64  # kept exactly
     reference = Reference(rules, slow)
-    for step in range(3):
+    for step in range(4):
         keys = (new_key(rng), new_key(rng), new_key(rng))
         kernels.step(fast, 0.5, keys)
+        if step == 2:
+            kernels.refresh(fast)  # straight after a step, before a sync: nothing is lost
         kernels.sync(fast)
         reference.step(slow, 0.5, keys)
         _assert_same(fast, slow, step)

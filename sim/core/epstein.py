@@ -631,7 +631,7 @@ class Kernels:
     and risk aversion (``traits``, as float32 when that holds them exactly, which halves what a
     move copies), built from the world once. The agents' ``x, y`` and ``state``
     in the world are brought up to date by :meth:`sync` (cheap when nothing changed), not by
-    every step; a world changed other than by ``step`` needs :meth:`refresh`."""
+    every step. To change a world between steps: :meth:`sync`, change it, :meth:`refresh`."""
 
     def __init__(self, rules: Rules, world: World) -> None:
         self.rules = rules
@@ -654,10 +654,12 @@ class Kernels:
         self.blocks = np.empty(((w + BLOCK - 1) // BLOCK, (h + BLOCK - 1) // BLOCK), dtype=np.uint8)
         self.near = np.empty_like(self.blocks)
         self.citizens = int(np.count_nonzero(world.kind == CITIZEN))
+        self._world, self._synced = None, True
         self.refresh(world)
 
     def refresh(self, world: World) -> None:
         """Rebuild what is on each cell from ``world`` (its arrays as they are now)."""
+        self.sync(world)  # the arrays this world has not been given yet, if it is the one stepped
         build_cells(world.x, world.y, world.kind, world.state, self.cells, self.rules.jail_mode)
         narrow = all(np.array_equal(v.astype(np.float32), v) for v in (world.hardship, world.risk))
         self.traits = np.zeros(self.cells.shape + (2,), dtype=np.float32 if narrow else np.float64)
