@@ -34,19 +34,6 @@ def arrest_probability_table(k: float, max_ratio: int) -> np.ndarray:
     return 1.0 - np.exp(-k * np.arange(max_ratio + 1, dtype=np.float64))
 
 
-def arrest_probability_grid(table: np.ndarray, max_cops: int, rounding: int) -> np.ndarray:
-    """``grid[C, A]`` = ``table[ratio(C, A)]`` (the last entry beyond the table's end) for C = 0 ..
-    max_cops cops and A = 1 .. max_cops + 1 actives counting oneself (column 0 unused): the rule
-    becomes one lookup, the same float ``is_active`` reads."""
-    cops = np.arange(max_cops + 1)[:, None]
-    actives = np.maximum(np.arange(max_cops + 2)[None, :], 1)
-    ratio = cops // actives
-    if rounding == ROUND_HALF_EVEN:
-        twice_rest = 2 * (cops - ratio * actives)
-        ratio = ratio + ((twice_rest > actives) | ((twice_rest == actives) & (ratio % 2 == 1)))
-    return np.ascontiguousarray(table[np.minimum(ratio, len(table) - 1)])
-
-
 @njit(cache=True, inline="always")
 def cop_ratio(cops, actives, rounding):
     """The integer ratio C / A (``actives`` >= 1, counting oneself), floored or rounded half to even."""
@@ -56,6 +43,17 @@ def cop_ratio(cops, actives, rounding):
         if twice_rest > actives or (twice_rest == actives and ratio % 2 == 1):
             ratio += 1
     return ratio
+
+
+def arrest_probability_grid(table: np.ndarray, max_cops: int, rounding: int) -> np.ndarray:
+    """``grid[C, A]`` = ``table[cop_ratio(C, A)]`` (the last entry beyond the table's end) for C = 0 ..
+    max_cops cops and A = 1 .. max_cops + 1 actives counting oneself (column 0 unused): the rule
+    becomes one lookup, the same float ``is_active`` reads."""
+    grid = np.zeros((max_cops + 1, max_cops + 2))
+    for cops in range(max_cops + 1):
+        for actives in range(1, max_cops + 2):
+            grid[cops, actives] = table[min(cop_ratio(cops, actives, rounding), len(table) - 1)]
+    return grid
 
 
 @njit(cache=True, inline="always")
