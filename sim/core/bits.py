@@ -22,6 +22,10 @@ from numba.extending import intrinsic
 
 PAD = 8  # empty cells around the map: windows up to 2 * PAD + 1 cells wide need no clipping
 _ONE = np.uint64(1)
+# Index type for hot reads: numba adds a wrap-around for negative values to every signed index
+# (three instructions per dimension); an unsigned one is used as it is. Only for indices known
+# to be in range: a negative value cast to it reads far out of bounds.
+u64 = np.uint64
 
 # the 8 neighbours of a cell, counter-clockwise from east (direction d is DX[d], DY[d])
 DX = np.array([1, 1, 0, -1, -1, -1, 0, 1], dtype=np.int64)
@@ -86,23 +90,24 @@ def unpack(bits: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def get(bits, x, y):
     """1 if cell (x, y) is set."""
     py = y + PAD
-    return np.int64((bits[x + PAD, py >> 6] >> np.uint64(py & 63)) & _ONE)
+    return np.int64((bits[u64(x + PAD), u64(py >> 6)] >> np.uint64(py & 63)) & _ONE)
 
 
 @njit(cache=True, inline="always")
 def flip(bits, x, y):
     """Toggle cell (x, y): a walker leaving or entering it."""
     py = y + PAD
-    bits[x + PAD, py >> 6] ^= _ONE << np.uint64(py & 63)
+    bits[u64(x + PAD), u64(py >> 6)] ^= _ONE << np.uint64(py & 63)
 
 
 @njit(cache=True, inline="always")
 def bits_at(bits, px, py, width):
     """``width`` (<= 58) bits of padded row ``px`` from padded column ``py``, as an integer."""
-    w = py >> 6
+    w = u64(py >> 6)
     s = np.uint64(py & 63)
+    r = u64(px)
     # the second word shifted in two steps, so a shift of 64 (undefined) never happens
-    v = (bits[px, w] >> s) | ((bits[px, w + 1] << _ONE) << (np.uint64(63) - s))
+    v = (bits[r, w] >> s) | ((bits[r, w + _ONE] << _ONE) << (np.uint64(63) - s))
     return v & ((_ONE << np.uint64(width)) - _ONE)
 
 

@@ -46,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .bits import DX, DY, PAD, bits_at, flip, neighbours_taken, popcount64, prefetch
+from .bits import DX, DY, PAD, bits_at, flip, neighbours_taken, popcount64, prefetch, u64
 from .counter_rng import STRIDE, draw16, draw64
 from .state import FLEEING, INJURED, LEFT, MARCH, NOWHERE, RALLY
 
@@ -146,7 +146,7 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
     left = 0
     for j in range(lo, hi):
         if j + ROW_PREFETCH_AHEAD < hi:
-            k = order[j + ROW_PREFETCH_AHEAD]
+            k = u64(order[j + ROW_PREFETCH_AHEAD])
             prefetch(x, k)
             prefetch(y, k)
             prefetch(target, k)
@@ -170,21 +170,22 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
                 prefetch(place_id, cell)
                 prefetch(enter, cell)
                 prefetch(area_of, cell)
-        i = order[j]
+        i = u64(order[j])
         ax = x[i]
         ay = y[i]
         if ax == NOWHERE or state[i] == INJURED:
             continue
+        # on the map from here on: cell indices are in range and read unsigned (see bits.u64)
         t = target[i]
         goal_place = field_place[t]
         b = behaviour[i]
-        if b == RALLY and goal_place >= 0 and place_id[ax, ay] == goal_place:
+        if b == RALLY and goal_place >= 0 and place_id[u64(ax), u64(ay)] == goal_place:
             budget[i] = 0.0
             if draw16(key, i, mill_col) < mill_threshold:
                 d = draw16(key, i, dir_col) & 7
                 qx = ax + DX[d]
                 qy = ay + DY[d]
-                if (enter[ax, ay] >> d) & 1 and not (neighbours_taken(occ, ax, ay) >> d) & 1 \
+                if (enter[u64(ax), u64(ay)] >> d) & 1 and not (neighbours_taken(occ, ax, ay) >> d) & 1 \
                         and place_id[qx, qy] == goal_place:
                     flip(occ, ax, ay)
                     flip(occ, qx, qy)
@@ -197,14 +198,14 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
         py = ay + PAD - window_r
         for px in range(ax + PAD - window_r, ax + PAD + window_r + 1):
             count += popcount64(bits_at(occ, px, py, side_len))
-        area = np.int64(area_of[ax, ay])
+        area = np.int64(area_of[u64(ax), u64(ay)])
         run = flee_factor if state[i] == FLEEING else 1.0
-        budget[i] += speed[i] * run * speed_table[count, area] * dt
+        budget[i] += speed[i] * run * speed_table[u64(count), u64(area)] * dt
         here = t * plane + ax * nyg + ay
-        cur = np.float64(flat[here])
+        cur = np.float64(flat[u64(here)])
         moves = 0
         while moves < max_moves:
-            free = np.int64(enter[ax, ay]) & ~neighbours_taken(occ, ax, ay)
+            free = np.int64(enter[u64(ax), u64(ay)]) & ~neighbours_taken(occ, ax, ay)
             start = draw16(key, i, moves)
             best = cur
             bd = -1
@@ -212,7 +213,7 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
             for k in range(8):  # branch-free: selects, no jumps a random start would mispredict
                 d = (start + k) & 7
                 ok = (free >> d) & 1 == 1
-                v = np.float64(flat[here + step_off[d] if ok else here])
+                v = np.float64(flat[u64(here + step_off[d] if ok else here)])
                 better = ok and v < best
                 best = v if better else best
                 bd = d if better else bd
@@ -239,7 +240,7 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
             cur = best
             if not aside:
                 moves += 1
-            if is_exit[ax, ay] != 0:
+            if is_exit[u64(ax), u64(ay)] != 0:
                 flip(occ, ax, ay)
                 ax = NOWHERE
                 ay = NOWHERE
@@ -249,7 +250,7 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
                 break
             if aside:
                 break
-        if ax != NOWHERE and moves == 0 and b == MARCH and goal_place >= 0 and place_id[ax, ay] == goal_place:
+        if ax != NOWHERE and moves == 0 and b == MARCH and goal_place >= 0 and place_id[u64(ax), u64(ay)] == goal_place:
             behaviour[i] = RALLY  # arrived and packed in as far as it goes
         x[i] = ax
         y[i] = ay
