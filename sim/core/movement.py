@@ -265,13 +265,28 @@ def step_agents(order, strip_ptr, slot_ptr, slot_strips, nslots, key, x, y, stat
                 speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
     """Advance every agent by one time step in place, the strips of each parity in parallel
     (see the module docstring); returns how many left the map."""
+    # each thread's turns of a phase copied into one run, its strips one after another (strips of
+    # one parity are independent, so any sequence of them walks the same): prefetching then
+    # reaches across strips, which matters when strips hold only a few agents each
+    turns = np.empty(order.shape[0], dtype=np.int64)
+    start = np.zeros(2 * nslots + 1, dtype=np.int64)
+    for p in range(2 * nslots):
+        size = 0
+        for k in range(slot_ptr[p], slot_ptr[p + 1]):
+            s = slot_strips[k]
+            size += strip_ptr[s + 1] - strip_ptr[s]
+        start[p + 1] = start[p] + size
     left = 0
     for phase in range(2):
         for slot in prange(nslots):
             p = phase * nslots + slot
+            m = start[p]
             for k in range(slot_ptr[p], slot_ptr[p + 1]):
                 s = slot_strips[k]
-                left += walk_range(strip_ptr[s], strip_ptr[s + 1], order, key, x, y, state, behaviour, target,
-                                   speed, budget, occ, area_of, enter, place_id, is_exit, fields, field_place,
-                                   speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor)
+                for j in range(strip_ptr[s], strip_ptr[s + 1]):
+                    turns[m] = order[j]
+                    m += 1
+            left += walk_range(start[p], start[p + 1], turns, key, x, y, state, behaviour, target,
+                               speed, budget, occ, area_of, enter, place_id, is_exit, fields, field_place,
+                               speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor)
     return left
