@@ -53,6 +53,7 @@ from .state import FLEEING, INJURED, LEFT, MARCH, NOWHERE, RALLY
 BUDGET_CAP_CELLS = 1.5
 SQRT2 = 1.4142135623730951
 PREFETCH_AHEAD = 4  # agents: far enough to hide a cache miss, near enough to stay in the cache
+assert NOWHERE == -1  # turn_order's strip lookup holds off-map agents at index NOWHERE + 1 = 0
 ROW_PREFETCH_AHEAD = 16  # agents: their own rows are fetched earlier, as the map prefetch reads them
 
 
@@ -79,15 +80,23 @@ def turn_order(x, width, offset, nstrips, key):
     strip 0), each strip in a uniformly random order (Fisher-Yates with counter-based draws of
     ``key``). Returns (order, strip start offsets): strip ``s`` is ``order[ptr[s]:ptr[s + 1]]``."""
     n = x.shape[0]
+    # strip_of[x + 1] is the strip of column x (NOWHERE = -1 to strip 0): a load, not two divisions per agent
+    top = 0
+    for i in range(n):
+        top = max(top, x[i])
+    strip_of = np.empty(top + 2, dtype=np.int64)
+    strip_of[0] = 0
+    for col in range(top + 1):
+        strip_of[col + 1] = (col + offset) // width
     ptr = np.zeros(nstrips + 1, dtype=np.int64)
     for i in range(n):
-        ptr[(0 if x[i] == NOWHERE else (x[i] + offset) // width) + 1] += 1
+        ptr[strip_of[x[i] + 1] + 1] += 1
     for s in range(nstrips):
         ptr[s + 1] += ptr[s]
     fill = ptr[:-1].copy()
     order = np.empty(n, dtype=np.int64)
     for i in range(n):
-        s = 0 if x[i] == NOWHERE else (x[i] + offset) // width
+        s = strip_of[x[i] + 1]
         order[fill[s]] = i
         fill[s] += 1
     for s in range(nstrips):  # one thread: a parallel launch costs more than this loop
