@@ -55,8 +55,8 @@ from .state import FLEEING, INJURED, LEFT, MARCH, NOWHERE, RALLY
 BUDGET_CAP_CELLS = 1.5
 SQRT2 = 1.4142135623730951
 PREFETCH_AHEAD = 4  # agents: far enough to hide a cache miss, near enough to stay in the cache
-assert NOWHERE == -1  # turn_order's strip lookup holds off-map agents at index NOWHERE + 1 = 0
 ROW_PREFETCH_AHEAD = 16  # agents: their own rows are fetched earlier, as the map prefetch reads them
+assert NOWHERE == -1  # turn_order's strip lookup holds off-map agents at index NOWHERE + 1 = 0
 
 
 def draws_per_agent(max_moves: int) -> int:
