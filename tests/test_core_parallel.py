@@ -94,16 +94,17 @@ def test_counter_draws_look_uniform():
 
 
 @settings(max_examples=30, deadline=None)
-@given(st.integers(1, 500), st.integers(1, 12), st.integers(0, 1), st.integers(1, 4), st.integers(0, 2**32 - 1))
-def test_strips_partition_the_order_and_slots_cover_each_strip_once(n, nstrips, first, slots, seed):
+@given(st.integers(1, 500), st.integers(1, 12), st.integers(0, 29), st.integers(0, 1), st.integers(1, 4),
+       st.integers(0, 2**32 - 1))
+def test_strips_partition_the_order_and_slots_cover_each_strip_once(n, nstrips, offset, first, slots, seed):
     rng = np.random.default_rng(seed)
     width = 30
     x = rng.integers(-1, (nstrips - 1) * width, n).astype(np.int32)  # -1: off the map
-    grouped, ptr = turn_order(x, width, 0, nstrips, seed)
+    grouped, ptr = turn_order(x, width, offset, nstrips, seed)
     assert sorted(grouped) == list(range(n))
     for s in range(nstrips):
         part = grouped[ptr[s]:ptr[s + 1]]
-        assert all(max(int(x[i]), 0) // width == s for i in part)
+        assert all((0 if x[i] < 0 else (int(x[i]) + offset) // width) == s for i in part)
     slot_ptr, slot_strips = plan_slots(ptr, slots, first)
     for p, phase in enumerate((first, 1 - first)):
         got = slot_strips[slot_ptr[p * slots]:slot_ptr[(p + 1) * slots]]

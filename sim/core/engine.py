@@ -10,14 +10,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from . import bits
 from .behaviour import N_PARAMS, coarse_counts, decide
 from .counter_rng import new_key
 from .hazards import GasField
-from .movement import draws_per_agent, plan_slots, step_agents, strip_width, turn_order
+from .movement import draws_per_agent, step_agents, strip_width, turn_order
 from .reference import coarse_counts_reference, decide_reference, step_agents_reference
 from .state import AgentArrays, weidmann_factor_table
 
@@ -191,9 +190,7 @@ class Core:
         common = (w.place_id, w.is_exit, w.fields, w.field_place, self.speed_table, self.window_r,
                   self.params.dt, w.cell_size, self.mill_threshold, self.max_moves, self.params.flee_factor)
         if self.engine == "numba":
-            slots = numba.get_num_threads()
-            slot_ptr, slot_strips = plan_slots(plan.strip_ptr, slots, plan.first_phase)
-            return int(step_agents(plan.order, plan.strip_ptr, slot_ptr, slot_strips, slots, plan.key, a.x, a.y,
-                                   a.state, a.behaviour, a.target, a.speed, a.budget, self.occ, self.area_of,
-                                   self.enter, *common))
+            return int(step_agents(plan.order, plan.strip_ptr, plan.first_phase, plan.key, a.x, a.y, a.state,
+                                   a.behaviour, a.target, a.speed, a.budget, self.occ, self.area_of, self.enter,
+                                   *common))
         return step_agents_reference(plan.sequence(), plan.key, a, self.occ, w.walkable, *common)

@@ -46,7 +46,7 @@ chance and direction) is a hash of the step's key, ``i`` and ``m``.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, njit, prange
 
 from .bits import DX, DY, PAD, bits_at, flip, neighbours_taken, popcount64, prefetch, u64
 from .counter_rng import STRIDE, draw16, draw64
@@ -82,14 +82,22 @@ def turn_order(x, width, offset, nstrips, key):
     strip 0), each strip in a uniformly random order (Fisher-Yates with counter-based draws of
     ``key``). Returns (order, strip start offsets): strip ``s`` is ``order[ptr[s]:ptr[s + 1]]``."""
     n = x.shape[0]
-    # strip_of[x + 1] is the strip of column x (NOWHERE = -1 to strip 0): a load, not two divisions per agent
+    # strip_of[x + 1] is the strip of column x (NOWHERE = -1 to strip 0): a load, not two divisions
+    # per agent; the table itself is counted up column by column (a division per column would cost
+    # more than the agents at a thousand walkers)
     top = 0
     for i in range(n):
         top = max(top, x[i])
     strip_of = np.empty(top + 2, dtype=np.int64)
     strip_of[0] = 0
+    s = offset // width
+    into = offset - s * width  # column 0's place inside its strip
     for col in range(top + 1):
-        strip_of[col + 1] = (col + offset) // width
+        strip_of[col + 1] = s
+        into += 1
+        if into == width:
+            into = 0
+            s += 1
     ptr = np.zeros(nstrips + 1, dtype=np.int64)
     for i in range(n):
         ptr[strip_of[x[i] + 1] + 1] += 1
@@ -273,11 +281,13 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
 
 
 @njit(cache=True, parallel=True)
-def step_agents(order, strip_ptr, slot_ptr, slot_strips, nslots, key, x, y, state, behaviour, target, speed,
+def step_agents(order, strip_ptr, first_phase, key, x, y, state, behaviour, target, speed,
                 budget, occ, area_of, enter, place_id, is_exit, fields, field_place,
                 speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
     """Advance every agent by one time step in place, the strips of each parity in parallel
     (see the module docstring); returns how many left the map."""
+    nslots = get_num_threads()
+    slot_ptr, slot_strips = plan_slots(strip_ptr, nslots, first_phase)
     # each thread's turns of a phase copied into one run, its strips one after another (strips of
     # one parity are independent, so any sequence of them walks the same): prefetching then
     # reaches across strips, which matters when strips hold only a few agents each
