@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
+from .disk_cache import cache_root
 from .gridmap import GridMap
 
 EXITS = "exits"  # the target name of the field to the nearest exit
@@ -187,9 +188,8 @@ def target_mask(gridmap: GridMap, target: str) -> np.ndarray:
 
 
 def cache_dir() -> Path:
-    """Where fields are cached: $PROTEST_SIM_CACHE or ~/.cache/protest-sim."""
-    root = os.environ.get("PROTEST_SIM_CACHE") or Path.home() / ".cache" / "protest-sim"
-    return Path(root) / "fields"
+    """Where fields are cached: ``fields`` under $PROTEST_SIM_CACHE or ~/.cache/protest-sim."""
+    return cache_root() / "fields"
 
 
 def field_for(gridmap: GridMap, target: str, *, use_cache: bool = True, out: np.ndarray | None = None,

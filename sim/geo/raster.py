@@ -20,22 +20,30 @@ The map file (``sim/geo/maps/<name>.json``, written by ``scripts/build_bishkek_m
 Everything starts built-up; streets and areas are painted as floor, then obstacles and barriers
 as walls, the barrier gaps reopened; floor cells no rule claims stay without a place (the
 Bishkek map leaves none). Painting is vectorized over each shape's bounding box, so the
-3264 x 2432 cells of the Bishkek core at 0.5 m take well under a second.
+3264 x 2432 cells of the Bishkek core at 0.5 m take well under a second; the result is cached on
+disk (``sim.geo.disk_cache``), so later processes load it in 25-35 ms without importing
+matplotlib.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
-from matplotlib.path import Path as PolyPath
 
 from .catalog import load_builtin_map_data
+from .disk_cache import cache_root, load_gridmap, save_gridmap
 from .gridmap import NO_PLACE, GridMap
 
 EXIT_DEPTH_M = 1.0
 MIN_WALL_CELLS = 1.5  # a barrier is at least this many cells thick, so it stays closed at coarse cells
+# Part of every disk-cache key: bump it whenever the rasterization (or the GridMap it produces) changes,
+# or processes will keep loading maps rasterized by the old code.
+RASTER_VERSION = "r1"
 
 
 class Projection:
@@ -73,6 +81,8 @@ class _Canvas:
 
     def polygon(self, pts: np.ndarray):
         """(slices, mask) of the cells whose centres lie inside the polygon, or None."""
+        from matplotlib.path import Path as PolyPath  # imported here so that loading a cached map never needs it
+
         got = self.box(pts, 0.0)
         if got is None:
             return None
@@ -141,8 +151,9 @@ def _features(data: dict, proj: Projection, gates: dict) -> dict:
         "place_kinds": {p["id"]: p.get("kind", "") for p in data["places"]}
         | {e["id"]: "exit" for e in data.get("exits", [])},
         "exit_sides": {e["id"]: e["side"] for e in data.get("exits", [])},
-        "landmarks": {p["id"]: {"at": tuple(proj.xy([p["latlon"]])[0]), "name": p.get("name", p["id"]),
-                                "confidence": p.get("confidence")} for p in data.get("landmarks", [])},
+        "landmarks": {p["id"]: {"at": tuple(float(v) for v in proj.xy([p["latlon"]])[0]),
+                                "name": p.get("name", p["id"]), "confidence": p.get("confidence")}
+                      for p in data.get("landmarks", [])},
         "confidence": {f["id"]: f.get("confidence") for f in every}
         | {p["id"]: p.get("confidence") for p in data["places"]},
         "sources": {f["id"]: f.get("source", "") for f in every},
@@ -152,7 +163,24 @@ def _features(data: dict, proj: Projection, gates: dict) -> dict:
 
 @lru_cache(maxsize=4)
 def _build(name: str, cell_size: float) -> GridMap:
+    """The map from the disk cache, or rasterized and stored there for the next process."""
     data = load_builtin_map_data(name)
+    path = _cache_path(name, cell_size, data)
+    gridmap = load_gridmap(path)
+    if gridmap is None:
+        gridmap = _rasterize(name, cell_size, data)
+        save_gridmap(path, gridmap)
+    return gridmap
+
+
+def _cache_path(name: str, cell_size: float, data: dict) -> Path:
+    """One entry per map, cell size, map content and rasterizer version: editing the map file or
+    bumping ``RASTER_VERSION`` misses the cache instead of loading a stale raster."""
+    source = hashlib.sha1(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()[:16]
+    return cache_root() / "maps" / f"{name}-{cell_size!r}m-{source}-{RASTER_VERSION}.npz"
+
+
+def _rasterize(name: str, cell_size: float, data: dict) -> GridMap:
     proj = Projection(data)
     shape = (int(np.ceil(proj.width_m / cell_size - 1e-9)), int(np.ceil(proj.height_m / cell_size - 1e-9)))
     canvas = _Canvas(shape, cell_size)
@@ -253,8 +281,8 @@ def _build(name: str, cell_size: float) -> GridMap:
 def load_builtin_map(name: str, cell_size: float = 0.5) -> GridMap:
     """The built-in map ``name`` rasterized at ``cell_size`` metres (default 0.5 m).
 
-    Cached per process (up to four name/cell-size pairs); the arrays are read-only, so copy
-    them before changing anything (closing a gate, say).
+    Cached per process (up to four name/cell-size pairs) and on disk (see :mod:`sim.geo.disk_cache`);
+    the arrays are read-only, so copy them before changing anything (closing a gate, say).
     """
     cell_size = float(cell_size)
     if not (cell_size > 0 and math.isfinite(cell_size)):
