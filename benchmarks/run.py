@@ -28,7 +28,7 @@ TARGETS = {
     "core_walking": "numba >= 200x the Python reference; >= 5e6 agent-steps/s at 10k, >= 1e7 at 100k agents",
     "gas_diffusion": "a small share of a 0.5 s step",
     "full_scenario": "the 5 October scenario, 3.5 h simulated, in under 60 s",
-    "startup": "cached start-up under 3 s; 1 million agents within 2 GiB",
+    "startup": "cached start-up (launch to first step done) under 3 s; 1 million agents within 2 GiB",
     "batch_throughput": "2 workers >= 1.7x one worker; scheduling overhead < 5% of a 2 s run",
     "viz_frames": ">= 5 frames/s of map drawing with 5,000 protesters",
     "epstein_vs_mesa": ">= 1000x Mesa's Epstein example at 100x100 and above; >= 2e7 agent-steps/s at 1000x1000",

@@ -12,7 +12,6 @@ from tqdm import tqdm
 from .core.state import POLICE, PROTESTER
 from .errors import ScenarioError
 from .model import ProtestModel
-from .plots import plot_density, plot_timeline
 from .results import manifest_info, write_partial, write_run
 from .scenario import Scenario, load_scenario, seconds_to_clock
 
@@ -123,6 +122,8 @@ def police_summary(model: ProtestModel, scenario: Scenario) -> dict:
 
 def _write(model: ProtestModel, scenario: Scenario, out_dir: Path, setup_s: float, run_s: float,
            *, partial: bool) -> Path:
+    from .plots import plot_density, plot_timeline  # matplotlib: ~0.5 s of import that only the writing needs
+
     summary = summarize(model, scenario, setup_s, run_s)
     timeseries = model.timeseries()
     events = pd.DataFrame(model.events_log, columns=EVENT_COLUMNS)

@@ -138,20 +138,25 @@ def neighbours_taken(bits, x, y):
     return np.int64(out)
 
 
-def enterable(walkable: np.ndarray) -> np.ndarray:
+@njit(cache=True)
+def enterable(walkable):
     """``uint8[nx, ny]``: bit d set where a walker may step from the cell to its neighbour d, as far
     as walls go: the neighbour is on the map and floor, and a diagonal step has floor on both
-    sides (no corner cutting)."""
+    sides (no corner cutting). One pass in numba: eight whole-map array passes took 0.1 s of start-up."""
     nx, ny = walkable.shape
-    w = np.zeros((nx + 2, ny + 2), dtype=bool)
-    w[1:-1, 1:-1] = walkable == 1
     out = np.zeros((nx, ny), dtype=np.uint8)
-    for d in range(8):
-        dx, dy = int(DX[d]), int(DY[d])
-        ok = w[1 + dx:nx + 1 + dx, 1 + dy:ny + 1 + dy].copy()
-        if d % 2 == 1:
-            ok &= w[1 + dx:nx + 1 + dx, 1:ny + 1] & w[1:nx + 1, 1 + dy:ny + 1 + dy]
-        out |= ok.astype(np.uint8) << np.uint8(d)
+    for x in range(nx):
+        for y in range(ny):
+            bits = 0
+            for d in range(8):
+                qx = x + DX[d]
+                qy = y + DY[d]
+                if qx < 0 or qx >= nx or qy < 0 or qy >= ny or walkable[qx, qy] != 1:
+                    continue
+                if d % 2 == 1 and (walkable[qx, y] != 1 or walkable[x, qy] != 1):
+                    continue
+                bits |= 1 << d
+            out[x, y] = bits
     return out
 
 

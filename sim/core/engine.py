@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from . import bits
@@ -190,7 +191,7 @@ class Core:
         common = (w.place_id, w.is_exit, w.fields, w.field_place, self.speed_table, self.window_r,
                   self.params.dt, w.cell_size, self.mill_threshold, self.max_moves, self.params.flee_factor)
         if self.engine == "numba":
-            return int(step_agents(plan.order, plan.strip_ptr, plan.first_phase, plan.key, a.x, a.y, a.state,
-                                   a.behaviour, a.target, a.speed, a.budget, self.occ, self.area_of, self.enter,
-                                   *common))
+            return int(step_agents(plan.order, plan.strip_ptr, plan.first_phase, numba.get_num_threads(), plan.key,
+                                   a.x, a.y, a.state, a.behaviour, a.target, a.speed, a.budget, self.occ,
+                                   self.area_of, self.enter, *common))
         return step_agents_reference(plan.sequence(), plan.key, a, self.occ, w.walkable, *common)

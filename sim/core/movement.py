@@ -46,7 +46,7 @@ chance and direction) is a hash of the step's key, ``i`` and ``m``.
 from __future__ import annotations
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from numba import njit, prange
 
 from .bits import DX, DY, PAD, bits_at, flip, neighbours_taken, popcount64, prefetch, u64
 from .counter_rng import STRIDE, draw16, draw64
@@ -281,12 +281,12 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
 
 
 @njit(cache=True, parallel=True)
-def step_agents(order, strip_ptr, first_phase, key, x, y, state, behaviour, target, speed,
+def step_agents(order, strip_ptr, first_phase, nslots, key, x, y, state, behaviour, target, speed,
                 budget, occ, area_of, enter, place_id, is_exit, fields, field_place,
                 speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
-    """Advance every agent by one time step in place, the strips of each parity in parallel
-    (see the module docstring); returns how many left the map."""
-    nslots = get_num_threads()
+    """Advance every agent by one time step in place, the strips of each parity spread over
+    ``nslots`` threads (see the module docstring); returns how many left the map. (The thread
+    count comes from the caller: numba's ``get_num_threads`` inside a kernel stops it caching.)"""
     slot_ptr, slot_strips = plan_slots(strip_ptr, nslots, first_phase)
     # each thread's turns of a phase copied into one run, its strips one after another (strips of
     # one parity are independent, so any sequence of them walks the same): prefetching then
