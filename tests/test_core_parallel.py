@@ -9,7 +9,7 @@ from numba import njit
 
 from sim.core import bits, counter_rng
 from sim.core.engine import Core, WalkParams, World
-from sim.core.movement import plan_slots, turn_order
+from sim.core.movement import group_by_strip, plan_slots, turn_sequence
 from sim.core.state import FLEEING, LEAVE, MARCH, AgentArrays
 from sim.geo.fields import distance_field
 
@@ -100,11 +100,14 @@ def test_strips_partition_the_order_and_slots_cover_each_strip_once(n, nstrips, 
     rng = np.random.default_rng(seed)
     width = 30
     x = rng.integers(-1, (nstrips - 1) * width, n).astype(np.int32)  # -1: off the map
-    grouped, ptr = turn_order(x, width, offset, nstrips, seed)
-    assert sorted(grouped) == list(range(n))
-    for s in range(nstrips):
-        part = grouped[ptr[s]:ptr[s + 1]]
-        assert all((0 if x[i] < 0 else (int(x[i]) + offset) // width) == s for i in part)
+    grouped, ptr = group_by_strip(x, width, offset, nstrips)
+    strip = np.where(x < 0, 0, (x.astype(np.int64) + offset) // width)
+    assert list(grouped) == sorted(range(n), key=lambda i: (strip[i], i))  # by strip, then by index
+    assert list(np.diff(ptr)) == list(np.bincount(strip, minlength=nstrips))
+    sequence = turn_sequence(x, width, offset, nstrips, first, seed)
+    phases = [s for phase in (first, 1 - first) for s in range(phase, nstrips, 2)]
+    assert sorted(sequence) == list(range(n))
+    assert list(strip[sequence]) == [s for s in phases for _ in range(ptr[s + 1] - ptr[s])]
     slot_ptr, slot_strips = plan_slots(ptr, slots, first)
     for p, phase in enumerate((first, 1 - first)):
         got = slot_strips[slot_ptr[p * slots]:slot_ptr[(p + 1) * slots]]
@@ -113,7 +116,7 @@ def test_strips_partition_the_order_and_slots_cover_each_strip_once(n, nstrips, 
 
 def test_turns_within_a_strip_are_uniformly_shuffled():
     x = np.zeros(5, np.int32)  # one strip of five agents
-    orders = [tuple(turn_order(x, 30, 0, 1, key)[0]) for key in range(5000)]
+    orders = [tuple(turn_sequence(x, 30, 0, 1, 0, key)) for key in range(5000)]
     firsts = np.bincount([order[0] for order in orders], minlength=5)
     assert ((firsts > 850) & (firsts < 1150)).all(), firsts  # 1000 each expected
     orders = set(orders)

@@ -1,8 +1,9 @@
 """One object that steps the arrays: the map-side inputs, the walking parameters and an engine choice.
 
 ``Core`` is what the Mesa model drives and what the benchmarks time directly. Both engines
-get the same plan for each step (:class:`StepPlan`: the turn order grouped by strips and a
-key for the counter-based random numbers), taken here from the model's generator.
+get the same plan for each step (:class:`StepPlan`: where the strips of the turn order start,
+and keys for its shuffle and for the counter-based random numbers), taken here from the
+model's generator.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from . import bits
 from .behaviour import N_PARAMS, coarse_counts, decide
 from .counter_rng import new_key
 from .hazards import GasField
-from .movement import draws_per_agent, step_agents, strip_width, turn_order
+from .movement import draws_per_agent, step_agents, strip_width, turn_sequence
 from .reference import coarse_counts_reference, decide_reference, step_agents_reference
 from .state import AgentArrays, weidmann_factor_table
 
@@ -60,24 +61,15 @@ class WalkParams:
 
 @dataclass(frozen=True)
 class StepPlan:
-    """What both engines need to walk one step identically.
+    """What both engines need to walk one step identically: where the strips start (``offset``),
+    which parity of strips goes first, the key that shuffles each strip's turns and the key of
+    the step's counter-based draws. The turn order itself is derived from the agents' columns
+    at the start of the step (``sim.core.movement``)."""
 
-    ``order`` holds the agents grouped by strip, each strip in a random order (``strip_ptr[s]``
-    to ``strip_ptr[s + 1]`` are strip ``s``'s turns); the strips of parity ``first_phase`` go
-    first. ``key`` seeds the step's counter-based draws.
-    """
-
-    order: np.ndarray  # int64 [n]
-    strip_ptr: np.ndarray  # int64 [strips + 1]
+    offset: int
     first_phase: int
+    order_key: int
     key: int
-
-    def sequence(self) -> np.ndarray:
-        """The turns as one sequential pass: the strips of the first parity, then the others."""
-        strips = len(self.strip_ptr) - 1
-        parts = [self.order[self.strip_ptr[s]:self.strip_ptr[s + 1]]
-                 for phase in (self.first_phase, 1 - self.first_phase) for s in range(phase, strips, 2)]
-        return np.concatenate(parts) if parts else self.order[:0]
 
 
 @dataclass
@@ -143,10 +135,15 @@ class Core:
         return self.step_with(self.plan_step(rng))
 
     def plan_step(self, rng: np.random.Generator) -> StepPlan:
-        """A random turn order, grouped by strips at a random offset, and the step's draw key."""
+        """Strips at a random offset, a random parity first, keys for the turn order and the draws."""
         offset, first_phase = (int(v) for v in rng.integers(0, (self.strip_width, 2)))
-        order, ptr = turn_order(self.agents.x, self.strip_width, offset, self.strips, new_key(rng))
-        return StepPlan(order, ptr, first_phase, new_key(rng))
+        order_key = new_key(rng)
+        return StepPlan(offset, first_phase, order_key, new_key(rng))
+
+    def turn_sequence(self, plan: StepPlan) -> np.ndarray:
+        """The agents in the order they take their turns this step, as one sequential pass."""
+        return turn_sequence(self.agents.x, self.strip_width, plan.offset, self.strips, plan.first_phase,
+                             plan.order_key)
 
     def open_cells(self, mask: np.ndarray) -> None:
         """Cells that were walls become floor (a gate gives way)."""
@@ -191,7 +188,7 @@ class Core:
         common = (w.place_id, w.is_exit, w.fields, w.field_place, self.speed_table, self.window_r,
                   self.params.dt, w.cell_size, self.mill_threshold, self.max_moves, self.params.flee_factor)
         if self.engine == "numba":
-            return int(step_agents(plan.order, plan.strip_ptr, plan.first_phase, numba.get_num_threads(), plan.key,
-                                   a.x, a.y, a.state, a.behaviour, a.target, a.speed, a.budget, self.occ,
-                                   self.area_of, self.enter, *common))
-        return step_agents_reference(plan.sequence(), plan.key, a, self.occ, w.walkable, *common)
+            return int(step_agents(self.strip_width, plan.offset, self.strips, plan.first_phase, plan.order_key,
+                                   numba.get_num_threads(), plan.key, a.x, a.y, a.state, a.behaviour, a.target,
+                                   a.speed, a.budget, self.occ, self.area_of, self.enter, *common))
+        return step_agents_reference(self.turn_sequence(plan), plan.key, a, self.occ, w.walkable, *common)

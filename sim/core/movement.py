@@ -22,11 +22,12 @@ Python and must agree bit for bit):
 
 Order and threads. Agents take their turns one at a time in a random order; so that two
 threads can walk them at once with the same result, the order is grouped by vertical strips
-of the map (:func:`turn_order`). A strip is wider than twice the farthest an agent can
+of the map (:func:`group_by_strip`, each strip then shuffled by :func:`shuffle_strip`, in the
+walk itself by the thread that walks the strip). A strip is wider than twice the farthest an agent can
 reach in a step (its moves plus its density window), so agents of strips two apart never see
 each other's cells: all strips of one parity are walked in parallel, then all of the other.
 That is exactly a sequential pass over the strips of the first parity, then the second, each
-strip in its random order, which is what the reference engine does. The strips' offset and
+strip in its random order (:func:`turn_sequence`), which is what the reference engine does. The strips' offset and
 which parity goes first are drawn afresh every step, so no boundary stays in one place.
 Walking a strip at a time also keeps what a step reads in the caches.
 
@@ -56,7 +57,7 @@ BUDGET_CAP_CELLS = 1.5
 SQRT2 = 1.4142135623730951
 PREFETCH_AHEAD = 4  # agents: far enough to hide a cache miss, near enough to stay in the cache
 ROW_PREFETCH_AHEAD = 16  # agents: their own rows are fetched earlier, as the map prefetch reads them
-assert NOWHERE == -1  # turn_order's strip lookup holds off-map agents at index NOWHERE + 1 = 0
+assert NOWHERE == -1  # group_by_strip's strip lookup holds off-map agents at index NOWHERE + 1 = 0
 
 
 def draws_per_agent(max_moves: int) -> int:
@@ -76,46 +77,79 @@ def strip_width(max_moves: int, window_r: int) -> int:
     return 2 * (max_moves + 1 + max(window_r, 1)) + 2
 
 
-@njit(cache=True)
-def turn_order(x, width, offset, nstrips, key):
-    """The step's turns: agents grouped by strip (``(x + offset) // width``; agents off the map in
-    strip 0), each strip in a uniformly random order (Fisher-Yates with counter-based draws of
-    ``key``). Returns (order, strip start offsets): strip ``s`` is ``order[ptr[s]:ptr[s + 1]]``."""
+GROUPING_CHUNKS = 8  # agents are grouped by strip in this many index ranges at once, whatever the thread count
+
+
+@njit(cache=True, parallel=True)
+def group_by_strip(x, width, offset, nstrips):
+    """Agents grouped by strip (``(x + offset) // width``; agents off the map in strip 0), each strip's
+    in index order. Returns (order, strip start offsets): strip ``s`` is ``order[ptr[s]:ptr[s + 1]]``.
+
+    A counting sort over fixed index ranges: each range counts, then places, its own agents, so
+    the result is the serial one on any number of threads.
+    """
     n = x.shape[0]
-    # strip_of[x + 1] is the strip of column x (NOWHERE = -1 to strip 0): a load, not two divisions
-    # per agent; the table itself is counted up column by column (a division per column would cost
-    # more than the agents at a thousand walkers)
-    top = 0
-    for i in range(n):
-        top = max(top, x[i])
-    strip_of = np.empty(top + 2, dtype=np.int64)
+    # strip_of[x + 1] is the strip of column x (NOWHERE = -1 to strip 0): a load, not a division per
+    # agent; counted up column by column (a division per column costs more than a thousand walkers)
+    last = nstrips * width - offset - 1  # the last column the strips cover: the map's are all inside
+    strip_of = np.empty(last + 2, dtype=np.int64)
     strip_of[0] = 0
     s = offset // width
     into = offset - s * width  # column 0's place inside its strip
-    for col in range(top + 1):
+    for col in range(last + 1):
         strip_of[col + 1] = s
         into += 1
         if into == width:
             into = 0
             s += 1
+    count = np.zeros((GROUPING_CHUNKS, nstrips), dtype=np.int64)
+    for c in prange(GROUPING_CHUNKS):
+        for i in range(c * n // GROUPING_CHUNKS, (c + 1) * n // GROUPING_CHUNKS):
+            count[c, strip_of[min(x[i], last) + 1]] += 1
     ptr = np.zeros(nstrips + 1, dtype=np.int64)
-    for i in range(n):
-        ptr[strip_of[x[i] + 1] + 1] += 1
+    fill = np.empty((GROUPING_CHUNKS, nstrips), dtype=np.int64)  # where each range's next agent of a strip goes
+    at = 0
     for s in range(nstrips):
-        ptr[s + 1] += ptr[s]
-    fill = ptr[:-1].copy()
+        for c in range(GROUPING_CHUNKS):
+            fill[c, s] = at
+            at += count[c, s]
+        ptr[s + 1] = at
     order = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        s = strip_of[x[i] + 1]
-        order[fill[s]] = i
-        fill[s] += 1
-    for s in range(nstrips):  # one thread: a parallel launch costs more than this loop
-        lo = ptr[s]
-        for j in range(ptr[s + 1] - 1, lo, -1):
-            # a uniform position in lo..j: the top 32 bits of a draw times the span, over 2^32
-            r = lo + np.int64((draw64(key, j, 0) >> np.uint64(32)) * np.uint64(j - lo + 1) >> np.uint64(32))
-            order[j], order[r] = order[r], order[j]
+    for c in prange(GROUPING_CHUNKS):
+        for i in range(c * n // GROUPING_CHUNKS, (c + 1) * n // GROUPING_CHUNKS):
+            s = strip_of[min(x[i], last) + 1]
+            order[fill[c, s]] = i
+            fill[c, s] += 1
     return order, ptr
+
+
+@njit(cache=True)
+def shuffle_strip(turns, lo, hi, first, key):
+    """Put ``turns[lo:hi]``, one strip's agents, in a uniformly random order (Fisher-Yates). Draw
+    ``first + k`` of ``key`` serves position ``lo + k``, ``first`` being the strip's start in the
+    grouped order: wherever the strip is copied to, it gets the same order."""
+    for j in range(hi - 1, lo, -1):
+        # a uniform position in lo..j: the top 32 bits of a draw times the span, over 2^32
+        draw = draw64(key, first + j - lo, 0) >> np.uint64(32)
+        r = lo + np.int64(draw * np.uint64(j - lo + 1) >> np.uint64(32))
+        turns[j], turns[r] = turns[r], turns[j]
+
+
+@njit(cache=True)
+def turn_sequence(x, width, offset, nstrips, first_phase, order_key):
+    """The step's turns as one sequential pass (what the reference engine walks): the strips of
+    parity ``first_phase``, then the others, each strip's agents shuffled with ``order_key``."""
+    order, ptr = group_by_strip(x, width, offset, nstrips)
+    turns = np.empty_like(order)
+    m = 0
+    for p in range(2):
+        for s in range(first_phase if p == 0 else 1 - first_phase, nstrips, 2):
+            lo = m
+            for j in range(ptr[s], ptr[s + 1]):
+                turns[m] = order[j]
+                m += 1
+            shuffle_strip(turns, lo, m, ptr[s], order_key)
+    return turns
 
 
 @njit(cache=True)
@@ -281,16 +315,18 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
 
 
 @njit(cache=True, parallel=True)
-def step_agents(order, strip_ptr, first_phase, nslots, key, x, y, state, behaviour, target, speed,
-                budget, occ, area_of, enter, place_id, is_exit, fields, field_place,
+def step_agents(width, offset, nstrips, first_phase, order_key, nslots, key, x, y, state, behaviour, target,
+                speed, budget, occ, area_of, enter, place_id, is_exit, fields, field_place,
                 speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
     """Advance every agent by one time step in place, the strips of each parity spread over
     ``nslots`` threads (see the module docstring); returns how many left the map. (The thread
     count comes from the caller: numba's ``get_num_threads`` inside a kernel stops it caching.)"""
+    order, strip_ptr = group_by_strip(x, width, offset, nstrips)
     slot_ptr, slot_strips = plan_slots(strip_ptr, nslots, first_phase)
     # each thread's turns of a phase copied into one run, its strips one after another (strips of
     # one parity are independent, so any sequence of them walks the same): prefetching then
-    # reaches across strips, which matters when strips hold only a few agents each
+    # reaches across strips, which matters when strips hold only a few agents each; each strip
+    # is shuffled there, by the thread that walks it, just before it is walked
     turns = np.empty(order.shape[0], dtype=np.int64)
     start = np.zeros(2 * nslots + 1, dtype=np.int64)
     for p in range(2 * nslots):
@@ -306,9 +342,11 @@ def step_agents(order, strip_ptr, first_phase, nslots, key, x, y, state, behavio
             m = start[p]
             for k in range(slot_ptr[p], slot_ptr[p + 1]):
                 s = slot_strips[k]
+                lo = m
                 for j in range(strip_ptr[s], strip_ptr[s + 1]):
                     turns[m] = order[j]
                     m += 1
+                shuffle_strip(turns, lo, m, strip_ptr[s], order_key)
             left += walk_range(start[p], start[p + 1], turns, key, x, y, state, behaviour, target,
                                speed, budget, occ, area_of, enter, place_id, is_exit, fields, field_place,
                                speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor)

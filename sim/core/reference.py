@@ -5,7 +5,7 @@ arrays out) and to measure the speed-up. Keep it readable rather than clever: if
 changes, change it here first, then make the kernel agree. It shares the kernels' state (the
 occupancy bit grid, read and written a cell at a time through :class:`Occupancy`) and their
 random numbers (the plain twins in ``sim.core.counter_rng``), and takes its turns one after
-another in the order the numba engine's strips amount to (``StepPlan.sequence``).
+another in the order the numba engine's strips amount to (``movement.turn_sequence``).
 """
 
 from __future__ import annotations
