@@ -9,7 +9,7 @@ from numba import njit
 
 from sim.core import bits, counter_rng
 from sim.core.engine import Core, WalkParams, World
-from sim.core.movement import group_by_strip, plan_slots, turn_sequence
+from sim.core.movement import PARALLEL_GROUPING_MIN, group_by_strip, plan_slots, turn_sequence
 from sim.core.state import FLEEING, LEAVE, MARCH, AgentArrays
 from sim.geo.fields import distance_field
 
@@ -112,6 +112,15 @@ def test_strips_partition_the_order_and_slots_cover_each_strip_once(n, nstrips, 
     for p, phase in enumerate((first, 1 - first)):
         got = slot_strips[slot_ptr[p * slots]:slot_ptr[(p + 1) * slots]]
         assert sorted(got) == [s for s in range(phase, nstrips, 2) if ptr[s + 1] > ptr[s]]
+
+
+def test_large_crowds_are_grouped_in_parallel_to_the_same_order():
+    n = 3 * PARALLEL_GROUPING_MIN
+    x = np.random.default_rng(5).integers(-1, 29 * 30, n).astype(np.int32)
+    grouped, ptr = group_by_strip(x, 30, 7, 31)
+    strip = np.where(x < 0, 0, (x.astype(np.int64) + 7) // 30)
+    assert np.array_equal(grouped, np.lexsort((np.arange(n), strip)))  # by strip, then by index
+    assert np.array_equal(np.diff(ptr), np.bincount(strip, minlength=31))
 
 
 def test_turns_within_a_strip_are_uniformly_shuffled():

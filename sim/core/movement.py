@@ -78,6 +78,7 @@ def strip_width(max_moves: int, window_r: int) -> int:
 
 
 GROUPING_CHUNKS = 8  # agents are grouped by strip in this many index ranges at once, whatever the thread count
+PARALLEL_GROUPING_MIN = 20_000  # agents: below this, grouping them on one thread is quicker
 
 
 @njit(cache=True, parallel=True)
@@ -102,10 +103,16 @@ def group_by_strip(x, width, offset, nstrips):
         if into == width:
             into = 0
             s += 1
+    # in parallel only for large crowds: each parallel loop wakes the other thread, which costs as
+    # much as grouping a few thousand agents
+    parallel = n >= PARALLEL_GROUPING_MIN
     count = np.zeros((GROUPING_CHUNKS, nstrips), dtype=np.int64)
-    for c in prange(GROUPING_CHUNKS):
-        for i in range(c * n // GROUPING_CHUNKS, (c + 1) * n // GROUPING_CHUNKS):
-            count[c, strip_of[min(x[i], last) + 1]] += 1
+    if parallel:
+        for c in prange(GROUPING_CHUNKS):
+            _count_chunk(x, strip_of, last, c * n // GROUPING_CHUNKS, (c + 1) * n // GROUPING_CHUNKS, count[c])
+    else:
+        for c in range(GROUPING_CHUNKS):
+            _count_chunk(x, strip_of, last, c * n // GROUPING_CHUNKS, (c + 1) * n // GROUPING_CHUNKS, count[c])
     ptr = np.zeros(nstrips + 1, dtype=np.int64)
     fill = np.empty((GROUPING_CHUNKS, nstrips), dtype=np.int64)  # where each range's next agent of a strip goes
     at = 0
@@ -115,12 +122,29 @@ def group_by_strip(x, width, offset, nstrips):
             at += count[c, s]
         ptr[s + 1] = at
     order = np.empty(n, dtype=np.int64)
-    for c in prange(GROUPING_CHUNKS):
-        for i in range(c * n // GROUPING_CHUNKS, (c + 1) * n // GROUPING_CHUNKS):
-            s = strip_of[min(x[i], last) + 1]
-            order[fill[c, s]] = i
-            fill[c, s] += 1
+    if parallel:
+        for c in prange(GROUPING_CHUNKS):
+            _place_chunk(x, strip_of, last, c * n // GROUPING_CHUNKS, (c + 1) * n // GROUPING_CHUNKS, fill[c], order)
+    else:
+        for c in range(GROUPING_CHUNKS):
+            _place_chunk(x, strip_of, last, c * n // GROUPING_CHUNKS, (c + 1) * n // GROUPING_CHUNKS, fill[c], order)
     return order, ptr
+
+
+@njit(cache=True)
+def _count_chunk(x, strip_of, last, lo, hi, count):
+    """Agents ``lo:hi`` counted per strip into ``count``."""
+    for i in range(lo, hi):
+        count[strip_of[min(x[i], last) + 1]] += 1
+
+
+@njit(cache=True)
+def _place_chunk(x, strip_of, last, lo, hi, fill, order):
+    """Agents ``lo:hi`` written to ``order``, each at its strip's next free place (``fill``)."""
+    for i in range(lo, hi):
+        s = strip_of[min(x[i], last) + 1]
+        order[fill[s]] = i
+        fill[s] += 1
 
 
 @njit(cache=True)
