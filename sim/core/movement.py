@@ -22,14 +22,15 @@ Python and must agree bit for bit):
 
 Order and threads. Agents take their turns one at a time in a random order; so that two
 threads can walk them at once with the same result, the order is grouped by vertical strips
-of the map (:func:`group_by_strip`, each strip then shuffled by :func:`shuffle_strip`, in the
-walk itself by the thread that walks the strip). A strip is wider than twice the farthest an agent can
-reach in a step (its moves plus its density window), so agents of strips two apart never see
-each other's cells: all strips of one parity are walked in parallel, then all of the other.
-That is exactly a sequential pass over the strips of the first parity, then the second, each
-strip in its random order (:func:`turn_sequence`), which is what the reference engine does. The strips' offset and
-which parity goes first are drawn afresh every step, so no boundary stays in one place.
-Walking a strip at a time also keeps what a step reads in the caches.
+of the map (:func:`group_by_strip`; each strip is then shuffled by :func:`shuffle_strip`, in
+the walk itself, by the thread that walks it). A strip is wider than twice the farthest an
+agent can reach in a step (its moves plus its density window), so agents of strips two apart
+never see each other's cells: all strips of one parity are walked in parallel, then all of
+the other. That is exactly a sequential pass over the strips of the first parity, then the
+second, each strip in its random order (:func:`turn_sequence`), which is what the reference
+engine does. The strips' offset and which parity goes first are drawn afresh every step, so
+no boundary stays in one place. Walking a strip at a time also keeps what a step reads in the
+caches.
 
 Memory. Occupancy is a bit grid (``sim.core.bits``); the floor cells of each cell's density
 window are counted once (walls do not move); which neighbours are enterable as far as walls
@@ -91,7 +92,8 @@ def group_by_strip(x, width, offset, nstrips):
     """
     n = x.shape[0]
     # strip_of[x + 1] is the strip of column x (NOWHERE = -1 to strip 0): a load, not a division per
-    # agent; counted up column by column (a division per column costs more than a thousand walkers)
+    # agent; the table is counted up column by column (3,264 divisions, one per column of the
+    # Bishkek map, took longer than grouping a thousand walkers)
     last = nstrips * width - offset - 1  # the last column the strips cover: the map's are all inside
     strip_of = np.empty(last + 2, dtype=np.int64)
     strip_of[0] = 0
