@@ -370,12 +370,12 @@ def test_interrupted_run_keeps_its_data(tmp_path, monkeypatch):
 
 
 def test_a_run_whose_figure_fails_keeps_its_data(tmp_path, monkeypatch):
-    from sim import runner
+    from sim import plots, runner
 
     def broken(*args, **kwargs):
         raise RuntimeError("no figure today")
 
-    monkeypatch.setattr(runner, "plot_density", broken)
+    monkeypatch.setattr(plots, "plot_density", broken)  # the runner imports it when it writes
     with pytest.raises(RuntimeError, match="no figure today"):
         runner.run(ROOT / "scenarios/examples/square_and_street.toml", out=tmp_path / "r", progress=False)
     assert not (tmp_path / "r").exists()
