@@ -147,7 +147,7 @@ def enterable(walkable):
     out = np.zeros((nx, ny), dtype=np.uint8)
     for x in range(nx):
         for y in range(ny):
-            bits = 0
+            mask = 0
             for d in range(8):
                 qx = x + DX[d]
                 qy = y + DY[d]
@@ -155,8 +155,8 @@ def enterable(walkable):
                     continue
                 if d % 2 == 1 and (walkable[qx, y] != 1 or walkable[x, qy] != 1):
                     continue
-                bits |= 1 << d
-            out[x, y] = bits
+                mask |= 1 << d
+            out[x, y] = mask
     return out
 
 
