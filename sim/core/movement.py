@@ -162,6 +162,18 @@ def shuffle_strip(turns, lo, hi, first, key):
 
 
 @njit(cache=True)
+def take_strip(order, ptr, s, turns, m, order_key):
+    """Strip ``s``'s agents copied from the grouped ``order`` to ``turns[m:]`` and shuffled there;
+    returns where the next strip goes. Both engines take their turns through this."""
+    lo = m
+    for j in range(ptr[s], ptr[s + 1]):
+        turns[m] = order[j]
+        m += 1
+    shuffle_strip(turns, lo, m, ptr[s], order_key)
+    return m
+
+
+@njit(cache=True)
 def turn_sequence(x, width, offset, nstrips, first_phase, order_key):
     """The step's turns as one sequential pass (what the reference engine walks): the strips of
     parity ``first_phase``, then the others, each strip's agents shuffled with ``order_key``."""
@@ -170,11 +182,7 @@ def turn_sequence(x, width, offset, nstrips, first_phase, order_key):
     m = 0
     for p in range(2):
         for s in range(first_phase if p == 0 else 1 - first_phase, nstrips, 2):
-            lo = m
-            for j in range(ptr[s], ptr[s + 1]):
-                turns[m] = order[j]
-                m += 1
-            shuffle_strip(turns, lo, m, ptr[s], order_key)
+            m = take_strip(order, ptr, s, turns, m, order_key)
     return turns
 
 
@@ -367,12 +375,7 @@ def step_agents(width, offset, nstrips, first_phase, order_key, nslots, key, x, 
             p = phase * nslots + slot
             m = start[p]
             for k in range(slot_ptr[p], slot_ptr[p + 1]):
-                s = slot_strips[k]
-                lo = m
-                for j in range(strip_ptr[s], strip_ptr[s + 1]):
-                    turns[m] = order[j]
-                    m += 1
-                shuffle_strip(turns, lo, m, strip_ptr[s], order_key)
+                m = take_strip(order, strip_ptr, slot_strips[k], turns, m, order_key)
             left += walk_range(start[p], start[p + 1], turns, key, x, y, state, behaviour, target,
                                speed, budget, occ, area_of, enter, place_id, is_exit, fields, field_place,
                                speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor)

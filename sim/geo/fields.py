@@ -11,14 +11,13 @@ Results are cached on disk, keyed by the map's content fingerprint.
 from __future__ import annotations
 
 import os
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from numba import njit
 
-from .disk_cache import cache_root
+from .disk_cache import atomic_write, cache_root
 from .gridmap import GridMap
 
 EXITS = "exits"  # the target name of the field to the nearest exit
@@ -213,7 +212,7 @@ def field_for(gridmap: GridMap, target: str, *, use_cache: bool = True, out: np.
     else:
         out[:] = place_field(gridmap.walkable, gridmap.place_mask(target), gridmap.cell_size)
     if use_cache:
-        _atomic_save(path, out)
+        atomic_write(path, lambda fh: np.save(fh, out, allow_pickle=False))  # unwritable: recomputed next time
     return out
 
 
@@ -244,14 +243,3 @@ def _load_into(path: Path, out: np.ndarray) -> bool:
             return fh.readinto(memoryview(out).cast("B")) == out.nbytes
     except (OSError, ValueError):
         return False
-
-
-def _atomic_save(path: Path, array: np.ndarray) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            np.save(fh, array, allow_pickle=False)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only or full disk only costs recomputation next time
