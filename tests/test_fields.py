@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.geo import fields as fields_mod
-from sim.geo.fields import distance_field, field_for
+from sim.geo.fields import distance_field, field_for, field_stack
 from sim.geo.gridmap import GridMap
 
 
@@ -65,6 +65,44 @@ def test_fields_are_cached_by_map_content(tmp_path, monkeypatch):
     entry.write_bytes(entry.read_bytes()[:-7])
     assert np.array_equal(field_for(other, "p"), field_for(other, "p", use_cache=False))
     assert len(calls) == 4
+
+
+def _two_place_map() -> GridMap:
+    walk = np.ones((12, 9), np.uint8)
+    walk[5, 1:8] = 0
+    pid = np.full((12, 9), -1, np.int16)
+    pid[0, 0], pid[11, 8] = 0, 1
+    return GridMap("t", 0.5, walk, pid, ("p", "q"))
+
+
+def test_field_stacks_come_back_memory_mapped_and_never_written_through(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROTEST_SIM_CACHE", str(tmp_path))
+    gm = _two_place_map()
+    built = field_stack(gm, ["p", "q"])
+    assert np.array_equal(built[1], field_for(gm, "q", use_cache=False))
+    monkeypatch.setattr(fields_mod, "field_for", lambda *a, **k: pytest.fail("a cached stack was rebuilt"))
+    mapped = field_stack(gm, ["p", "q"])
+    assert isinstance(mapped.base, np.memmap) and type(mapped) is np.ndarray
+    assert np.array_equal(mapped, built) and mapped.flags.writeable
+    mapped[0, 0, 0] = 99.0  # copy-on-write: this process only
+    assert field_stack(gm, ["p", "q"])[0, 0, 0] == built[0, 0, 0]
+
+
+def test_a_damaged_stack_is_rebuilt_and_old_stacks_are_pruned(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROTEST_SIM_CACHE", str(tmp_path))
+    gm = _two_place_map()
+    built = field_stack(gm, ["p", "q"])
+    (entry,) = tmp_path.rglob("*-stack-*.npy")
+    entry.write_bytes(entry.read_bytes()[:-5])  # cut short, as by a full disk
+    assert fields_mod._map_stack(entry, built.shape) is None
+    assert np.array_equal(field_stack(gm, ["p", "q"]), built)
+    assert fields_mod._map_stack(entry, built.shape) is not None
+    # room for one stack only: writing another prunes the older one, never the new one
+    monkeypatch.setattr(fields_mod, "STACK_CACHE_BYTES", entry.stat().st_size + 10)
+    swapped = field_stack(gm, ["q", "p"])
+    assert np.array_equal(swapped, built[::-1])
+    (left,) = tmp_path.rglob("*-stack-*.npy")
+    assert left != entry
 
 
 def test_a_field_needs_a_source():
