@@ -7,13 +7,13 @@ import numpy as np
 
 from .agents import Police, Protester
 from .core import behaviour as B
-from .core.engine import Core, Decisions, WalkParams, World, arrest_probability_table
+from .core.engine import Core, Decisions, WalkParams, World, arrest_probability_table, start_numba_set_up
 from .core.hazards import GasField
 from .core.state import (
     HOLD, INJURED, LEAVE, MARCH, POLICE, PROTESTER, RALLY, STATE_NAMES, AgentArrays,
 )
 from .geo.fields import EXITS, SECTORS, escape_target, exit_sectors, field_stack
-from .geo.gridmap import GridMap
+from .geo.gridmap import GridMap, cells
 from .geo.loader import load_map
 from .policing import Policing
 from .scenario import Scenario, check_capacity, seconds_to_clock
@@ -33,6 +33,8 @@ class ProtestModel(mesa.Model):
 
     def __init__(self, scenario: Scenario, *, engine: str = "numba", seed: int | None = None,
                  duration_s: float | None = None, gridmap=None, use_field_cache: bool = True) -> None:
+        if engine == "numba":
+            start_numba_set_up()  # overlaps the map and field set-up below
         self.spec = scenario
         self.seed = int(scenario.seed if seed is None else seed)
         super().__init__(rng=self.seed)
@@ -271,7 +273,7 @@ class ProtestModel(mesa.Model):
 
     def place_centroid_m(self, place: str) -> tuple[float, float]:
         if place not in self._centroids:
-            xs, ys = np.nonzero(self.gridmap.place_id == self.gridmap.place_index(place))
+            xs, ys = cells(self.gridmap.place_id == self.gridmap.place_index(place))
             cell = self.gridmap.cell_size
             self._centroids[place] = (float(xs.mean() + 0.5) * cell, float(ys.mean() + 0.5) * cell)
         return self._centroids[place]

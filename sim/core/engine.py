@@ -9,6 +9,7 @@ model's generator.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import numba
@@ -91,6 +92,25 @@ class Decisions:
             raise ValueError("decision params must have one value per behaviour.P_* index")
 
 
+def start_numba_set_up() -> threading.Thread:
+    """Start numba's own set-up on another thread, and return that thread.
+
+    The first kernel call of a process costs ~0.7 s of numba setting itself up, even with every
+    kernel cached. A caller that first builds its world with numpy (which releases the GIL in its
+    loops) can overlap the two: 0.1-0.3 s off the start of a run. The thread loads the real
+    ``enterable`` kernel; numba's compiler lock makes later calls from other threads wait for it.
+    """
+    def load() -> None:
+        try:
+            bits.enterable(np.ones((1, 1), np.uint8))
+        except Exception:  # noqa: BLE001 - the caller's own first kernel call reports it properly
+            pass
+
+    thread = threading.Thread(target=load, name="numba-set-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def arrest_probability_table(k: float, max_ratio: int = 64) -> np.ndarray:
     """Epstein's estimated arrest probability 1 - exp(-k r) for r = floor(C / (1 + A)) = 0, 1, ..."""
     return 1.0 - np.exp(-k * np.arange(max_ratio + 1, dtype=np.float64))
@@ -148,7 +168,7 @@ class Core:
     def open_cells(self, mask: np.ndarray) -> None:
         """Cells that were walls become floor (a gate gives way)."""
         self.world.walkable[mask] = 1
-        xs, ys = np.nonzero(mask)
+        xs, ys = np.unravel_index(np.flatnonzero(mask), mask.shape)
         if xs.size == 0:
             return
         self.area_of = bits.window_floor(self.world.walkable, self.window_r)

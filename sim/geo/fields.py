@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from .disk_cache import atomic_write, cache_root
-from .gridmap import GridMap
+from .gridmap import GridMap, cells
 
 EXITS = "exits"  # the target name of the field to the nearest exit
 SECTORS = {"east": (1.0, 0.0), "north": (0.0, 1.0), "west": (-1.0, 0.0), "south": (0.0, -1.0)}
@@ -35,7 +35,7 @@ def exit_sectors(gridmap: GridMap) -> dict[str, str]:
     """The side of the map each exit lies on: the quarter, seen from the map's middle, that holds its
     centre. One pass over the exit cells (a pass per exit costs a second on a large map)."""
     ids = np.array([gridmap.place_index(e) for e in gridmap.exits], dtype=np.int64)
-    xs, ys = np.nonzero(gridmap.exit_mask())
+    xs, ys = cells(gridmap.exit_mask())
     if xs.size == 0:
         return {}
     which = np.searchsorted(np.sort(ids), gridmap.place_id[xs, ys])
@@ -171,7 +171,7 @@ def place_field(walkable: np.ndarray, mask: np.ndarray, cell_size: float) -> np.
     """
     field = distance_field(walkable, mask, cell_size)
     inside = mask.astype(bool) & (walkable == 1)
-    xs, ys = np.nonzero(inside)
+    xs, ys = cells(inside)
     x0, x1 = max(xs.min() - 1, 0), min(xs.max() + 2, walkable.shape[0])
     y0, y1 = max(ys.min() - 1, 0), min(ys.max() + 2, walkable.shape[1])
     sub_walk = walkable[x0:x1, y0:y1]

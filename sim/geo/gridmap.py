@@ -14,6 +14,12 @@ import numpy as np
 NO_PLACE = -1
 
 
+def cells(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(xs, ys) of a 2-D mask's set cells, in ``np.nonzero``'s order. ``np.nonzero`` costs ~30 ms on
+    the Bishkek map however few cells are set; this costs ~2 ms for one place (it is start-up time)."""
+    return np.unravel_index(np.flatnonzero(mask), mask.shape)
+
+
 @dataclass(frozen=True, eq=False)
 class GridMap:
     """A walkable mask plus a partition of the floor into named places.
