@@ -12,6 +12,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+from . import gc_pause
 from .errors import ScenarioError
 
 EXIT_USAGE = 2
@@ -160,9 +161,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def console_main() -> int:
-    """The ``protest-sim`` command: :func:`main`, then a quick exit. Numba, Mesa and pandas leave
-    about a million objects to the interpreter's last garbage collection (0.6 s at every exit);
-    frozen, they are skipped. Not in :func:`main`, which tests call many times in one process."""
+    """The ``protest-sim`` command: :func:`main`, started without the garbage collector for a run
+    (:mod:`sim.gc_pause`), then a quick exit: numba, Mesa and pandas leave about a million objects
+    to the interpreter's last collection (0.6 s at every exit); frozen, they are skipped. Not in
+    :func:`main`, which tests call many times in one process."""
+    if sys.argv[1:2] == ["run"]:
+        gc_pause.pause()
     code = main()
     gc.freeze()
     return code

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from . import gc_pause
 from .core.state import POLICE, PROTESTER
 from .errors import ScenarioError
 from .model import ProtestModel
@@ -58,6 +59,7 @@ def step_to_end(model, name: str, progress: bool, write) -> Path:
     Stopped by Ctrl-C or an error, or failing to write the complete folder (a figure that cannot
     be drawn), ``write(run_seconds, partial=True)`` keeps what was computed and the exception goes on.
     """
+    gc_pause.resume()  # start-up is over
     t_run = time.perf_counter()
     try:
         with tqdm(total=model.total_steps, disable=not progress, unit="step", desc=name,

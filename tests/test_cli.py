@@ -37,3 +37,28 @@ def test_validate_checks_sweep_files_too(tmp_path):
     out = subprocess.run([sys.executable, "-m", "sim", "validate", str(bad)], capture_output=True, text=True)
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "tear_gas.no_such_key" in out.stderr and str(bad) in out.stderr
+
+
+def test_a_run_starts_without_the_garbage_collector_and_steps_with_it(tmp_path):
+    """``protest-sim run`` pauses the collector while it starts (sim.gc_pause) and resumes it for
+    the run: a run must never go on without one."""
+    probe = f"""
+import gc, sys
+import sim.model
+seen = {{}}
+build, step = sim.model.ProtestModel.__init__, sim.model.ProtestModel.step
+def init(self, *a, **k):
+    seen["build"] = gc.isenabled()
+    build(self, *a, **k)
+def first_step(self):
+    seen.setdefault("step", gc.isenabled())
+    step(self)
+sim.model.ProtestModel.__init__, sim.model.ProtestModel.step = init, first_step
+sys.argv = ["protest-sim", "run", "scenarios/examples/corridor.toml", "--duration", "5", "--quiet",
+            "--out", {str(tmp_path / "run")!r}]
+from sim.cli import console_main
+code = console_main()
+print(code, seen["build"], seen["step"], gc.isenabled())
+"""
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert out.stdout.split()[-4:] == ["0", "False", "True", "True"], out.stderr
