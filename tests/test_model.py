@@ -1,8 +1,11 @@
 """The Mesa model on small text-map scenarios: agents are live views, data is collected, events fire."""
 
+import threading
+
 import numpy as np
 import pytest
 
+import sim.model as model_mod
 from sim.agents import Police, Protester
 from sim.model import ProtestModel
 from sim.scenario import load_scenario
@@ -104,3 +107,25 @@ place = "middle"
     threat_west = ((a.x.min() - 5) * m.gridmap.cell_size, 0.75)
     assert (m.escape_fields(a.x, a.y, threat_east) == west).all()
     assert (m.escape_fields(a.x, a.y, threat_west) == east).all()
+
+
+def test_long_runs_walk_on_a_copy_of_their_mapped_fields(square, tmp_path, monkeypatch):
+    """Cached fields come memory-mapped (a quick start); a long run copies them into ordinary
+    memory after its first step and walks on the copy, a short run stays on the mapping."""
+    monkeypatch.setenv("PROTEST_SIM_CACHE", str(tmp_path))
+    ProtestModel(square)  # fills the cache: later models map their fields
+    short, long = ProtestModel(square), ProtestModel(square)
+    assert isinstance(long.core.world.fields.base, np.memmap)
+    monkeypatch.setattr(model_mod, "FIELDS_TO_MEMORY_MIN_AGENT_STEPS", len(long.arrays) * long.total_steps)
+    mapped = long.core.world.fields
+    short.duration_s -= short.dt  # one step short of the threshold
+    long.step(), short.step()
+    for thread in threading.enumerate():
+        if thread.name == "fields-to-memory":
+            thread.join()
+    fields = long.core.world.fields
+    assert fields.base is None and np.array_equal(fields, mapped)
+    assert isinstance(short.core.world.fields.base, np.memmap)
+    for _ in range(5):
+        short.step(), long.step()
+    assert np.array_equal(short.arrays.x, long.arrays.x) and np.array_equal(short.arrays.y, long.arrays.y)

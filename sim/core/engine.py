@@ -92,8 +92,8 @@ class Decisions:
             raise ValueError("decision params must have one value per behaviour.P_* index")
 
 
-def start_numba_set_up() -> threading.Thread:
-    """Start numba's own set-up on another thread, and return that thread.
+def start_numba_set_up() -> None:
+    """Start numba's own set-up on another thread.
 
     The first kernel call of a process costs ~0.7 s of numba setting itself up, even with every
     kernel cached. A caller that first builds its world with numpy (which releases the GIL in its
@@ -106,9 +106,7 @@ def start_numba_set_up() -> threading.Thread:
         except Exception:  # noqa: BLE001 - the caller's own first kernel call reports it properly
             pass
 
-    thread = threading.Thread(target=load, name="numba-set-up", daemon=True)
-    thread.start()
-    return thread
+    threading.Thread(target=load, name="numba-set-up", daemon=True).start()
 
 
 def arrest_probability_table(k: float, max_ratio: int = 64) -> np.ndarray:
