@@ -9,7 +9,7 @@ from numba import njit
 
 from sim.core import bits, counter_rng
 from sim.core.engine import Core, WalkParams, World
-from sim.core.movement import PARALLEL_GROUPING_MIN, PARALLEL_WALK_MIN, group_by_strip, plan_slots, turn_sequence
+from sim.core.movement import PARALLEL_GROUPING_MIN, group_by_strip, plan_slots, turn_sequence
 from sim.core.state import FLEEING, LEAVE, MARCH, AgentArrays
 from sim.geo.fields import distance_field
 
@@ -132,9 +132,13 @@ def test_turns_within_a_strip_are_uniformly_shuffled():
     assert len(orders) > 110  # nearly all 120 permutations turn up
 
 
-def street_grid(nx: int, ny: int, rng: np.random.Generator) -> tuple[World, np.ndarray]:
-    """A world many strips wide (a street grid with blocks, a place across the middle, exits at
-    both ends) and its free floor cells (flat indices)."""
+@st.composite
+def wide_worlds(draw):
+    """A world many strips wide (a street grid with blocks), a crowd over it, some fleeing (running)."""
+    nx = draw(st.integers(120, 260))
+    ny = draw(st.integers(12, 40))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
     walk = np.ones((nx, ny), np.uint8)
     for bx in range(6, nx - 6, 14):  # blocks of buildings leave streets between them
         for by in range(3, ny - 3, 11):
@@ -147,30 +151,21 @@ def street_grid(nx: int, ny: int, rng: np.random.Generator) -> tuple[World, np.n
     walk[place_id == 1] = 1
     fields = np.stack([distance_field(walk, place_id == 0, 0.5), distance_field(walk, place_id == 1, 0.5)])
     world = World(walk, place_id, (place_id == 1).astype(np.uint8), fields, np.array([0, -1], np.int16), 0.5)
-    return world, np.flatnonzero((walk == 1).ravel() & (place_id.ravel() != 1))
-
-
-def crowd_over(world: World, free: np.ndarray, n: int, rng: np.random.Generator) -> AgentArrays:
-    """n walkers on free cells heading for the place or the exits, some fleeing (running)."""
+    free = np.flatnonzero((walk == 1).ravel() & (place_id.ravel() != 1))
+    n = draw(st.integers(10, min(600, free.size)))
     a = AgentArrays.empty(n)
-    a.x[:], a.y[:] = np.unravel_index(rng.choice(free, n, replace=False), world.walkable.shape)
+    a.x[:], a.y[:] = np.unravel_index(rng.choice(free, n, replace=False), (nx, ny))
     a.behaviour[:] = rng.choice([MARCH, LEAVE], n)
     a.target[:] = np.where(a.behaviour == LEAVE, 1, 0)
     a.state[:] = np.where(rng.random(n) < 0.3, FLEEING, 0)
     a.speed[:] = rng.uniform(0.5, 2.2, n)
-    return a
+    return world, a, seed
 
 
-@st.composite
-def wide_worlds(draw):
-    nx, ny = draw(st.integers(120, 260)), draw(st.integers(12, 40))
-    seed = draw(st.integers(0, 2**32 - 1))
-    rng = np.random.default_rng(seed)
-    world, free = street_grid(nx, ny, rng)
-    return world, crowd_over(world, free, draw(st.integers(10, min(600, free.size))), rng), seed
-
-
-def _walk_on_two_threads_one_thread_and_the_reference(world, a0, seed, steps):
+@settings(max_examples=12, deadline=None)
+@given(wide_worlds(), st.integers(5, 25))
+def test_two_threads_one_thread_and_the_reference_agree(world_agents, steps):
+    world, a0, seed = world_agents
     params = WalkParams(dt=0.5, max_speed=2.2)
     cores = [Core(world, params, a0.copy(), engine) for engine in ("numba", "numba", "python")]
     assert cores[0].strips >= 4
@@ -188,18 +183,3 @@ def _walk_on_two_threads_one_thread_and_the_reference(world, a0, seed, steps):
         assert left[0] == left[1] == left[2]
         assert cores[0].agents.equals(cores[1].agents) and cores[0].agents.equals(cores[2].agents)
         assert np.array_equal(cores[0].occ, cores[2].occ)
-
-
-@settings(max_examples=12, deadline=None)
-@given(wide_worlds(), st.integers(5, 25))
-def test_two_threads_one_thread_and_the_reference_agree(world_agents, steps):
-    """Small crowds (walked on one thread, below PARALLEL_WALK_MIN) with their strips spread over slots."""
-    _walk_on_two_threads_one_thread_and_the_reference(*world_agents, steps)
-
-
-def test_crowds_walked_in_parallel_agree_with_one_thread_and_the_reference():
-    """A crowd large enough for the parallel walk (PARALLEL_WALK_MIN), dense enough to jostle."""
-    rng = np.random.default_rng(11)
-    world, free = street_grid(260, 40, rng)
-    _walk_on_two_threads_one_thread_and_the_reference(world, crowd_over(world, free, PARALLEL_WALK_MIN + 500, rng),
-                                                      11, steps=6)

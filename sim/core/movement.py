@@ -30,8 +30,7 @@ the other. That is exactly a sequential pass over the strips of the first parity
 second, each strip in its random order (:func:`turn_sequence`), which is what the reference
 engine does. The strips' offset and which parity goes first are drawn afresh every step, so
 no boundary stays in one place. Walking a strip at a time also keeps what a step reads in the
-caches. Crowds under ``PARALLEL_WALK_MIN`` walk on one thread (in the same order): waking the
-other thread costs more than it saves them.
+caches.
 
 Memory. Occupancy is a bit grid (``sim.core.bits``); the floor cells of each cell's density
 window are counted once (walls do not move); which neighbours are enterable as far as walls
@@ -81,7 +80,6 @@ def strip_width(max_moves: int, window_r: int) -> int:
 
 GROUPING_CHUNKS = 8  # agents are grouped by strip in this many index ranges at once, whatever the thread count
 PARALLEL_GROUPING_MIN = 20_000  # agents: below this, grouping them on one thread is quicker
-PARALLEL_WALK_MIN = 2_000  # agents: below this, walking them on one thread is quicker
 
 
 @njit(cache=True, parallel=True)
@@ -371,34 +369,14 @@ def step_agents(width, offset, nstrips, first_phase, order_key, nslots, key, x, 
             s = slot_strips[k]
             size += strip_ptr[s + 1] - strip_ptr[s]
         start[p + 1] = start[p] + size
-    # in parallel only from PARALLEL_WALK_MIN agents: each parallel loop wakes the sleeping thread,
-    # which on this machine costs up to a few hundred microseconds, a step's worth for 1k walkers
-    parallel = order.shape[0] >= PARALLEL_WALK_MIN
     left = 0
     for phase in range(2):
-        if parallel:
-            for slot in prange(nslots):
-                left += _walk_slot(phase * nslots + slot, slot_ptr, slot_strips, strip_ptr, order, turns, start,
-                                   order_key, key, x, y, state, behaviour, target, speed, budget, occ, area_of,
-                                   enter, place_id, is_exit, fields, field_place, speed_table, window_r, dt,
-                                   cell_size, mill_threshold, max_moves, flee_factor)
-        else:
-            for slot in range(nslots):
-                left += _walk_slot(phase * nslots + slot, slot_ptr, slot_strips, strip_ptr, order, turns, start,
-                                   order_key, key, x, y, state, behaviour, target, speed, budget, occ, area_of,
-                                   enter, place_id, is_exit, fields, field_place, speed_table, window_r, dt,
-                                   cell_size, mill_threshold, max_moves, flee_factor)
+        for slot in prange(nslots):
+            p = phase * nslots + slot
+            m = start[p]
+            for k in range(slot_ptr[p], slot_ptr[p + 1]):
+                m = take_strip(order, strip_ptr, slot_strips[k], turns, m, order_key)
+            left += walk_range(start[p], start[p + 1], turns, key, x, y, state, behaviour, target,
+                               speed, budget, occ, area_of, enter, place_id, is_exit, fields, field_place,
+                               speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor)
     return left
-
-
-@njit(cache=True)
-def _walk_slot(p, slot_ptr, slot_strips, strip_ptr, order, turns, start, order_key, key, x, y, state, behaviour,
-               target, speed, budget, occ, area_of, enter, place_id, is_exit, fields, field_place, speed_table,
-               window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
-    """One thread's share ``p`` of a phase: its strips taken into one run of turns, then walked."""
-    m = start[p]
-    for k in range(slot_ptr[p], slot_ptr[p + 1]):
-        m = take_strip(order, strip_ptr, slot_strips[k], turns, m, order_key)
-    return walk_range(start[p], start[p + 1], turns, key, x, y, state, behaviour, target, speed, budget, occ,
-                      area_of, enter, place_id, is_exit, fields, field_place, speed_table, window_r, dt,
-                      cell_size, mill_threshold, max_moves, flee_factor)
