@@ -95,7 +95,7 @@ class Decisions:
 def start_numba_set_up() -> None:
     """Start numba's own set-up on another thread.
 
-    The first kernel call of a process costs ~0.7 s of numba setting itself up, even with every
+    The first kernel call of a process costs ~0.6 s of numba setting itself up, even with every
     kernel cached. A caller that first builds its world with numpy (which releases the GIL in its
     loops) can overlap the two: 0.1-0.3 s off the start of a run. The thread loads the real
     ``enterable`` kernel; numba's compiler lock makes later calls from other threads wait for it.
@@ -166,7 +166,7 @@ class Core:
     def open_cells(self, mask: np.ndarray) -> None:
         """Cells that were walls become floor (a gate gives way)."""
         self.world.walkable[mask] = 1
-        xs, ys = np.unravel_index(np.flatnonzero(mask), mask.shape)
+        xs, ys = np.nonzero(mask)
         if xs.size == 0:
             return
         self.area_of = bits.window_floor(self.world.walkable, self.window_r)
