@@ -61,6 +61,19 @@ def test_bit_grids_count_like_plain_loops(mask, data):
     assert (bits.unpack(b, mask.shape) == mask).all(), "a flip touches one cell only"
 
 
+@settings(max_examples=40, deadline=None)
+@given(grids, st.integers(0, bits.PAD))
+def test_window_floor_counts_every_window(mask, r):
+    """Every cell's count, against a plain loop over its window (walls and the edge left out)."""
+    nx, ny = mask.shape
+    walk = mask.astype(np.uint8)
+    got = bits.window_floor(walk, r)
+    for x in range(nx):
+        for y in range(ny):
+            window = walk[max(x - r, 0):x + r + 1, max(y - r, 0):y + r + 1]
+            assert got[x, y] == (window == 1).sum() - (walk[x, y] == 1)
+
+
 @settings(max_examples=50, deadline=None)
 @given(grids)
 def test_enterable_forbids_walls_edges_and_corner_cutting(mask):

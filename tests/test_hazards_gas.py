@@ -22,6 +22,19 @@ def test_coarse_floor_keeps_any_cell_with_floor():
     assert coarse_floor(walk, 4).tolist() == [[0, 0], [0, 1]]
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.integers(1, 7), st.floats(0, 0.3), st.integers(0, 2**32 - 1))
+def test_coarse_floor_matches_a_plain_loop(nx, ny, factor, p, seed):
+    """Any shape, including ones the factor does not divide (the last coarse row and column are partial)."""
+    walk = (np.random.default_rng(seed).random((nx, ny)) < p).astype(np.uint8)
+    got = coarse_floor(walk, factor)
+    assert got.shape == (-(-nx // factor), -(-ny // factor))
+    for cx in range(got.shape[0]):
+        for cy in range(got.shape[1]):
+            block = walk[cx * factor:(cx + 1) * factor, cy * factor:(cy + 1) * factor]
+            assert got[cx, cy] == int((block == 1).any())
+
+
 def test_gas_spreads_down_a_corridor_and_not_through_a_wall():
     """Two parallel 4 m corridors, drawn as a text map, separated by a 4 m solid wall."""
     from sim.geo.ascii import parse_ascii_map
