@@ -51,11 +51,12 @@ class ProtestModel(mesa.Model):
 
         groups = [(c.name, PROTESTER, c) for c in scenario.crowds] + [(u.name, POLICE, u) for u in scenario.police]
         self.group_names = tuple(name for name, _, _ in groups)
-        self.field_targets = self._field_targets(scenario, self.gridmap)
+        exit_mask = self.gridmap.exit_mask()
+        self.field_targets = self._field_targets(scenario, self.gridmap, exit_mask)
         fields = field_stack(self.gridmap, list(self.field_targets), use_cache=use_field_cache)
         field_place = np.array(
             [-1 if t.startswith(EXITS) else self.gridmap.place_index(t) for t in self.field_targets], dtype=np.int16)
-        world = World(self.gridmap.walkable, self.gridmap.place_id, self.gridmap.exit_mask().astype(np.uint8),
+        world = World(self.gridmap.walkable, self.gridmap.place_id, exit_mask.view(np.uint8),
                       fields, field_place, self.gridmap.cell_size)
 
         self.arrays = self._place_agents(groups)
@@ -85,7 +86,7 @@ class ProtestModel(mesa.Model):
 
     # --- set-up -------------------------------------------------------------------------------
     @staticmethod
-    def _field_targets(scenario: Scenario, gridmap: GridMap) -> tuple[str, ...]:
+    def _field_targets(scenario: Scenario, gridmap: GridMap, exit_mask: np.ndarray) -> tuple[str, ...]:
         """Every place some agent may head for, the exits, and the exits on each side of the map
         (escape routes); one distance field each."""
         targets: list[str] = []
@@ -101,7 +102,7 @@ class ProtestModel(mesa.Model):
             if trig.target:
                 targets.append(trig.target)
         targets.append(EXITS)
-        sides = set(exit_sectors(gridmap).values())
+        sides = set(exit_sectors(gridmap, exit_mask).values())
         targets.extend(escape_target(s) for s in SECTORS if s in sides)
         return tuple(dict.fromkeys(targets))
 
@@ -163,14 +164,19 @@ class ProtestModel(mesa.Model):
         n = sum(g.count for _, _, g in groups)
         arrays = AgentArrays.empty(n)
         self.hardship = np.zeros(n)  # Epstein's H, kept so events can change legitimacy
-        taken = np.zeros(self.gridmap.shape, dtype=bool)
+        # each start place's floor cells not yet taken, in index order (places do not overlap, so the
+        # groups of one place share its list): one pass over the map per place, not per group
+        free_cells: dict[str, np.ndarray] = {}
         start = 0
         for gi, (name, kind, group) in enumerate(groups):
             sl = slice(start, start + group.count)
-            free = np.flatnonzero(self.gridmap.place_mask(group.place) & ~taken)
-            cells = free[self.rng.choice(free.size, size=group.count, replace=False)]
+            free = free_cells.get(group.place)
+            if free is None:
+                free = np.flatnonzero(self.gridmap.place_mask(group.place))
+            picked = self.rng.choice(free.size, size=group.count, replace=False)
+            cells = free[picked]
+            free_cells[group.place] = np.delete(free, picked)
             xs, ys = np.unravel_index(cells, self.gridmap.shape)
-            taken.flat[cells] = True
             arrays.x[sl], arrays.y[sl] = xs, ys
             arrays.kind[sl] = kind
             behaviour = "hold" if kind == POLICE else group.behaviour

@@ -31,11 +31,12 @@ def escape_target(sector: str) -> str:
     return f"{EXITS}:{sector}"
 
 
-def exit_sectors(gridmap: GridMap) -> dict[str, str]:
+def exit_sectors(gridmap: GridMap, exit_mask: np.ndarray | None = None) -> dict[str, str]:
     """The side of the map each exit lies on: the quarter, seen from the map's middle, that holds its
-    centre. One pass over the exit cells (a pass per exit costs a second on a large map)."""
+    centre. One pass over the exit cells (a pass per exit costs a second on a large map).
+    ``exit_mask`` saves computing ``gridmap.exit_mask()`` again when the caller has it."""
     ids = np.array([gridmap.place_index(e) for e in gridmap.exits], dtype=np.int64)
-    xs, ys = cells(gridmap.exit_mask())
+    xs, ys = cells(gridmap.exit_mask() if exit_mask is None else exit_mask)
     if xs.size == 0:
         return {}
     which = np.searchsorted(np.sort(ids), gridmap.place_id[xs, ys])
