@@ -53,12 +53,14 @@ for _ in range(2):
 print(json.dumps({{"ready": ready, "first_step_s": t2 - t1, "peak_rss_mib": peak_kib / 1024}}))
 """
 
-# a run of the 5 October scenario as ``protest-sim run`` starts it: the garbage collector paused
-# (sim.gc_pause), the runner's modules, scenario file, Mesa model, collector resumed, first step
+# a run of the 5 October scenario as ``protest-sim run`` starts it (sim.cli.console_main): the
+# garbage collector paused (sim.gc_pause), Mesa imported first, the runner's modules, scenario
+# file, Mesa model, collector resumed, first step
 _RUN_PROBE = r"""
 import json, time
 from sim import gc_pause
 gc_pause.pause()
+import mesa
 from sim.runner import ProtestModel, load_scenario
 model = ProtestModel(load_scenario({scenario!r}))
 gc_pause.resume()
