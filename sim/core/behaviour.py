@@ -34,6 +34,7 @@ from numba import njit, prange
 from .activation import FLOOR, is_active
 from .bits import flip, window_count
 from .counter_rng import uniform
+from .parallel import PRANGE_ONLY
 from .state import (
     ACTIVE, ARRESTED, FLEEING, INJURED, LEAVE, NOWHERE, POLICE, QUIET, RALLY,
 )
@@ -73,7 +74,7 @@ P_BACKUP = 12
 N_PARAMS = 13
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def coarse_counts(x, y, kind, state, arresting, factor, cx, cy):
     """Counts per coarse cell and layer, as summed-area tables ``sat[layer, cx + 1, cy + 1]``."""
     sat = np.zeros((N_LAYERS, cx + 1, cy + 1), dtype=np.int32)
@@ -115,7 +116,7 @@ def window_sum(sat, layer, gx, gy, r):
     return sat[layer, x1, y1] - sat[layer, x0, y1] - sat[layer, x1, y0] + sat[layer, x0, y0]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def decide(key, x, y, kind, state, behaviour, target, grievance, risk, dose, timer, cause, home,
            occ, gas, gas_factor, sat, coarse_factor, vision_r, arrest_p_table, params,
            exit_target, regroup, window_r, crush_count):

@@ -49,6 +49,7 @@ from numba import njit, prange
 
 from .activation import arrest_probability_grid, arrest_probability_table
 from .counter_rng import draw64
+from .parallel import PRANGE_ONLY
 
 QUIET, ACTIVE, JAILED = 0, 1, 2
 STATE_NAMES = ("quiet", "active", "jailed")
@@ -183,7 +184,7 @@ def try_pick(key, i, t, m):
     return np.int64((half * np.uint64(m)) >> np.uint64(32))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def build_cells(x, y, kind, state, cells, jail_mode):
     """``cells[x, y]`` = the cell's code (FREE, QUIET_CITIZEN, ACTIVE_CITIZEN, COP_CELL, STAYS for a
     jailed agent that keeps its cell), from the agents, so the phases never read agent arrays to
@@ -207,7 +208,7 @@ def build_cells(x, y, kind, state, cells, jail_mode):
         cells[x[i], y[i]] = c
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def sync_agents(x, y, state, occ, cells):
     """The agents' ``x, y`` and ``state`` from the cells (jailed agents off the grid keep theirs):
     the phases work on cells and leave the agent arrays behind, as writing them costs a store
@@ -240,7 +241,7 @@ def cell_counts(cells):
     return quiet, active
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def pad_packed(cells, r, padded):
     """``padded`` = the packed counts (cop << 16 | active) of the grid padded by ``r`` wrapped cells."""
     w, h = cells.shape
@@ -264,7 +265,7 @@ def _add_row(dst, src):
         dst[q] += src[q]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def _diagonal_rows(padded, lo, hi, x0, x1, y0, y1, out):
     """``out[p, q]`` = sum of ``padded[p + s, q + s]`` for s in [lo, hi], for p in [x0, x1), q in [y0, y1)."""
     for p in prange(x0, x1):
@@ -274,7 +275,7 @@ def _diagonal_rows(padded, lo, hi, x0, x1, y0, y1, out):
             _add_row(row, padded[p + s, y0 + s:y1 + s])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def _antidiagonal_add(rows, shift, lo, hi, r, out, clear):
     """``out[x, y] += sum of rows[x + r + shift + t, y + r - t]`` for t in [lo, hi] (``=`` if ``clear``)."""
     w, h = out.shape
@@ -286,7 +287,7 @@ def _antidiagonal_add(rows, shift, lo, hi, r, out, clear):
             _add_row(d, rows[x + r + shift + t, r - t:r - t + h])
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def _square_counts(padded, v, r, rows, out):
     w, h = out.shape
     for p in prange(r - v, r + w + v):
@@ -405,7 +406,7 @@ def jail_phase(x, y, state, jail, hardship, risk, occ, cells, traits, dx, dy, ke
             state[i] = QUIET
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def decide_phase(occ, jail, cells, traits, counts, blocks, legitimacy, p_grid, threshold):
     """Cell by cell: a jailed citizen keeping its cell counts its term down, and comes out quiet
     when it is over (the jail phase of KEEP_CELL, which needs no order); every free citizen
@@ -476,7 +477,7 @@ def _active_near(blocks, x, y, v, w, h):
             or _any_block(blocks, b0, b1, c0, c1) or _any_block(blocks, b0, b1, d0, d1))
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def arrest_phase(x, y, state, jail, occ, cells, blocks, near, marks, dx, dy, key, max_jail_term, jail_mode):
     """Every cop arrests one random active within its vision (the j-th in window order), marking its
     cell in ``marks``; cops that pick the same active jail it once. ``blocks`` rules out the cops
@@ -589,7 +590,7 @@ def _move_band(lo, hi, occ, cells, traits, todo, cdx, cdy, coff, pdx, pdy, poff,
             tflat[n, 1] = tflat[c, 1]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def move_phase(occ, cells, traits, bands, todo, cdx, cdy, coff, pdx, pdy, poff, key):
     """Every agent not in jail moves to a random empty cell within its vision: bands of one colour
     class in parallel (band ``b`` lists its column's movers in ``todo[b]``), the three classes in

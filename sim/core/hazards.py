@@ -17,6 +17,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .parallel import PRANGE_ONLY
+
 
 @njit(cache=True)
 def coarse_floor(walkable, factor):
@@ -56,7 +58,7 @@ def _face_flux(conc, floor, c, qx, qy, kd, w):
     return kd * (cq - c) - (w * c if w > 0.0 else w * cq)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def _gas_substep(conc, floor, out, diffusivity, wind_u, wind_v, h, dt, decay_factor):
     """One explicit step from ``conc`` into ``out``; each cell is written by one thread only."""
     nx, ny = conc.shape

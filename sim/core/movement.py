@@ -52,6 +52,7 @@ from numba import njit, prange
 
 from .bits import DX, DY, PAD, bits_at, flip, neighbours_taken, popcount64, prefetch, u64
 from .counter_rng import STRIDE, draw16, draw64
+from .parallel import PRANGE_ONLY
 from .state import FLEEING, INJURED, LEFT, MARCH, NOWHERE, RALLY
 
 BUDGET_CAP_CELLS = 1.5
@@ -82,7 +83,7 @@ GROUPING_CHUNKS = 8  # agents are grouped by strip in this many index ranges at 
 PARALLEL_GROUPING_MIN = 20_000  # agents: below this, grouping them on one thread is quicker
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def group_by_strip(x, width, offset, nstrips):
     """Agents grouped by strip (``(x + offset) // width``; agents off the map in strip 0), each strip's
     in index order. Returns (order, strip start offsets): strip ``s`` is ``order[ptr[s]:ptr[s + 1]]``.
@@ -348,7 +349,7 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
     return left
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=PRANGE_ONLY)
 def step_agents(width, offset, nstrips, first_phase, order_key, nslots, key, x, y, state, behaviour, target,
                 speed, budget, occ, area_of, enter, place_id, is_exit, fields, field_place,
                 speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
