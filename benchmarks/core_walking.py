@@ -85,7 +85,7 @@ def run(quick: bool) -> dict:
             row = {"numba_agent_steps_per_s": float(np.median(numba))}
             if n in REFERENCE_STEPS:
                 ref_steps = 1 if quick else REFERENCE_STEPS[n]
-                ref_crowds = 1 if quick else 3
+                ref_crowds = 1 if quick else 5
                 # side by side, crowd by crowd: the reference walks a crowd, then numba walks the same
                 # crowd over the same steps five times (its runs are short); each crowd gives a ratio,
                 # so a slow moment of the machine lands on both engines, not on one
