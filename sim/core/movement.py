@@ -294,6 +294,8 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
         moves = 0
         while moves < max_moves:
             free = np.int64(enter[u64(ax), u64(ay)]) & ~neighbours_taken(occ, ax, ay)
+            if free == 0:
+                break  # boxed in (common in a dense crowd): the scan below would find nothing to step to
             start = draw16(key, i, moves)
             best = cur
             bd = -1
