@@ -296,20 +296,22 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
             free = np.int64(enter[u64(ax), u64(ay)]) & ~neighbours_taken(occ, ax, ay)
             if free == 0:
                 break  # boxed in (common in a dense crowd): the scan below would find nothing to step to
-            start = draw16(key, i, moves)
+            start = draw16(key, i, moves) & 7
             best = cur
             bd = -1
             side = -1
-            # selects for the values; LLVM branches on ``ok``, which mispredicts in crowds, but the fully
-            # branch-free scan (taken neighbours read the own cell) needs a third more instructions: no faster
-            for k in range(8):
-                d = (start + k) & 7
-                ok = (free >> d) & 1 == 1
-                v = np.float64(flat[u64(here + step_off[d] if ok else here)])
-                better = ok and v < best
+            # the free neighbours only, from direction ``start`` on, counter-clockwise: ``free`` turned so
+            # that bit k is direction start + k, then its set bits lowest first (in a crowd most
+            # neighbours are taken, and a scan of all eight branched on each: mispredicted)
+            turned = ((free >> start) | (free << (8 - start))) & 0xFF
+            while turned != 0:
+                d = (start + np.int64(popcount64((turned & -turned) - 1))) & 7
+                turned &= turned - 1
+                v = np.float64(flat[u64(here + step_off[d])])
+                better = v < best
+                side = d if (v == cur and side < 0) else side
                 best = v if better else best
                 bd = d if better else bd
-                side = d if (ok and v == cur and side < 0) else side
             aside = bd < 0
             if aside:
                 # blocked ahead: step aside along the level line, once per step, when held up long enough
