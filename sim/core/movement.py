@@ -34,8 +34,8 @@ caches.
 
 Memory. Occupancy is a bit grid (``sim.core.bits``); the floor cells of each cell's density
 window are counted once (walls do not move); which neighbours are enterable as far as walls
-go is a static ``uint8`` mask per cell; a scan of the 8 neighbours picks with selects. The
-rows of agents 16 turns ahead and the cells of agents 4 turns ahead are prefetched (turns jump
+go is a static ``uint8`` mask per cell; a scan reads only the neighbours that mask and the
+occupancy leave free (the set bits of one byte, in the scan's order). The rows of agents 16 turns ahead and the cells of agents 4 turns ahead are prefetched (turns jump
 between agents at random, so without it every row read waits on memory), and each thread's
 strips of a phase are one run of turns, so prefetching reaches across strips. Indices known
 to be in range are read unsigned (``bits.u64``).
