@@ -168,8 +168,8 @@ def console_main() -> int:
 
     A run imports Mesa first, from here: Mesa's method loggers look up the module of every frame
     on the call stack as it imports (``inspect.getouterframes``), each lookup a scan of every
-    module loaded so far. Imported before numba and our modules, at the top of the stack, it makes 105
-    lookups over 1.3 k modules instead of 171 over 1.5 k: about 0.1 s of a run's start."""
+    module loaded so far. Imported before numba and our modules, at the top of the stack, it
+    makes 105 lookups over 1.3 k modules instead of 171 over 1.5 k: about 0.1 s of a run's start."""
     if sys.argv[1:2] == ["run"]:
         gc_pause.pause()
         import mesa  # noqa: F401

@@ -78,3 +78,22 @@ print(code, loaded.index("mesa") < loaded.index("numba"))
 """
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert out.stdout.split()[-2:] == ["0", "True"], out.stderr
+
+
+@pytest.mark.parametrize("engine", ["python", "numba"])
+def test_either_engine_runs_in_a_fresh_process(tmp_path, engine):
+    """Each engine's first step in a new process, twice (the first may compile the kernels, the second
+    loads them from numba's cache)."""
+    for k in range(2):
+        out = subprocess.run([sys.executable, "-m", "sim", "run", "scenarios/examples/corridor.toml", "--engine",
+                              engine, "--duration", "2", "--quiet", "--out", str(tmp_path / f"run{k}")],
+                             capture_output=True, text=True)
+        assert out.returncode == 0 and (tmp_path / f"run{k}").is_dir(), out.stderr
+
+
+def test_numba_threads_are_up_once_the_kernels_are_imported():
+    """Importing the kernels starts numba's threads (sim.core.parallel): a serial kernel calling a parallel
+    one, loaded from the cache in a process whose threads were not started, crashed it."""
+    probe = "import numba, sim.core.movement; print(numba.threading_layer())"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert out.returncode == 0 and out.stdout.strip(), out.stderr
