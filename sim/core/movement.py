@@ -35,10 +35,11 @@ caches.
 Memory. Occupancy is a bit grid (``sim.core.bits``); the floor cells of each cell's density
 window are counted once (walls do not move); which neighbours are enterable as far as walls
 go is a static ``uint8`` mask per cell; a scan reads only the neighbours that mask and the
-occupancy leave free (the set bits of one byte, in the scan's order). The rows of agents 16 turns ahead and the cells of agents 4 turns ahead are prefetched (turns jump
-between agents at random, so without it every row read waits on memory), and each thread's
-strips of a phase are one run of turns, so prefetching reaches across strips. Indices known
-to be in range are read unsigned (``bits.u64``).
+occupancy leave free (the set bits of one byte, in the scan's order). The rows of agents 16
+turns ahead and the cells of agents 4 turns ahead are prefetched (turns jump between agents at
+random, so without it every row read waits on memory), and each thread's strips of a phase are
+one run of turns, so prefetching reaches across strips. Indices known to be in range are read
+unsigned (``bits.u64``).
 
 Random numbers are counter-based (``sim.core.counter_rng``): draw ``m`` of agent ``i`` (the
 scan's starting direction of its move ``m``; ``max_moves`` and ``max_moves + 1``: the mill
