@@ -50,7 +50,6 @@ def test_bit_grids_count_like_plain_loops(mask, data):
     r = data.draw(st.integers(0, bits.PAD))
     in_window = mask[max(x - r, 0):x + r + 1, max(y - r, 0):y + r + 1].sum()
     assert _window(b, x, y, r) == in_window
-    assert bits.window_floor(mask.astype(np.uint8), r)[x, y] == in_window - mask[x, y]
     got = _neighbours(b, x, y)
     for d in range(8):
         qx, qy = x + bits.DX[d], y + bits.DY[d]
@@ -59,35 +58,6 @@ def test_bit_grids_count_like_plain_loops(mask, data):
     assert _flip_and_get(b, x, y) == (not mask[x, y])
     mask[x, y] = not mask[x, y]
     assert (bits.unpack(b, mask.shape) == mask).all(), "a flip touches one cell only"
-
-
-@settings(max_examples=40, deadline=None)
-@given(grids, st.integers(0, bits.PAD))
-def test_window_floor_counts_every_window(mask, r):
-    """Every cell's count, against a plain loop over its window (walls and the edge left out)."""
-    nx, ny = mask.shape
-    walk = mask.astype(np.uint8)
-    got = bits.window_floor(walk, r)
-    for x in range(nx):
-        for y in range(ny):
-            window = walk[max(x - r, 0):x + r + 1, max(y - r, 0):y + r + 1]
-            assert got[x, y] == (window == 1).sum() - (walk[x, y] == 1)
-
-
-@settings(max_examples=50, deadline=None)
-@given(grids)
-def test_enterable_forbids_walls_edges_and_corner_cutting(mask):
-    nx, ny = mask.shape
-    walk = mask.astype(np.uint8)
-    enter = bits.enterable(walk)
-    for x in range(nx):
-        for y in range(ny):
-            for d in range(8):
-                qx, qy = x + bits.DX[d], y + bits.DY[d]
-                ok = 0 <= qx < nx and 0 <= qy < ny and walk[qx, qy] == 1
-                if ok and d % 2 == 1:
-                    ok = walk[qx, y] == 1 and walk[x, qy] == 1
-                assert (enter[x, y] >> d) & 1 == ok
 
 
 @settings(deadline=None)  # the first call compiles

@@ -8,8 +8,8 @@ at the map's edge need no clipping.
 
 The numba helpers here (``flip``, ``bits_at``, ``window_count``, ``neighbours_taken``) work on
 the padded ``uint64`` array; the reference engine reads and writes the same array one cell at a
-time (``sim.core.reference.Occupancy``). Static per-cell tables for walkers come from here too
-(``enterable``, ``window_floor``), and two LLVM intrinsics, ``popcount64`` and ``prefetch``.
+time (``sim.core.reference.Occupancy``). Two LLVM intrinsics live here too, ``popcount64`` and
+``prefetch``.
 """
 
 from __future__ import annotations
@@ -136,80 +136,3 @@ def neighbours_taken(bits, x, y):
     out |= (mid & _ONE) << np.uint64(6)
     out |= (east & _ONE) << np.uint64(7)
     return np.int64(out)
-
-
-@njit(cache=True)
-def enterable(walkable):
-    """``uint8[nx, ny]``: bit d set where a walker may step from the cell to its neighbour d, as far
-    as walls go: the neighbour is on the map and floor, and a diagonal step has floor on both
-    sides (no corner cutting).
-
-    Start-up time: a run computes it for every cell of the map. Row by row, the inner cells of a
-    row in a loop without branches (which LLVM vectorizes: 3 ms for the Bishkek map, against 70 ms
-    with bounds checks per neighbour), the row's two end cells apart.
-    """
-    nx, ny = walkable.shape
-    out = np.zeros((nx, ny), dtype=np.uint8)
-    if ny == 0:
-        return out
-    off_map = np.zeros(ny, dtype=walkable.dtype)  # the row beyond either side: no floor
-    for x in range(nx):
-        west = off_map if x == 0 else walkable[x - 1]
-        here = walkable[x]
-        east = off_map if x == nx - 1 else walkable[x + 1]
-        row = out[x]
-        for y in range(1, ny - 1):
-            row[y] = _steps(west[y - 1] == 1, west[y] == 1, west[y + 1] == 1, here[y - 1] == 1, here[y + 1] == 1,
-                            east[y - 1] == 1, east[y] == 1, east[y + 1] == 1)
-        for y in (0, ny - 1):
-            south = y > 0
-            north = y < ny - 1
-            ys, yn = max(y - 1, 0), min(y + 1, ny - 1)
-            row[y] = _steps(south and west[ys] == 1, west[y] == 1, north and west[yn] == 1,
-                            south and here[ys] == 1, north and here[yn] == 1,
-                            south and east[ys] == 1, east[y] == 1, north and east[yn] == 1)
-    return out
-
-
-@njit(cache=True, inline="always")
-def _steps(sw, w, nw, s, n, se, e, ne):
-    """The ``enterable`` bits of a cell from which of its neighbours are floor (west, here, east
-    columns; south to north)."""
-    sw, w, nw, s, n, se, e, ne = np.uint8(sw), np.uint8(w), np.uint8(nw), np.uint8(s), np.uint8(n), \
-        np.uint8(se), np.uint8(e), np.uint8(ne)
-    return (e | ((ne & e & n) << 1) | (n << 2) | ((nw & w & n) << 3) | (w << 4)
-            | ((sw & w & s) << 5) | (s << 6) | ((se & e & s) << 7))
-
-
-@njit(cache=True)
-def window_floor(walkable, r):
-    """``uint16[nx, ny]``: floor cells in the (2r + 1)-square window around each cell, the cell itself
-    left out, clipped to the map. Walls do not move, so walkers read this instead of counting.
-
-    Two passes over the map whatever r: running sums along y, then along x (these a whole row at
-    a time, which vectorizes).
-    """
-    nx, ny = walkable.shape
-    rows = np.zeros((nx, ny), dtype=np.uint16)  # floor in each cell's stretch of 2r + 1 along y
-    for x in range(nx):
-        run = 0
-        for y in range(ny + r):
-            if y < ny:
-                run += walkable[x, y] == 1
-            if y - 2 * r - 1 >= 0:
-                run -= walkable[x, y - 2 * r - 1] == 1
-            if y >= r:
-                rows[x, y - r] = run
-    out = np.empty((nx, ny), dtype=np.uint16)
-    acc = np.zeros(ny, dtype=np.uint16)  # the window's sums, moved along x a row at a time
-    for x in range(nx + r):
-        if x < nx:
-            for y in range(ny):
-                acc[y] += rows[x, y]
-        if x - 2 * r - 1 >= 0:
-            for y in range(ny):
-                acc[y] -= rows[x - 2 * r - 1, y]
-        if x >= r:
-            for y in range(ny):
-                out[x - r, y] = acc[y] - (walkable[x - r, y] == 1)
-    return out

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from . import bits
+from . import bits, cell_table
 from .behaviour import N_PARAMS, coarse_counts, decide
 from .counter_rng import new_key
 from .hazards import GasField
@@ -100,12 +100,12 @@ def start_numba_set_up() -> None:
     loops) can overlap the two, but both sides mostly hold the GIL: this saved 0.1-0.3 s when the
     model build did more numpy work, and since the map's tables come from fast kernels the gain is
     within the noise (build and first step of the 5 October scenario: 0.44-0.65 s with the thread,
-    0.44-0.77 s without). The thread loads the real ``enterable`` kernel; numba's compiler lock
-    makes later calls from other threads wait for it.
+    0.44-0.77 s without). The thread loads the real kernel of the map's cell table; numba's
+    compiler lock makes later calls from other threads wait for it.
     """
     def load() -> None:
         try:
-            bits.enterable(np.ones((1, 1), np.uint8))
+            cell_table.build(np.ones((1, 1), np.uint8), np.zeros((1, 1), np.int16), np.zeros((1, 1), np.uint8), 1)
         except Exception:  # noqa: BLE001 - the caller's own first kernel call reports it properly
             pass
 
@@ -139,8 +139,7 @@ class Core:
         self.strip_width = strip_width(self.max_moves, self.window_r)
         self.strips = world.walkable.shape[0] // self.strip_width + 2
         self.occ = agents.occupancy(world.walkable)  # bit grid: who stands where
-        self.area_of = bits.window_floor(world.walkable, self.window_r)  # per cell: floor in its window
-        self.enter = bits.enterable(world.walkable)  # per cell: neighbours a step may go to
+        self.cells = cell_table.build(world.walkable, world.place_id, world.is_exit, self.window_r)
         self.decisions = decisions
         self.injured_total = 0
         self.arrested_total = 0
@@ -157,7 +156,8 @@ class Core:
 
     def plan_step(self, rng: np.random.Generator) -> StepPlan:
         """Strips at a random offset, a random parity first, keys for the turn order and the draws."""
-        offset, first_phase = (int(v) for v in rng.integers(0, (self.strip_width, 2)))
+        # two scalar draws: the same numbers as one draw with the bounds (strip_width, 2), in half the time
+        offset, first_phase = int(rng.integers(self.strip_width)), int(rng.integers(2))
         order_key = new_key(rng)
         return StepPlan(offset, first_phase, order_key, new_key(rng))
 
@@ -168,14 +168,10 @@ class Core:
 
     def open_cells(self, mask: np.ndarray) -> None:
         """Cells that were walls become floor (a gate gives way)."""
-        self.world.walkable[mask] = 1
-        xs, ys = np.nonzero(mask)
-        if xs.size == 0:
-            return
-        self.area_of = bits.window_floor(self.world.walkable, self.window_r)
-        x0, x1 = max(xs.min() - 1, 0), xs.max() + 2
-        y0, y1 = max(ys.min() - 1, 0), ys.max() + 2
-        self.enter[x0:x1, y0:y1] = bits.enterable(self.world.walkable)[x0:x1, y0:y1]
+        w = self.world
+        w.walkable[mask] = 1
+        if mask.any():  # once a run at most: the whole table anew (~20 ms for the Bishkek map)
+            self.cells = cell_table.build(w.walkable, w.place_id, w.is_exit, self.window_r)
 
     def occupied(self) -> np.ndarray:
         """Bool grid of the cells someone stands on (a copy, for checks and pictures)."""
@@ -206,10 +202,11 @@ class Core:
     def step_with(self, plan: StepPlan) -> int:
         """Walk one step by ``plan``; returns how many left the map."""
         w, a = self.world, self.agents
-        common = (w.place_id, w.is_exit, w.fields, w.field_place, self.speed_table, self.window_r,
-                  self.params.dt, w.cell_size, self.mill_threshold, self.max_moves, self.params.flee_factor)
+        common = (w.field_place, self.speed_table, self.window_r, self.params.dt, w.cell_size, self.mill_threshold,
+                  self.max_moves, self.params.flee_factor)
         if self.engine == "numba":
             return int(step_agents(self.strip_width, plan.offset, self.strips, plan.first_phase, plan.order_key,
                                    numba.get_num_threads(), plan.key, a.x, a.y, a.state, a.behaviour, a.target,
-                                   a.speed, a.budget, self.occ, self.area_of, self.enter, *common))
-        return step_agents_reference(self.turn_sequence(plan), plan.key, a, self.occ, w.walkable, *common)
+                                   a.speed, a.budget, self.occ, self.cells, w.fields, *common))
+        return step_agents_reference(self.turn_sequence(plan), plan.key, a, self.occ, w.walkable, w.place_id,
+                                     w.is_exit, w.fields, *common)
