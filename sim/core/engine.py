@@ -170,7 +170,7 @@ class Core:
         """Cells that were walls become floor (a gate gives way)."""
         w = self.world
         w.walkable[mask] = 1
-        if mask.any():  # once a run at most: the whole table anew (~20 ms for the Bishkek map)
+        if mask.any():  # once a run at most: the whole table anew (40-70 ms for the Bishkek map)
             self.cells = cell_table.build(w.walkable, w.place_id, w.is_exit, self.window_r)
 
     def occupied(self) -> np.ndarray:
