@@ -1,5 +1,6 @@
 """Epstein core: the numba kernels and the plain-Python reference agree bit for bit, on any
-thread count; counts from summed-area tables equal window scans; a step keeps its invariants."""
+thread count, the parallel kernels and their serial twins alike; counts from summed-area tables equal
+window scans; a step keeps its invariants; a run in one call equals its steps."""
 
 import numba
 import numpy as np
@@ -39,6 +40,7 @@ def configs(draw):
         legitimacy=draw(st.floats(0.3, 0.95)),
         steps=draw(st.integers(1, 6)),
         seed=draw(st.integers(0, 2**32 - 1)),
+        kernels=draw(st.sampled_from(["SERIAL", "PARALLEL"])),
     )
 
 
@@ -49,6 +51,7 @@ def test_numba_and_reference_agree_exactly(cfg):
     fast = E.populate(rules.width, rules.height, *cfg["densities"], rng)
     slow = fast.copy()
     kernels, reference = E.Kernels(rules, fast), Reference(rules, slow)
+    kernels.kernels = getattr(E, cfg["kernels"])  # small grids step on the serial twins; check both
     for step in range(cfg["steps"]):
         keys = (new_key(rng), new_key(rng), new_key(rng))
         kernels.step(fast, cfg["legitimacy"], keys)
@@ -59,8 +62,9 @@ def test_numba_and_reference_agree_exactly(cfg):
         assert counts == reference.state_counts(slow)
 
 
+@pytest.mark.parametrize("variant", ["SERIAL", "PARALLEL"])
 @pytest.mark.parametrize("neighbourhood,jail_mode", [(E.VON_NEUMANN, E.LEAVE_GRID), (E.MOORE, E.KEEP_CELL)])
-def test_numba_and_reference_agree_on_a_wider_grid(neighbourhood, jail_mode):
+def test_numba_and_reference_agree_on_a_wider_grid(neighbourhood, jail_mode, variant):
     """Windows far from the seam (the kernels' flat fast paths), several blocks of the arrests' map,
     different visions for citizens and cops, and outbursts with arrests."""
     rules = _rules(53, 44, 6, 4, neighbourhood, ROUND_HALF_EVEN, jail_mode, max_jail=3)
@@ -68,6 +72,7 @@ def test_numba_and_reference_agree_on_a_wider_grid(neighbourhood, jail_mode):
     fast = E.populate(rules.width, rules.height, 0.68, 0.05, rng)
     slow = fast.copy()
     kernels, reference = E.Kernels(rules, fast), Reference(rules, slow)
+    kernels.kernels = getattr(E, variant)
     arrests = 0
     for step in range(4):
         keys = (new_key(rng), new_key(rng), new_key(rng))
@@ -78,6 +83,29 @@ def test_numba_and_reference_agree_on_a_wider_grid(neighbourhood, jail_mode):
         _assert_same(fast, slow, step)
         arrests += int(np.count_nonzero((fast.state == E.JAILED) & (before != E.JAILED)))
     assert arrests > 0
+
+
+@pytest.mark.parametrize("variant", ["SERIAL", "PARALLEL"])
+def test_a_run_in_one_call_equals_its_steps(variant):
+    """``Kernels.run`` (a batch of steps in one call) gives the steps' worlds, and after each the
+    counts ``state_counts`` would."""
+    rules = _rules(34, 29, 4, 3, E.VON_NEUMANN, ROUND_HALF_EVEN, E.LEAVE_GRID, max_jail=5)
+    rng = np.random.default_rng(8)
+    one = E.populate(rules.width, rules.height, 0.7, 0.06, rng)
+    batch = one.copy()
+    stepper, runner = E.Kernels(rules, one), E.Kernels(rules, batch)
+    stepper.kernels = runner.kernels = getattr(E, variant)
+    legitimacies = np.linspace(0.8, 0.4, 9)
+    keys = rng.integers(0, 1 << 63, size=(9, 3), dtype=np.int64)
+    counts = []
+    for legitimacy, k in zip(legitimacies, keys):
+        stepper.step(one, float(legitimacy), tuple(int(v) for v in k))
+        counts.append(stepper.state_counts(one))
+    tally = runner.run(batch, legitimacies, keys)
+    stepper.sync(one)
+    runner.sync(batch)
+    _assert_same(one, batch, 9)
+    assert tally.tolist() == [list(c) for c in counts] and len({c[1] for c in counts}) > 1
 
 
 def _run(rules, threads, steps=12, seed=5):

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tomllib
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -114,6 +115,47 @@ def test_both_engines_give_the_same_run():
         runs.append(model.timeseries())
     pd.testing.assert_frame_equal(*runs)
     assert runs[0]["jailed"].iloc[-1] > 0
+
+
+@pytest.mark.parametrize("engine", ["numba", "python"])
+@pytest.mark.parametrize("path", [CLASSIC, MESA])
+def test_run_for_gives_what_stepping_gives(path, engine):
+    """Mesa's run_for and run_until, which the model runs in one call of the engine: the same
+    agents, DataCollector rows (legitimacy changing on the way), clock and next step as step()."""
+    scenario = load_scenario(path).with_values({"grid.width": 24, "grid.height": 21, "legitimacy": [
+        {"at_step": 6, "value": 0.55, "over_steps": 5}]})
+    stepped, batched = (EpsteinModel(scenario, engine=engine, seed=2, steps=40) for _ in range(2))
+    for _ in range(25):
+        stepped.step()
+    batched.run_for(10)
+    batched.run_until(25.5)  # steps 11..25; the clock stops between steps, as Mesa's
+    assert batched.time == 25.5 and batched.steps == stepped.steps == 25
+    stepped.run_for(0.5)  # Mesa steps none: both clocks at 25.5
+    pd.testing.assert_frame_equal(batched.datacollector.get_model_vars_dataframe(),
+                                  stepped.datacollector.get_model_vars_dataframe())
+    assert batched.datacollector._collection_steps == stepped.datacollector._collection_steps
+    for name in stepped.world.__dataclass_fields__:
+        assert np.array_equal(getattr(batched.world, name), getattr(stepped.world, name)), name
+    assert batched.legitimacy == stepped.legitimacy and batched.active == stepped.active
+    batched.step()
+    stepped.step()
+    assert batched.time == stepped.time == 26.5 and batched.counts().tolist() == stepped.counts().tolist()
+    batched.run_for(20)
+    assert batched.steps_done == 46 and not batched.running  # past the scenario's 40 steps, as step() goes
+
+
+def test_run_for_leaves_other_scheduled_events_to_mesa():
+    """With an event of the user's on the list the steps go through Mesa's loop, in time order."""
+    scenario = load_scenario(MESA).with_values({"grid.width": 16, "grid.height": 16})
+    model = EpsteinModel(scenario, seed=1, steps=10)
+    seen = []
+
+    def note():
+        seen.append(model.steps_done)
+
+    model.schedule_event(note, at=3.5)
+    model.run_for(6)
+    assert seen == [3] and model.steps_done == 6 and len(model.datacollector.model_vars["step"]) == 7
 
 
 def _cli(*args):

@@ -32,6 +32,11 @@ def new_keys(rng: np.random.Generator, n: int) -> tuple[int, ...]:
     return tuple(int(k) for k in rng.integers(0, 1 << 63, size=n, dtype=np.int64))
 
 
+def new_key_rows(rng: np.random.Generator, rows: int, n: int) -> np.ndarray:
+    """``int64[rows, n]``: the keys of ``rows`` calls of :func:`new_keys` (same draws, one call)."""
+    return rng.integers(0, 1 << 63, size=(rows, n), dtype=np.int64)
+
+
 @njit(cache=True, inline="always")
 def mix64(z):
     z = np.uint64(z)

@@ -43,13 +43,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from numba import njit, prange
 
 from .activation import arrest_probability_grid, arrest_probability_table
 from .counter_rng import draw64
-from .parallel import PRANGE_ONLY
+from .parallel import PRANGE_ONLY, serial_twins
 
 QUIET, ACTIVE, JAILED = 0, 1, 2
 STATE_NAMES = ("quiet", "active", "jailed")
@@ -177,11 +176,12 @@ def pick(key, i, k, m):
 
 
 @njit(cache=True, inline="always")
-def try_pick(key, i, t, m):
-    """The cell index in [0, m) of movement try ``t``: the low (even ``t``) or high (odd ``t``)
-    32 bits of draw ``t // 2``, times m, shifted (two tries per hash)."""
-    half = (draw64(key, i, t >> 1) >> np.uint64(32 * (t & 1))) & np.uint64(0xFFFFFFFF)
-    return np.int64((half * np.uint64(m)) >> np.uint64(32))
+def try_pick(draw, half, m):
+    """The window index in [0, m) of a movement try: the low (``half`` 0) or high (1) 32 bits of
+    ``draw`` times m, shifted; try ``t`` takes half ``t % 2`` of draw ``t // 2`` (two tries per
+    hash). Unsigned, as it indexes: numba wraps signed indices, which costs a third of a try."""
+    bits = (draw >> np.uint64(32 * half)) & np.uint64(0xFFFFFFFF)
+    return np.uint64((bits * np.uint64(m)) >> np.uint64(32))
 
 
 @njit(cache=True, parallel=PRANGE_ONLY)
@@ -327,51 +327,52 @@ def window_counts(cells, r, vision, neighbourhood, padded, rows_a, rows_b, out):
 
 # --- the phases ------------------------------------------------------------------------------------
 @njit(cache=True, inline="always")
-def _random_empty(grid, x, y, dx, dy, key, i, empty):
-    """A uniformly random cell among (x + dx, y + dy) on the torus where ``grid`` holds ``empty``,
-    or (-1, -1) if none: ``MOVE_TRIES`` random cells first (:func:`try_pick`), then one of the
-    empty ones (draw ``MOVE_TRIES // 2``)."""
-    w, h = grid.shape
+def _random_empty(flat, x, y, w, h, dx, dy, key, i, empty):
+    """The flat index (``x * h + y``) of a uniformly random cell among (x + dx, y + dy) on the
+    torus where ``flat`` holds ``empty``, or -1 if none: ``MOVE_TRIES`` random cells first (two
+    per draw, :func:`try_pick`), then one of the empty ones (draw ``MOVE_TRIES // 2``)."""
     m = dx.shape[0]
-    for t in range(MOVE_TRIES):
-        o = try_pick(key, i, t, m)
-        cx, cy = wrap(x + dx[o], w), wrap(y + dy[o], h)
-        if grid[cx, cy] == empty:
-            return cx, cy
+    for t in range(MOVE_TRIES // 2):
+        d = draw64(key, i, t)
+        o = try_pick(d, 0, m)
+        n = wrap(x + dx[o], w) * h + wrap(y + dy[o], h)
+        if flat[np.uint64(n)] == empty:
+            return n
+        o = try_pick(d, 1, m)
+        n = wrap(x + dx[o], w) * h + wrap(y + dy[o], h)
+        if flat[np.uint64(n)] == empty:
+            return n
     free = 0
     for o in range(m):
-        if grid[wrap(x + dx[o], w), wrap(y + dy[o], h)] == empty:
-            free += 1
+        free += flat[np.uint64(wrap(x + dx[o], w) * h + wrap(y + dy[o], h))] == empty
     if free == 0:
-        return -1, -1
+        return -1
     j = pick(key, i, MOVE_TRIES // 2, free)
     for o in range(m):
-        cx, cy = wrap(x + dx[o], w), wrap(y + dy[o], h)
-        if grid[cx, cy] == empty:
+        n = wrap(x + dx[o], w) * h + wrap(y + dy[o], h)
+        if flat[np.uint64(n)] == empty:
             if j == 0:
-                return cx, cy
+                return n
             j -= 1
-    return -1, -1
+    return -1
 
 
 @njit(cache=True, inline="always")
 def _random_empty_inside(flat, c, off, key, i):
     """:func:`_random_empty` for a window that does not cross the torus seam, on the flat grid:
-    the index into ``off`` of the cell chosen, or -1. The two tries of a draw are written out so
-    that one hash serves both."""
+    the index into ``off`` of the cell chosen, or -1."""
     m = off.shape[0]
     for t in range(MOVE_TRIES // 2):
         d = draw64(key, i, t)
-        o = np.int64(((d & np.uint64(0xFFFFFFFF)) * np.uint64(m)) >> np.uint64(32))
-        if flat[c + off[o]] == FREE:
-            return o
-        o = np.int64(((d >> np.uint64(32)) * np.uint64(m)) >> np.uint64(32))
-        if flat[c + off[o]] == FREE:
-            return o
+        o = try_pick(d, 0, m)
+        if flat[np.uint64(c + off[o])] == FREE:
+            return np.int64(o)
+        o = try_pick(d, 1, m)
+        if flat[np.uint64(c + off[o])] == FREE:
+            return np.int64(o)
     free = 0
     for o in range(m):
-        if flat[c + off[o]] == FREE:
-            free += 1
+        free += flat[np.uint64(c + off[o])] == FREE
     if free == 0:
         return -1
     j = pick(key, i, MOVE_TRIES // 2, free)
@@ -388,6 +389,8 @@ def jail_phase(x, y, state, jail, hardship, risk, occ, cells, traits, dx, dy, ke
     """The jail phase of LEAVE_GRID, in agent order: terms count down; a citizen whose term is over
     comes back to its old cell if free, else to a random empty cell within its vision, else
     waits a step."""
+    w, h = occ.shape
+    flat = occ.reshape(w * h)
     for i in range(x.shape[0]):
         if state[i] != JAILED:
             continue
@@ -396,7 +399,8 @@ def jail_phase(x, y, state, jail, hardship, risk, occ, cells, traits, dx, dy, ke
             continue
         cx, cy = x[i], y[i]
         if occ[cx, cy] != EMPTY:
-            cx, cy = _random_empty(occ, x[i], y[i], dx, dy, key, i, EMPTY)
+            n = _random_empty(flat, cx, cy, w, h, dx, dy, key, i, EMPTY)
+            cx, cy = (n // h, n % h) if n >= 0 else (-1, -1)
         if cx >= 0:
             x[i], y[i] = cx, cy
             occ[cx, cy] = i
@@ -564,8 +568,8 @@ def _move_band(lo, hi, occ, cells, traits, todo, cdx, cdy, coff, pdx, pdy, poff,
         for q in range(k):
             cy = np.int64(todo[q])
             c = col + cy
-            code = flat[c]
-            a = oflat[c]
+            code = flat[np.uint64(c)]
+            a = oflat[np.uint64(c)]
             cop = code == COP_CELL
             v = pv if cop else cv
             if cx >= v and cx + v < w and cy >= v and cy + v < h:
@@ -573,21 +577,19 @@ def _move_band(lo, hi, occ, cells, traits, todo, cdx, cdy, coff, pdx, pdy, poff,
                 o = _random_empty_inside(flat, c, off, key, a)
                 if o < 0:
                     continue
-                n = c + off[o]
-            else:
-                if cop:
-                    nx, ny = _random_empty(cells, cx, cy, pdx, pdy, key, a, FREE)
-                else:
-                    nx, ny = _random_empty(cells, cx, cy, cdx, cdy, key, a, FREE)
-                if nx < 0:
+                n = np.uint64(c + off[o])
+            else:  # one call for both kinds: a call per kind cost a reference count per array
+                e = _random_empty(flat, cx, cy, w, h, pdx if cop else cdx, pdy if cop else cdy, key, a, FREE)
+                if e < 0:
                     continue
-                n = nx * h + ny
-            flat[c] = FREE
-            oflat[c] = EMPTY
+                n = np.uint64(e)
+            u = np.uint64(c)
+            flat[u] = FREE
+            oflat[u] = EMPTY
             flat[n] = code + MOVED
             oflat[n] = a
-            tflat[n, 0] = tflat[c, 0]
-            tflat[n, 1] = tflat[c, 1]
+            tflat[n, 0] = tflat[u, 0]
+            tflat[n, 1] = tflat[u, 1]
 
 
 @njit(cache=True, parallel=PRANGE_ONLY)
@@ -625,6 +627,28 @@ def step_kernel(x, y, state, hardship, risk, jail, occ, cells, traits, padded, r
         move_phase(occ, cells, traits, bands, todo, cdx, cdy, coff, pdx, pdy, poff, move_key)
 
 
+@njit(cache=True)
+def run_kernel(x, y, state, hardship, risk, jail, occ, cells, traits, padded, rows_a, rows_b, counts, blocks,
+               near, marks, bands, todo, cdx, cdy, coff, pdx, pdy, poff, p_grid, pad, citizen_vision, neighbourhood,
+               jail_mode, threshold, max_jail_term, movement, legitimacies, keys, tally):
+    """``len(legitimacies)`` steps in one call, step ``s`` under ``legitimacies[s]`` and the keys
+    ``keys[s]``, writing after it the cells with a quiet and with an active citizen to ``tally[s]``:
+    a run with no Python between steps (which costs about as much as a small grid's step)."""
+    for s in range(legitimacies.shape[0]):
+        step_kernel(x, y, state, hardship, risk, jail, occ, cells, traits, padded, rows_a, rows_b, counts, blocks,
+                    near, marks, bands, todo, cdx, cdy, coff, pdx, pdy, poff, p_grid, pad, citizen_vision,
+                    neighbourhood, jail_mode, threshold, max_jail_term, movement, legitimacies[s], keys[s, 0],
+                    keys[s, 1], keys[s, 2])
+        tally[s, 0], tally[s, 1] = cell_counts(cells)
+
+
+# The kernels of grids under PARALLEL_CELLS: the same code without parallel loops (see Kernels.step).
+SERIAL = serial_twins(globals(), ["build_cells", "sync_agents", "pad_packed", "_diagonal_rows", "_antidiagonal_add",
+                                  "_square_counts", "window_counts", "decide_phase", "arrest_phase", "move_phase",
+                                  "step_kernel", "run_kernel"])
+PARALLEL = {name: globals()[name] for name in SERIAL}
+
+
 class Kernels:
     """The fast engine: ``step`` advances a :class:`World` under :class:`Rules`.
 
@@ -655,24 +679,30 @@ class Kernels:
         self.blocks = np.empty(((w + BLOCK - 1) // BLOCK, (h + BLOCK - 1) // BLOCK), dtype=np.uint8)
         self.near = np.empty_like(self.blocks)
         self.citizens = int(np.count_nonzero(world.kind == CITIZEN))
+        self.kernels = SERIAL if w * h < PARALLEL_CELLS else PARALLEL
         self._world, self._synced = None, True
         self.refresh(world)
 
     def refresh(self, world: World) -> None:
         """Rebuild what is on each cell from ``world`` (its arrays as they are now)."""
         self.sync(world)  # the arrays this world has not been given yet, if it is the one stepped
-        build_cells(world.x, world.y, world.kind, world.state, self.cells, self.rules.jail_mode)
+        self.kernels["build_cells"](world.x, world.y, world.kind, world.state, self.cells, self.rules.jail_mode)
         narrow = all(np.array_equal(v.astype(np.float32), v) for v in (world.hardship, world.risk))
         self.traits = np.zeros(self.cells.shape + (2,), dtype=np.float32 if narrow else np.float64)
         on = world.occ >= 0
         self.traits[on, 0] = world.hardship[world.occ[on]]
         self.traits[on, 1] = world.risk[world.occ[on]]
+        r, w = self.rules, world
+        self._args = (w.x, w.y, w.state, w.hardship, w.risk, w.jail, w.occ, self.cells, self.traits, self.padded,
+                      self.rows_a, self.rows_b, self.counts, self.blocks, self.near, self.marks, self.bands, self.todo,
+                      self.cdx, self.cdy, self.coff, self.pdx, self.pdy, self.poff, self.p_grid, self.pad,
+                      r.citizen_vision, r.neighbourhood, r.jail_mode, r.threshold, r.max_jail_term, r.movement)
         self._world, self._synced = world, True
 
     def sync(self, world: World) -> None:
         """Bring the agents' ``x, y`` and ``state`` in ``world`` up to date with the cells."""
         if world is self._world and not self._synced:
-            sync_agents(world.x, world.y, world.state, world.occ, self.cells)
+            self.kernels["sync_agents"](world.x, world.y, world.state, world.occ, self.cells)
             self._synced = True
 
     def state_counts(self, world: World) -> tuple[int, int, int]:
@@ -685,26 +715,24 @@ class Kernels:
     def step(self, world: World, legitimacy: float, keys: tuple[int, int, int]) -> None:
         """One step; ``keys`` are the counter-RNG keys of the jail, arrest and movement phases.
 
-        Grids under ``PARALLEL_CELLS`` run on one thread: a step has a dozen parallel regions, and
-        on a busy machine each can wait a scheduler time slice for its second thread (measured:
+        Grids under ``PARALLEL_CELLS`` run the serial twins of the kernels (:data:`SERIAL`): a step
+        has a dozen parallel loops, each launching the thread pool (1.6 us even on one thread),
+        and on a busy machine waiting a scheduler time slice for its second thread (measured:
         100 ms a step at 100x100 on two shared cores, 1.6 ms on one)."""
         if world is not self._world:
             self.refresh(world)
         self._synced = False
-        if self.rules.width * self.rules.height >= PARALLEL_CELLS:
-            self._step(world, legitimacy, keys)
-            return
-        threads = numba.get_num_threads()
-        numba.set_num_threads(1)
-        try:
-            self._step(world, legitimacy, keys)
-        finally:
-            numba.set_num_threads(threads)
+        self.kernels["step_kernel"](*self._args, legitimacy, keys[0], keys[1], keys[2])
 
-    def _step(self, world: World, legitimacy: float, keys: tuple[int, int, int]) -> None:
-        r, w = self.rules, world
-        step_kernel(w.x, w.y, w.state, w.hardship, w.risk, w.jail, w.occ, self.cells, self.traits, self.padded,
-                    self.rows_a, self.rows_b, self.counts, self.blocks, self.near, self.marks, self.bands, self.todo,
-                    self.cdx, self.cdy, self.coff, self.pdx, self.pdy, self.poff, self.p_grid, self.pad,
-                    r.citizen_vision, r.neighbourhood, r.jail_mode, r.threshold, r.max_jail_term, r.movement,
-                    legitimacy, keys[0], keys[1], keys[2])
+    def run(self, world: World, legitimacies: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """``len(legitimacies)`` steps in one call (step ``s`` as ``step(world, legitimacies[s],
+        keys[s])``); returns the citizens quiet, active and jailed after each, ``int64[steps, 3]``."""
+        if world is not self._world:
+            self.refresh(world)
+        self._synced = False
+        steps = len(legitimacies)
+        tally = np.zeros((steps, 3), dtype=np.int64)
+        self.kernels["run_kernel"](*self._args, np.ascontiguousarray(legitimacies, dtype=np.float64),
+                                   np.ascontiguousarray(keys, dtype=np.int64).reshape(steps, 3), tally)
+        tally[:, 2] = self.citizens - tally[:, 0] - tally[:, 1]
+        return tally

@@ -22,7 +22,7 @@ def pick_py(key: int, i: int, k: int, m: int) -> int:
 
 
 def try_pick_py(key: int, i: int, t: int, m: int) -> int:
-    """Plain-Python twin of :func:`sim.core.epstein.try_pick`: movement try ``t``, two per draw."""
+    """Plain-Python twin of :func:`sim.core.epstein.try_pick` for movement try ``t`` (two per draw)."""
     half = (draw64_py(key, i, t // 2) >> (32 * (t % 2))) & 0xFFFFFFFF
     return (half * m) >> 32
 
@@ -44,6 +44,14 @@ class Reference:
         """Citizens quiet, active and jailed."""
         citizen = world.kind == CITIZEN
         return tuple(int(np.count_nonzero(citizen & (world.state == s))) for s in (QUIET, ACTIVE, JAILED))
+
+    def run(self, world: World, legitimacies, keys) -> np.ndarray:
+        """Steps under ``legitimacies[s]`` and ``keys[s]``; the counts after each, as ``Kernels.run``."""
+        tally = []
+        for legitimacy, step_keys in zip(legitimacies, keys):
+            self.step(world, float(legitimacy), tuple(int(k) for k in step_keys))
+            tally.append(self.state_counts(world))
+        return np.array(tally, dtype=np.int64).reshape(len(tally), 3)
 
     def cells(self, x: int, y: int, window) -> list[tuple[int, int]]:
         w, h = self.rules.width, self.rules.height

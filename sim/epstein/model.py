@@ -2,7 +2,8 @@
 
 The arrays live in ``self.world`` (``sim.core.epstein.World``); ``Citizen`` and ``Cop`` agents
 are views over one row of them, so ``model.agents_by_type``, ``AgentSet.groupby`` and Mesa's
-DataCollector work while no Python runs per agent per step.
+DataCollector work while no Python runs per agent per step. Mesa's ``run_for`` and ``run_until``
+run their steps in one call of the engine, with no Python per step either (see ``_run_batched``).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 import mesa
 import numpy as np
 import pandas as pd
+from mesa.time.events import Schedule
 
 from ..core import epstein as core
 from ..core.activation import RATIO_ROUNDING
-from ..core.counter_rng import new_keys
+from ..core.counter_rng import new_key_rows, new_keys
 from ..core.epstein_reference import Reference
 from .scenario import EpsteinScenario
 
@@ -124,6 +126,62 @@ class EpsteinModel(mesa.Model):
         self.legitimacy = self.spec.legitimacy_at(self.steps_done)
         self.core.step(self._world, self.legitimacy, new_keys(self.rng, 3))
         self._collect()
+        if self.steps_done >= self.total_steps:
+            self.running = False
+
+    def run_for(self, duration: float) -> None:
+        """Mesa's ``run_for``: the steps due in ``duration`` run in one call of the engine (see
+        :meth:`_run_batched`)."""
+        if not self._run_batched(self.time + duration):
+            super().run_for(duration)
+
+    def run_until(self, end_time: float) -> None:
+        """Mesa's ``run_until``, batched as :meth:`run_for`."""
+        if not self._run_batched(end_time):
+            super().run_until(end_time)
+
+    def _run_batched(self, until: float) -> bool:
+        """Run the steps due by time ``until`` in one call of the engine and leave the model, its
+        DataCollector and Mesa's clock as Mesa's event loop stepping them one by one would
+        (tests/test_epstein_scenario.py checks it). Only when the model's own steps, once per
+        time unit, are all that is scheduled; otherwise returns False and Mesa steps them.
+
+        At 40x40 the Python around a step (Mesa's event loop, drawing keys, the DataCollector)
+        costs more than the step."""
+        schedule = getattr(self, "_default_schedule", None)  # Mesa 3.5's own step schedule
+        events = getattr(self, "_event_list", None)
+        if schedule is None or events is None or len(events) != 1 or schedule.next_scheduled_time is None:
+            return False
+        plan = schedule.schedule
+        if plan.interval != 1 or plan.end is not None or plan.count is not None:
+            return False
+        first = schedule.next_scheduled_time
+        steps = int(np.floor(until - first)) + 1 if until >= first else 0
+        if steps < 1:
+            return False
+        self._step_many(steps, [first + k for k in range(steps)])
+        schedule.stop()  # the next step is due a time unit after the last
+        schedule.schedule = Schedule(interval=plan.interval, start=first + steps)
+        schedule.start()
+        self.steps += steps
+        self.time = until
+        return True
+
+    def _step_many(self, steps: int, times: list[float]) -> None:
+        """``steps`` of :meth:`step` in one call of the engine (``times``: Mesa's clock at each)."""
+        first = self.steps_done + 1
+        legitimacy = np.array([self.spec.legitimacy_at(s) for s in range(first, first + steps)])
+        tally = self.core.run(self._world, legitimacy, new_key_rows(self.rng, steps, 3))
+        self.steps_done += steps
+        self.legitimacy = float(legitimacy[-1])
+        self.quiet, self.active, self.jailed = (int(c) for c in tally[-1])
+        columns = {"step": list(range(first, first + steps)), "legitimacy": legitimacy.tolist(),
+                   **{name: tally[:, k].tolist() for k, name in enumerate(core.STATE_NAMES)}}
+        for name, values in columns.items():
+            self.datacollector.model_vars[name].extend(values)
+        collected_at = getattr(self.datacollector, "_collection_steps", None)
+        if isinstance(collected_at, list):
+            collected_at.extend(times)
         if self.steps_done >= self.total_steps:
             self.running = False
 
