@@ -132,11 +132,13 @@ def test_result_does_not_depend_on_thread_count(neighbourhood):
 
 
 @pytest.mark.parametrize("neighbourhood", [E.VON_NEUMANN, E.MOORE])
-@pytest.mark.parametrize("shape,vision,pad", [((7, 9), 3, 3), ((31, 12), 5, 6), ((20, 20), 1, 4), ((9, 8), 2, 2),
-                                              ((16, 11), 4, 5), ((9, 5), 3, 7), ((40, 33), 7, 7), ((23, 30), 6, 9)])
+@pytest.mark.parametrize("shape,vision,pad", [((7, 9), 3, 4), ((31, 12), 5, 6), ((20, 20), 1, 4), ((9, 8), 2, 3),
+                                              ((16, 11), 4, 5), ((9, 5), 3, 7), ((40, 33), 7, 8), ((23, 30), 6, 9),
+                                              ((6, 5), 1, 2)])
 def test_window_counts_of_every_cell_equal_window_scans(neighbourhood, shape, vision, pad):
-    """The decisions' counts (separable sums over the padded grid, the diamond as two squares of the
-    diagonal lattice) equal scans of the window, odd and even visions, padding wider than vision or grid."""
+    """The decisions' counts (separable sums over the padded grid; the diamond slid along rows by
+    running sums along the diagonals) equal scans of the window, odd and even visions, padding
+    one wider than the vision, or wider than the grid."""
     rng = np.random.default_rng(vision * 31 + pad)
     cells = rng.integers(E.FREE, E.STAYS + 1, shape).astype(np.uint8)
     w, h = shape

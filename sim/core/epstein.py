@@ -28,10 +28,11 @@ asked (:meth:`Kernels.sync`), except for those going to or out of jail.
 
 Counts within vision are computed for every cell at once before the decisions: cops and actives
 are packed into one uint32 per cell (cops << 16 | actives, exact for windows of fewer than 65536
-cells), the grid is padded by wrapped cells (the torus), and a window sum is separable: a Moore
-square is row sums then column sums; the von Neumann diamond |dx| + |dy| <= v is, split by the
-parity of dx + dy, two squares of the diagonal lattice, each a sum along one diagonal then the
-other (:func:`window_counts`; vectorized row operations, a few ms for 1000x1000).
+cells), the grid is padded by wrapped cells (the torus). A Moore square is row sums then column
+sums; the von Neumann diamond |dx| + |dy| <= v slides along each row, each step adding the cells
+entering at its right boundary and taking those leaving at its left, each boundary two diagonal
+segments read off running sums along the diagonals: eight reads a cell whatever the vision
+(:func:`window_counts`).
 
 Random numbers are counter-based (``sim.core.counter_rng``): draw ``k`` of agent ``i`` under
 the phase's key, the same in any order, on any thread, and in the reference engine
@@ -249,9 +250,10 @@ def pad_packed(cells, r, padded):
     for p in prange(pw):
         src = cells[(p - r) % w]
         row = padded[p]
+        middle = row[r:r + h]  # indexed from 0, so the loop vectorizes
         for q in range(h):
             c = src[q]
-            row[q + r] = (np.uint32(c == COP_CELL) << np.uint32(COUNT_BITS)) | np.uint32(c == ACTIVE_CITIZEN)
+            middle[q] = (np.uint32(c == COP_CELL) << np.uint32(COUNT_BITS)) | np.uint32(c == ACTIVE_CITIZEN)
         for q in range(r + h, ph):  # right padding, ascending: reads cells already written
             row[q] = row[q - h]
         for q in range(r - 1, -1, -1):  # left padding, descending
@@ -265,26 +267,67 @@ def _add_row(dst, src):
         dst[q] += src[q]
 
 
-@njit(cache=True, parallel=PRANGE_ONLY)
-def _diagonal_rows(padded, lo, hi, x0, x1, y0, y1, out):
-    """``out[p, q]`` = sum of ``padded[p + s, q + s]`` for s in [lo, hi], for p in [x0, x1), q in [y0, y1)."""
-    for p in prange(x0, x1):
-        row = out[p, y0:y1]
-        row[:] = 0
-        for s in range(lo, hi + 1):
-            _add_row(row, padded[p + s, y0 + s:y1 + s])
+@njit(cache=True)
+def _diagonal_prefix(padded, sa, sb):
+    """Running sums along the diagonals: ``sa[p, q]`` = sum of ``padded[p - t, q - t]``, ``sb[p, q]``
+    = sum of ``padded[p - t, q + t]`` over t >= 0 within the array. Row by row (each from the one
+    before, shifted), so serial; vectorized along the rows."""
+    pw, ph = padded.shape
+    sa[0] = padded[0]
+    sb[0] = padded[0]
+    for p in range(1, pw):
+        sa[p, 0] = padded[p, 0]
+        _sum_row(sa[p, 1:], padded[p, 1:], sa[p - 1, :ph - 1])
+        sb[p, ph - 1] = padded[p, ph - 1]
+        _sum_row(sb[p, :ph - 1], padded[p, :ph - 1], sb[p - 1, 1:])
+
+
+@njit(cache=True, inline="always")
+def _sum_row(dst, a, b):
+    """``dst = a + b`` (slices of equal length)."""
+    for q in range(dst.shape[0]):
+        dst[q] = a[q] + b[q]
 
 
 @njit(cache=True, parallel=PRANGE_ONLY)
-def _antidiagonal_add(rows, shift, lo, hi, r, out, clear):
-    """``out[x, y] += sum of rows[x + r + shift + t, y + r - t]`` for t in [lo, hi] (``=`` if ``clear``)."""
+def _diamond_counts(padded, sa, sb, v, r, out):
+    """``out[x, y]`` = the sum of ``padded`` over the diamond |dx| + |dy| <= v around padded cell
+    (x + r, y + r), for r > v. The first diamond is summed; each next one down the first column,
+    then along each row, is the one before plus the cells entering at one boundary, less those
+    leaving at the other: each boundary is two diagonal segments, each a difference of two
+    running sums (``sa``, ``sb``, from :func:`_diagonal_prefix`). Eight reads a cell, whatever the
+    vision. The sums are exact, so their unsigned 64-bit arithmetic (numba's for uint32) never
+    wraps in the result."""
     w, h = out.shape
+    first = np.empty(w, np.uint64)
+    d = np.uint64(0)
+    for a in range(-v, v + 1):
+        e = v - abs(a)
+        for b in range(r - e, r + e + 1):
+            d += padded[r + a, b]
+    q = r
+    for x in range(w):  # from the diamond around (p, q) to the one around (p + 1, q)
+        first[x] = d
+        p = x + r
+        d += sa[p + v + 1, q] - sa[p, q - v - 1]  # entering: (p + 1, q - v) .. (p + v + 1, q)
+        d += sb[p + v, q + 1] - sb[p, q + v + 1]  # entering: (p + 1, q + v) .. (p + v, q + 1)
+        d -= sb[p, q - v] - sb[p - v - 1, q + 1]  # leaving: (p - v, q) .. (p, q - v)
+        d -= sa[p, q + v] - sa[p - v, q]  # leaving: (p - v + 1, q + 1) .. (p, q + v)
     for x in prange(w):
-        d = out[x]
-        if clear:
-            d[:] = 0
-        for t in range(lo, hi + 1):
-            _add_row(d, rows[x + r + shift + t, r - t:r - t + h])
+        p = x + r
+        a_here, a_above, a_below = sa[p], sa[p - v - 1], sa[p + v]
+        b_here, b_above, b_below = sb[p], sb[p - v - 1], sb[p + v]
+        row = out[x]
+        d = first[x]
+        row[0] = d
+        one, vu = np.uint64(1), np.uint64(v)  # unsigned indices: numba wraps signed ones
+        for y in range(1, h):
+            q = np.uint64(r + y - 1)  # from the diamond around (p, q) to the one around (p, q + 1)
+            d += a_here[q + vu + one] - a_above[q]  # entering: (p - v, q + 1) .. (p, q + v + 1)
+            d += b_below[q + one] - b_here[q + vu + one]  # entering: (p + 1, q + v) .. (p + v, q + 1)
+            d -= b_here[q - vu] - b_above[q + one]  # leaving: (p - v, q) .. (p, q - v)
+            d -= a_below[q] - a_here[q - vu]  # leaving: (p + 1, q - v + 1) .. (p + v, q)
+            row[y] = d
 
 
 @njit(cache=True, parallel=PRANGE_ONLY)
@@ -306,23 +349,16 @@ def _square_counts(padded, v, r, rows, out):
 def window_counts(cells, r, vision, neighbourhood, padded, rows_a, rows_b, out):
     """``out[x, y]`` = packed counts (cops << 16 | actives) over the window of radius ``vision``
     around every cell, its centre included. ``padded``, ``rows_a`` and ``rows_b`` are scratch of
-    the padded grid's shape (padding ``r >= vision``).
+    the padded grid's shape (padding ``r > vision``).
 
-    Moore: row sums, then column sums. Von Neumann: the diamond |dx| + |dy| <= v splits by the
-    parity of dx + dy into two squares of the diagonal lattice: dx = s + t, dy = s - t with
-    |s|, |t| <= v // 2, and dx = s + t + 1, dy = s - t with -(v + 1) // 2 <= s, t <= (v - 1) // 2;
-    each square is a sum along one diagonal, then along the other."""
-    w, h = cells.shape
+    Moore: row sums, then column sums. Von Neumann: a diamond slid along each row
+    (:func:`_diamond_counts`)."""
     pad_packed(cells, r, padded)
     if neighbourhood == MOORE:
         _square_counts(padded, vision, r, rows_a, out)
         return
-    e = vision // 2
-    _diagonal_rows(padded, -e, e, r - e, r + w + e, r - e, r + h + e, rows_a)
-    _antidiagonal_add(rows_a, 0, -e, e, r, out, True)
-    lo, hi = -((vision + 1) // 2), (vision - 1) // 2
-    _diagonal_rows(padded, lo, hi, r + 1 + lo, r + w + 1 + hi, r - hi, r + h - lo, rows_b)
-    _antidiagonal_add(rows_b, 1, lo, hi, r, out, False)
+    _diagonal_prefix(padded, rows_a, rows_b)
+    _diamond_counts(padded, rows_a, rows_b, vision, r, out)
 
 
 # --- the phases ------------------------------------------------------------------------------------
@@ -488,10 +524,15 @@ def arrest_phase(x, y, state, jail, occ, cells, blocks, near, marks, dx, dy, key
     with no active near them; the others count and pick by scanning their window. The jailed
     get their cell as ``x, y`` (where they come back to), their state and term."""
     w, h = occ.shape
+    bw, bh = blocks.shape
+    some = 0
+    for b in range(bw * bh):
+        some |= blocks.flat[b]
+    if not some:  # no active anywhere, as in most steps of a calm spell
+        return
     v = 0
     for o in range(dx.shape[0]):
         v = max(v, abs(dx[o]), abs(dy[o]))
-    bw, bh = blocks.shape
     reach = (v + BLOCK - 1) >> BLOCK_BITS
     for bx in prange(bw):  # near[bx, by]: an active in the blocks up to ``reach`` away (not across the seam)
         for by in range(bh):
@@ -643,9 +684,9 @@ def run_kernel(x, y, state, hardship, risk, jail, occ, cells, traits, padded, ro
 
 
 # The kernels of grids under PARALLEL_CELLS: the same code without parallel loops (see Kernels.step).
-SERIAL = serial_twins(globals(), ["build_cells", "sync_agents", "pad_packed", "_diagonal_rows", "_antidiagonal_add",
-                                  "_square_counts", "window_counts", "decide_phase", "arrest_phase", "move_phase",
-                                  "step_kernel", "run_kernel"])
+SERIAL = serial_twins(globals(), ["build_cells", "sync_agents", "pad_packed", "_diamond_counts", "_square_counts",
+                                  "window_counts", "decide_phase", "arrest_phase", "move_phase", "step_kernel",
+                                  "run_kernel"])
 PARALLEL = {name: globals()[name] for name in SERIAL}
 
 
@@ -671,7 +712,8 @@ class Kernels:
         self.todo = np.empty((len(self.bands) - 1, h), dtype=np.int32)
         self.cells = np.empty((w, h), dtype=np.uint8)
         self.marks = np.zeros((w, h), dtype=np.uint8)
-        padded = (w + 2 * self.pad, h + 2 * self.pad)
+        self.count_pad = self.pad + 1  # the diamond's running sums read one cell beyond the window
+        padded = (w + 2 * self.count_pad, h + 2 * self.count_pad)
         self.padded = np.empty(padded, dtype=np.uint32)
         self.rows_a = np.empty(padded, dtype=np.uint32)
         self.rows_b = np.empty(padded, dtype=np.uint32)
@@ -695,7 +737,7 @@ class Kernels:
         r, w = self.rules, world
         self._args = (w.x, w.y, w.state, w.hardship, w.risk, w.jail, w.occ, self.cells, self.traits, self.padded,
                       self.rows_a, self.rows_b, self.counts, self.blocks, self.near, self.marks, self.bands, self.todo,
-                      self.cdx, self.cdy, self.coff, self.pdx, self.pdy, self.poff, self.p_grid, self.pad,
+                      self.cdx, self.cdy, self.coff, self.pdx, self.pdy, self.poff, self.p_grid, self.count_pad,
                       r.citizen_vision, r.neighbourhood, r.jail_mode, r.threshold, r.max_jail_term, r.movement)
         self._world, self._synced = world, True
 
