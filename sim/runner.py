@@ -53,9 +53,11 @@ def run(scenario: Scenario | str | Path, *, seed: int | None = None, duration_s:
                        lambda run_s, partial: _write(model, scenario, out_dir, setup_s, run_s, partial=partial))
 
 
-def step_to_end(model, name: str, progress: bool, write) -> Path:
+def step_to_end(model, name: str, progress: bool, write, chunk: int = 1) -> Path:
     """Step ``model`` until it stops, with a progress bar, then ``write(run_seconds, partial=False)``.
 
+    ``chunk`` > 1: ``chunk`` steps at a time by ``model.run_for`` (for a model that stops exactly
+    after ``total_steps``, as the Epstein model, which runs them in one call of its engine).
     Stopped by Ctrl-C or an error, or failing to write the complete folder (a figure that cannot
     be drawn), ``write(run_seconds, partial=True)`` keeps what was computed and the exception goes on.
     """
@@ -65,8 +67,12 @@ def step_to_end(model, name: str, progress: bool, write) -> Path:
         with tqdm(total=model.total_steps, disable=not progress, unit="step", desc=name,
                   dynamic_ncols=True, mininterval=0.5) as bar:
             while model.running:
-                model.step()
-                bar.update(1)
+                steps = min(chunk, model.total_steps - model.steps_done) if chunk > 1 else 1
+                if steps > 1:
+                    model.run_for(steps)
+                else:
+                    model.step()
+                bar.update(steps)
         run_s = time.perf_counter() - t_run
         complete = write(run_s, partial=False)
     except BaseException:

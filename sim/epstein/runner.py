@@ -17,6 +17,7 @@ from .scenario import EpsteinScenario
 BURST_SHARE = 0.05  # an outburst: more than 5% of citizens active ...
 QUIET_SHARE = 0.01  # ... until at most 1% are, for QUIET_STEPS steps in a row
 QUIET_STEPS = 5
+RUN_CHUNK = 50  # steps per call of the engine (Python between steps costs as much as a small grid's step)
 
 
 def run_epstein(scenario: EpsteinScenario, *, seed: int | None = None, steps: int | None = None,
@@ -30,7 +31,7 @@ def run_epstein(scenario: EpsteinScenario, *, seed: int | None = None, steps: in
     stem = Path(scenario.source).stem if scenario.source else "epstein"
     out_dir = Path(out) if out is not None else Path("results") / "runs" / f"{stem}-seed{model.seed}"
     return step_to_end(model, scenario.name, progress,
-                       lambda run_s, partial: _write(model, out_dir, setup_s, run_s, partial=partial))
+                       lambda run_s, partial: _write(model, out_dir, setup_s, run_s, partial=partial), chunk=RUN_CHUNK)
 
 
 def bursts_of(model: EpsteinModel, active) -> list[tuple[int, int]]:
