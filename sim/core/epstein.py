@@ -66,7 +66,7 @@ BLOCK = 1 << BLOCK_BITS  # the arrests' map of actives has one entry per BLOCK x
 MOVE_TRIES = 24  # random cells tried (two per 64-bit draw) before counting the empty ones (uniform either way)
 COUNT_BITS = 16
 MAX_VISION = 127  # windows stay under 2^16 cells, so packed counts never carry
-PARALLEL_CELLS = 500 * 500  # smaller grids step on one thread (see Kernels.step)
+PARALLEL_CELLS = 500 * 500  # smaller grids step on the serial twins of the kernels (see Kernels.step)
 
 
 @dataclass(frozen=True)

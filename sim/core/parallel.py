@@ -1,5 +1,5 @@
-"""How the kernels use both cores: their explicit ``prange`` loops, and nothing else; and numba's
-threads started before any kernel runs.
+"""How the kernels use both cores: their explicit ``prange`` loops, and nothing else; numba's
+threads started before any kernel runs; and serial twins of parallel kernels for small problems.
 
 ``parallel=True`` also turns a kernel's array allocations and whole-array expressions into
 parallel loops of their own, each waking the thread pool. In the walking step that cost more
