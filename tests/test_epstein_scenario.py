@@ -6,6 +6,7 @@ import subprocess
 import sys
 import tomllib
 
+import mesa
 import numpy as np
 import pandas as pd
 import pytest
@@ -144,8 +145,9 @@ def test_run_for_gives_what_stepping_gives(path, engine):
     assert batched.steps_done == 46 and not batched.running  # past the scenario's 40 steps, as step() goes
 
 
-def test_run_for_leaves_other_scheduled_events_to_mesa():
-    """With an event of the user's on the list the steps go through Mesa's loop, in time order."""
+def test_run_for_leaves_other_scheduled_events_and_reporters_to_mesa():
+    """With an event of the user's on the list the steps go through Mesa's loop, in time order;
+    so do they with a DataCollector of the user's, which then gets a row every step."""
     scenario = load_scenario(MESA).with_values({"grid.width": 16, "grid.height": 16})
     model = EpsteinModel(scenario, seed=1, steps=10)
     seen = []
@@ -156,6 +158,9 @@ def test_run_for_leaves_other_scheduled_events_to_mesa():
     model.schedule_event(note, at=3.5)
     model.run_for(6)
     assert seen == [3] and model.steps_done == 6 and len(model.datacollector.model_vars["step"]) == 7
+    model.datacollector = mesa.DataCollector(model_reporters={"cops near": lambda m: m.cops})  # one's own
+    model.run_for(3)
+    assert model.datacollector.model_vars["cops near"] == [model.cops] * 3
 
 
 def _cli(*args):

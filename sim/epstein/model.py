@@ -20,6 +20,8 @@ from ..core.epstein_reference import Reference
 from .scenario import EpsteinScenario
 
 ENGINES = {"numba": core.Kernels, "python": Reference}
+# the DataCollector's columns: the model attribute each reads
+REPORTERS = {"step": "steps_done", "legitimacy": "legitimacy", **{name: name for name in core.STATE_NAMES}}
 
 
 class EpsteinAgent(mesa.Agent):
@@ -102,8 +104,7 @@ class EpsteinModel(mesa.Model):
         self.citizens = len(self.world) - self.cops
         self.steps_done = 0
         self.legitimacy = scenario.legitimacy_at(0)
-        self.datacollector = mesa.DataCollector(model_reporters={
-            "step": "steps_done", "legitimacy": "legitimacy", **{name: name for name in core.STATE_NAMES}})
+        self.datacollector = mesa.DataCollector(model_reporters=dict(REPORTERS))
         self._collect()
         self.running = True
 
@@ -147,10 +148,15 @@ class EpsteinModel(mesa.Model):
         time unit, are all that is scheduled; otherwise returns False and Mesa steps them.
 
         At 40x40 the Python around a step (Mesa's event loop, drawing keys, the DataCollector)
-        costs more than the step."""
+        costs more than the step. A DataCollector given reporters of one's own also goes back to
+        stepping one at a time, as only the model's counts are known after a batch."""
         schedule = getattr(self, "_default_schedule", None)  # Mesa 3.5's own step schedule
         events = getattr(self, "_event_list", None)
         if schedule is None or events is None or len(events) != 1 or schedule.next_scheduled_time is None:
+            return False
+        collector = self.datacollector
+        if set(collector.model_reporters) != set(REPORTERS) or collector.agent_reporters or \
+                getattr(collector, "agenttype_reporters", None):
             return False
         plan = schedule.schedule
         if plan.interval != 1 or plan.end is not None or plan.count is not None:
