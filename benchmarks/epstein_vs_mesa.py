@@ -23,7 +23,6 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from sim.core.epstein import PARALLEL_CELLS
 from sim.epstein.model import EpsteinModel
 from sim.scenario import load_scenario
 
@@ -78,7 +77,7 @@ def _compare(size: int, warm: int, mesa_reps: int, mesa_steps: int | None, reps:
     n_mesa = len(mesa.agents)
     ours = _ours_model(size)
     n_ours = len(ours.world)
-    threads = numba.get_num_threads() if size * size >= PARALLEL_CELLS else 1
+    threads = numba.get_num_threads()  # small grids too: their runs go on two workers (sim.core.epstein_duo)
     row = {"agents": n_mesa, "mesa_setup_s": setup, "numba_threads": threads,
            "numba_timed": f"median of {reps} x {steps} steps"}
     if mesa_steps is None:
@@ -115,8 +114,8 @@ def _compare(size: int, warm: int, mesa_reps: int, mesa_steps: int | None, reps:
 def _ours_only(size: int, reps: int, steps: int) -> dict:
     ours = _ours_model(size)
     n = len(ours.world)
-    return {"mesa_timed": "not in quick mode", "numba_threads": numba.get_num_threads() if size * size >= PARALLEL_CELLS
-            else 1, "numba_agent_steps_per_s": float(np.median([_rate(ours, n, steps) for _ in range(reps)])),
+    return {"mesa_timed": "not in quick mode", "numba_threads": numba.get_num_threads(),
+            "numba_agent_steps_per_s": float(np.median([_rate(ours, n, steps) for _ in range(reps)])),
             "numba_timed": f"median of {reps} x {steps} steps"}
 
 

@@ -108,6 +108,48 @@ def test_a_run_in_one_call_equals_its_steps(variant):
     assert tally.tolist() == [list(c) for c in counts] and len({c[1] for c in counts}) > 1
 
 
+@settings(max_examples=40, deadline=None)
+@given(configs(), st.sampled_from([1, 2]))
+def test_a_run_on_two_workers_agrees_with_the_reference(cfg, threads):
+    """The two-worker run of small grids (``epstein_duo``) gives the reference's worlds and counts; with
+    one thread its first worker runs alone, and a second that never came does nothing."""
+    rules, rng = cfg["rules"], np.random.default_rng(cfg["seed"])
+    fast = E.populate(rules.width, rules.height, *cfg["densities"], rng)
+    slow = fast.copy()
+    kernels, reference = E.Kernels(rules, fast), Reference(rules, slow)
+    steps = cfg["steps"]
+    legitimacies = np.linspace(cfg["legitimacy"], cfg["legitimacy"] / 2, steps)
+    keys = rng.integers(0, 1 << 63, size=(steps, 3), dtype=np.int64)
+    kernels.duo = True
+    before = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        tally = kernels.run(fast, legitimacies, keys)
+    finally:
+        numba.set_num_threads(before)
+    kernels.sync(fast)
+    assert tally.tolist() == reference.run(slow, legitimacies, keys).tolist()
+    _assert_same(fast, slow, steps)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 400), st.integers(0, 40))
+def test_move_bands_of_one_colour_share_no_cell_their_agents_see(width, vision):
+    """Bands cover the columns once; bands of one colour are more than 2 * vision columns apart, also
+    across the seam; two threads get two bands a colour wherever some colouring allows it."""
+    bounds, k = E.move_bands(width, vision)
+    n = len(bounds) - 1
+    assert bounds[0] == 0 and bounds[-1] == width and np.all(np.diff(bounds) > 0) and n % k == 0
+    v = max(vision, 1)
+    if n > 1:
+        for b in range(n):  # columns from the end of band b to the start of the next of its colour
+            gap = (bounds[(b + k) % n] - bounds[b + 1]) % width if n > k else None
+            assert gap is None or gap >= 2 * v
+        assert n >= 3
+    best = max(width // (c * -(-2 * v // (c - 1))) for c in range(3, 2 * v + 2))
+    assert (n // k >= 2) == (best >= 2)
+
+
 def _run(rules, threads, steps=12, seed=5):
     rng = np.random.default_rng(seed)
     world = E.populate(rules.width, rules.height, 0.7, 0.05, rng)

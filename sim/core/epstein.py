@@ -14,10 +14,13 @@ number of threads:
    A map of the 8x8 blocks that hold an active rules out in O(1) the cops with none near them;
    the others scan their window.
 4. movement: every agent not in jail moves to a random empty cell within its vision. The grid
-   is cut into bands of columns at least one vision wide; bands three apart never touch the
-   same cells, so the three colour classes are walked one after the other, the bands of a class
+   is cut into bands of columns, coloured so that bands of one colour never touch the same
+   cells (:func:`move_bands`); the colours are walked one after the other, the bands of a colour
    in parallel, each band serially in cell order (a sequential update, like Mesa's, within it).
    A random empty cell is found by random tries (two per hash), then by counting if all fail.
+
+Runs of several steps on grids under ``PARALLEL_CELLS`` go through ``sim.core.epstein_duo``: two
+workers share each phase, meeting at spin barriers, with the same result.
 
 The phases work on cells, in cell order, not on agents: one byte per cell says what is on it
 (free, quiet or active citizen, cop, jailed citizen keeping its cell), ``occ`` who, and
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -151,13 +155,23 @@ def window_offsets(vision: int, neighbourhood: int) -> tuple[np.ndarray, np.ndar
     return dx[keep].astype(np.int32), dy[keep].astype(np.int32)
 
 
-def move_bands(width: int, vision: int) -> np.ndarray:
-    """Column ranges ``[b[i], b[i+1])`` for the movement phase: a multiple of three bands, each at
-    least ``vision`` wide, so bands three apart (also across the torus seam) share no cell any
-    agent of theirs can see. One band (serial) when the grid is too narrow."""
-    n = 3 * (width // (3 * max(vision, 1)))
-    n = n if n >= 3 else 1
-    return np.array([b * width // n for b in range(n + 1)], dtype=np.int64)
+def move_bands(width: int, vision: int) -> tuple[np.ndarray, int]:
+    """Column ranges ``[b[i], b[i+1])`` for the movement phase, and their number of colours ``k``:
+    band ``i`` has colour ``i % k``, and bands of one colour are more than ``2 * vision`` columns
+    apart (also across the torus seam), so their agents see no cell in common and can move at the
+    same time. Three colours of bands at least ``vision`` wide where that makes two bands a colour
+    or more; else the fewest colours that do, with narrower bands (``k`` colours: at least
+    ``2 * vision / (k - 1)`` wide; 40 columns of vision 7: 8 bands of 5, 4 colours), so that two
+    threads can share each colour; else three bands, or one when the grid is too narrow."""
+    v = max(vision, 1)
+    for k in range(3, 2 * v + 2):
+        per_colour = width // (k * -(-2 * v // (k - 1)))
+        if per_colour >= 2:
+            n = k * per_colour
+            break
+    else:
+        k = n = 3 if width >= 3 * v else 1
+    return np.array([b * width // n for b in range(n + 1)], dtype=np.int64), k
 
 
 @njit(cache=True, inline="always")
@@ -227,27 +241,32 @@ def sync_agents(x, y, state, occ, cells):
             state[a] = ACTIVE if code == ACTIVE_CITIZEN else (JAILED if code == STAYS else QUIET)
 
 
-@njit(cache=True)
-def cell_counts(cells):
-    """How many cells hold a quiet citizen, and an active one. On one thread: called between
-    steps, where waking a second thread costs more than it saves."""
-    w, h = cells.shape
+@njit(cache=True, inline="always")
+def count_rows(cells, lo, hi):
+    """How many cells of rows [lo, hi) hold a quiet citizen, and an active one."""
     quiet, active = 0, 0
-    for cx in range(w):
+    for cx in range(lo, hi):
         row = cells[cx]
-        for cy in range(h):
+        for cy in range(row.shape[0]):
             c = row[cy]
             quiet += c == QUIET_CITIZEN
             active += c == ACTIVE_CITIZEN
     return quiet, active
 
 
-@njit(cache=True, parallel=PRANGE_ONLY)
-def pad_packed(cells, r, padded):
-    """``padded`` = the packed counts (cop << 16 | active) of the grid padded by ``r`` wrapped cells."""
+@njit(cache=True)
+def cell_counts(cells):
+    """How many cells hold a quiet citizen, and an active one. On one thread: called between
+    steps, where waking a second thread costs more than it saves."""
+    return count_rows(cells, 0, cells.shape[0])
+
+
+@njit(cache=True, inline="always")
+def pad_rows(cells, r, padded, lo, hi):
+    """Rows [lo, hi) of :func:`pad_packed`."""
     w, h = cells.shape
-    pw, ph = padded.shape
-    for p in prange(pw):
+    ph = padded.shape[1]
+    for p in range(lo, hi):
         src = cells[(p - r) % w]
         row = padded[p]
         middle = row[r:r + h]  # indexed from 0, so the loop vectorizes
@@ -260,6 +279,13 @@ def pad_packed(cells, r, padded):
             row[q] = row[q + h]
 
 
+@njit(cache=True, parallel=PRANGE_ONLY)
+def pad_packed(cells, r, padded):
+    """``padded`` = the packed counts (cop << 16 | active) of the grid padded by ``r`` wrapped cells."""
+    for p in prange(padded.shape[0]):
+        pad_rows(cells, r, padded, p, p + 1)
+
+
 @njit(cache=True, inline="always")
 def _add_row(dst, src):
     """``dst += src`` (slices of equal length; indices from 0 so the loop vectorizes)."""
@@ -267,17 +293,26 @@ def _add_row(dst, src):
         dst[q] += src[q]
 
 
-@njit(cache=True)
-def _diagonal_prefix(padded, sa, sb):
-    """Running sums along the diagonals: ``sa[p, q]`` = sum of ``padded[p - t, q - t]``, ``sb[p, q]``
-    = sum of ``padded[p - t, q + t]`` over t >= 0 within the array. Row by row (each from the one
-    before, shifted), so serial; vectorized along the rows."""
-    pw, ph = padded.shape
-    sa[0] = padded[0]
-    sb[0] = padded[0]
-    for p in range(1, pw):
+@njit(cache=True, inline="always")
+def prefix_down(padded, sa, lo, hi):
+    """Running sums along the diagonals over rows [lo, hi): ``sa[p, q]`` = sum of
+    ``padded[p - t, q - t]`` over t >= 0 with p - t >= lo and q - t >= 0. Row by row (each from the
+    one before, shifted), so serial; vectorized along the rows. A difference of two sums on one
+    diagonal is the sum between them, whatever ``lo`` below both."""
+    ph = padded.shape[1]
+    sa[lo] = padded[lo]
+    for p in range(lo + 1, hi):
         sa[p, 0] = padded[p, 0]
         _sum_row(sa[p, 1:], padded[p, 1:], sa[p - 1, :ph - 1])
+
+
+@njit(cache=True, inline="always")
+def prefix_up(padded, sb, lo, hi):
+    """Running sums along the antidiagonals: ``sb[p, q]`` = sum of ``padded[p - t, q + t]`` (as
+    :func:`prefix_down`)."""
+    ph = padded.shape[1]
+    sb[lo] = padded[lo]
+    for p in range(lo + 1, hi):
         sb[p, ph - 1] = padded[p, ph - 1]
         _sum_row(sb[p, :ph - 1], padded[p, :ph - 1], sb[p - 1, 1:])
 
@@ -289,31 +324,38 @@ def _sum_row(dst, a, b):
         dst[q] = a[q] + b[q]
 
 
-@njit(cache=True, parallel=PRANGE_ONLY)
-def _diamond_counts(padded, sa, sb, v, r, out):
-    """``out[x, y]`` = the sum of ``padded`` over the diamond |dx| + |dy| <= v around padded cell
-    (x + r, y + r), for r > v. The first diamond is summed; each next one down the first column,
-    then along each row, is the one before plus the cells entering at one boundary, less those
-    leaving at the other: each boundary is two diagonal segments, each a difference of two
-    running sums (``sa``, ``sb``, from :func:`_diagonal_prefix`). Eight reads a cell, whatever the
-    vision. The sums are exact, so their unsigned 64-bit arithmetic (numba's for uint32) never
-    wraps in the result."""
-    w, h = out.shape
-    first = np.empty(w, np.uint64)
+@njit(cache=True, inline="always")
+def diamond_first(padded, sa, sb, v, r, first, lo, hi):
+    """``first[x]`` for x in [lo, hi): the diamond sum of :func:`diamond_rows` around padded cell
+    (x + r, r), the first of its row: the one at ``lo`` summed, each next the one before slid down a
+    row (as :func:`diamond_rows` slides along one). Reads padded rows from lo + r - v - 1 to
+    hi + r + v."""
     d = np.uint64(0)
     for a in range(-v, v + 1):
         e = v - abs(a)
         for b in range(r - e, r + e + 1):
-            d += padded[r + a, b]
+            d += padded[lo + r + a, b]
     q = r
-    for x in range(w):  # from the diamond around (p, q) to the one around (p + 1, q)
+    for x in range(lo, hi):  # from the diamond around (p, q) to the one around (p + 1, q)
         first[x] = d
         p = x + r
         d += sa[p + v + 1, q] - sa[p, q - v - 1]  # entering: (p + 1, q - v) .. (p + v + 1, q)
         d += sb[p + v, q + 1] - sb[p, q + v + 1]  # entering: (p + 1, q + v) .. (p + v, q + 1)
         d -= sb[p, q - v] - sb[p - v - 1, q + 1]  # leaving: (p - v, q) .. (p, q - v)
         d -= sa[p, q + v] - sa[p - v, q]  # leaving: (p - v + 1, q + 1) .. (p, q + v)
-    for x in prange(w):
+
+
+@njit(cache=True, inline="always")
+def diamond_rows(padded, sa, sb, v, r, first, out, lo, hi):
+    """Rows [lo, hi) of ``out[x, y]`` = the sum of ``padded`` over the diamond |dx| + |dy| <= v around
+    padded cell (x + r, y + r), for r > v. Each row starts from ``first`` (:func:`diamond_first`);
+    each next diamond along it is the one before plus the cells entering at one boundary, less
+    those leaving at the other: each boundary is two diagonal segments, each a difference of two
+    running sums (``sa``, ``sb``: :func:`prefix_down`, :func:`prefix_up`). Eight reads a cell,
+    whatever the vision. The sums are exact, so their unsigned 64-bit arithmetic (numba's for
+    uint32) never wraps in the result."""
+    h = out.shape[1]
+    for x in range(lo, hi):
         p = x + r
         a_here, a_above, a_below = sa[p], sa[p - v - 1], sa[p + v]
         b_here, b_above, b_below = sb[p], sb[p - v - 1], sb[p + v]
@@ -331,18 +373,43 @@ def _diamond_counts(padded, sa, sb, v, r, out):
 
 
 @njit(cache=True, parallel=PRANGE_ONLY)
-def _square_counts(padded, v, r, rows, out):
-    w, h = out.shape
-    for p in prange(r - v, r + w + v):
+def _diamond_counts(padded, sa, sb, v, r, out):
+    first = np.empty(out.shape[0], np.uint64)
+    diamond_first(padded, sa, sb, v, r, first, 0, out.shape[0])
+    for x in prange(out.shape[0]):
+        diamond_rows(padded, sa, sb, v, r, first, out, x, x + 1)
+
+
+@njit(cache=True, inline="always")
+def square_row_sums(padded, v, r, rows, lo, hi):
+    """Padded rows [lo, hi) (of those from r - v to r + w + v) of the Moore counts' first pass:
+    ``rows[p, y]`` = the sum of ``padded[p, r + y - v .. r + y + v]``."""
+    h = rows.shape[1] - 2 * r
+    for p in range(lo, hi):
         row = rows[p, :h]
         row[:] = 0
         for s in range(-v, v + 1):
             _add_row(row, padded[p, r + s:r + s + h])
-    for x in prange(w):
+
+
+@njit(cache=True, inline="always")
+def square_col_sums(rows, v, r, out, lo, hi):
+    """Rows [lo, hi) of the Moore counts: ``out[x]`` = the sum of ``rows[x + r - v .. x + r + v]``."""
+    h = out.shape[1]
+    for x in range(lo, hi):
         d = out[x]
         d[:] = 0
         for t in range(-v, v + 1):
             _add_row(d, rows[x + r + t, :h])
+
+
+@njit(cache=True, parallel=PRANGE_ONLY)
+def _square_counts(padded, v, r, rows, out):
+    w = out.shape[0]
+    for p in prange(r - v, r + w + v):
+        square_row_sums(padded, v, r, rows, p, p + 1)
+    for x in prange(w):
+        square_col_sums(rows, v, r, out, x, x + 1)
 
 
 @njit(cache=True)
@@ -357,7 +424,8 @@ def window_counts(cells, r, vision, neighbourhood, padded, rows_a, rows_b, out):
     if neighbourhood == MOORE:
         _square_counts(padded, vision, r, rows_a, out)
         return
-    _diagonal_prefix(padded, rows_a, rows_b)
+    prefix_down(padded, rows_a, 0, padded.shape[0])
+    prefix_up(padded, rows_b, 0, padded.shape[0])
     _diamond_counts(padded, rows_a, rows_b, vision, r, out)
 
 
@@ -446,23 +514,20 @@ def jail_phase(x, y, state, jail, hardship, risk, occ, cells, traits, dx, dy, ke
             state[i] = QUIET
 
 
-@njit(cache=True, parallel=PRANGE_ONLY)
-def decide_phase(occ, jail, cells, traits, counts, blocks, legitimacy, p_grid, threshold):
-    """Cell by cell: a jailed citizen keeping its cell counts its term down, and comes out quiet
-    when it is over (the jail phase of KEEP_CELL, which needs no order); every free citizen
-    becomes active or quiet by Epstein's rule. ``counts``: packed counts of its window, taken
-    before anyone decides; ``traits``: the hardship and risk aversion of the citizen on each
-    cell; ``p_grid[C, A]``: the arrest probability, so the rule is a lookup with no division.
-    Updates ``cells`` and marks in ``blocks`` the blocks holding an active. (No shortcut for a
-    grievance at or below the threshold: the rule says quiet then anyway, as R P >= 0, and a
-    branch the processor cannot predict costs more than the rule.)"""
-    bw, bh = blocks.shape
-    for b in prange(bw):
-        for c in range(bh):
+@njit(cache=True, inline="always")
+def clear_blocks(blocks, lo, hi):
+    """Rows [lo, hi) of the map of blocks holding an active, cleared for :func:`decide_rows`."""
+    for b in range(lo, hi):
+        for c in range(blocks.shape[1]):
             blocks[b, c] = 0
-    w, h = cells.shape
+
+
+@njit(cache=True, inline="always")
+def decide_rows(occ, jail, cells, traits, counts, blocks, legitimacy, p_grid, threshold, lo, hi):
+    """Rows [lo, hi) of :func:`decide_phase`."""
+    h = cells.shape[1]
     scale = 1.0 - legitimacy
-    for cx in prange(w):
+    for cx in range(lo, hi):
         row = cells[cx]
         crow = counts[cx]
         trow = traits[cx]
@@ -483,6 +548,22 @@ def decide_phase(occ, jail, cells, traits, counts, blocks, legitimacy, p_grid, t
             row[cy] = QUIET_CITIZEN + np.uint8(rebel)  # ACTIVE_CITIZEN or QUIET_CITIZEN
             if rebel:
                 blocks[cx >> BLOCK_BITS, cy >> BLOCK_BITS] = 1  # threads write the same value
+
+
+@njit(cache=True, parallel=PRANGE_ONLY)
+def decide_phase(occ, jail, cells, traits, counts, blocks, legitimacy, p_grid, threshold):
+    """Cell by cell: a jailed citizen keeping its cell counts its term down, and comes out quiet
+    when it is over (the jail phase of KEEP_CELL, which needs no order); every free citizen
+    becomes active or quiet by Epstein's rule. ``counts``: packed counts of its window, taken
+    before anyone decides; ``traits``: the hardship and risk aversion of the citizen on each
+    cell; ``p_grid[C, A]``: the arrest probability, so the rule is a lookup with no division.
+    Updates ``cells`` and marks in ``blocks`` the blocks holding an active. (No shortcut for a
+    grievance at or below the threshold: the rule says quiet then anyway, as R P >= 0, and a
+    branch the processor cannot predict costs more than the rule.)"""
+    for b in prange(blocks.shape[0]):
+        clear_blocks(blocks, b, b + 1)
+    for cx in prange(cells.shape[0]):
+        decide_rows(occ, jail, cells, traits, counts, blocks, legitimacy, p_grid, threshold, cx, cx + 1)
 
 
 @njit(cache=True, inline="always")
@@ -633,31 +714,33 @@ def _move_band(lo, hi, occ, cells, traits, todo, cdx, cdy, coff, pdx, pdy, poff,
             tflat[n, 1] = tflat[u, 1]
 
 
-@njit(cache=True, parallel=PRANGE_ONLY)
-def move_phase(occ, cells, traits, bands, todo, cdx, cdy, coff, pdx, pdy, poff, key):
-    """Every agent not in jail moves to a random empty cell within its vision: bands of one colour
-    class in parallel (band ``b`` lists its column's movers in ``todo[b]``), the three classes in
-    turn; then the ``MOVED`` marks come off."""
-    w, h = cells.shape
-    nb = bands.shape[0] - 1
-    if nb < 3:
-        _move_band(0, w, occ, cells, traits, todo[0], cdx, cdy, coff, pdx, pdy, poff, key)
-    else:
-        for colour in range(3):
-            for t in prange(nb // 3):
-                b = 3 * t + colour
-                _move_band(bands[b], bands[b + 1], occ, cells, traits, todo[b], cdx, cdy, coff, pdx, pdy, poff,
-                           key)
-    for cx in prange(w):
+@njit(cache=True, inline="always")
+def settle_rows(cells, lo, hi):
+    """Rows [lo, hi) after the movement: the ``MOVED`` marks come off."""
+    for cx in range(lo, hi):
         row = cells[cx]
-        for cy in range(h):
+        for cy in range(row.shape[0]):
             row[cy] &= np.uint8(MOVED - 1)
+
+
+@njit(cache=True, parallel=PRANGE_ONLY)
+def move_phase(occ, cells, traits, bands, colours, todo, cdx, cdy, coff, pdx, pdy, poff, key):
+    """Every agent not in jail moves to a random empty cell within its vision: the bands of one
+    colour (:func:`move_bands`) in parallel (band ``b`` lists its column's movers in ``todo[b]``),
+    the colours in turn; then the ``MOVED`` marks come off."""
+    per_colour = (bands.shape[0] - 1) // colours
+    for colour in range(colours):
+        for t in prange(per_colour):
+            b = colours * t + colour
+            _move_band(bands[b], bands[b + 1], occ, cells, traits, todo[b], cdx, cdy, coff, pdx, pdy, poff, key)
+    for cx in prange(cells.shape[0]):
+        settle_rows(cells, cx, cx + 1)
 
 
 @njit(cache=True)
 def step_kernel(x, y, state, hardship, risk, jail, occ, cells, traits, padded, rows_a, rows_b, counts, blocks,
-                near, marks, bands, todo, cdx, cdy, coff, pdx, pdy, poff, p_grid, pad, citizen_vision, neighbourhood,
-                jail_mode, threshold, max_jail_term, movement, legitimacy, jail_key, arrest_key, move_key):
+                near, marks, bands, colours, todo, cdx, cdy, coff, pdx, pdy, poff, p_grid, pad, citizen_vision,
+                neighbourhood, jail_mode, threshold, max_jail_term, movement, legitimacy, jail_key, arrest_key, move_key):
     """The phases of a step, in one call (one dispatch from Python, not a dozen)."""
     if jail_mode == LEAVE_GRID:  # releases look for free cells: in agent order
         jail_phase(x, y, state, jail, hardship, risk, occ, cells, traits, cdx, cdy, jail_key)
@@ -665,19 +748,19 @@ def step_kernel(x, y, state, hardship, risk, jail, occ, cells, traits, padded, r
     decide_phase(occ, jail, cells, traits, counts, blocks, legitimacy, p_grid, threshold)
     arrest_phase(x, y, state, jail, occ, cells, blocks, near, marks, pdx, pdy, arrest_key, max_jail_term, jail_mode)
     if movement:
-        move_phase(occ, cells, traits, bands, todo, cdx, cdy, coff, pdx, pdy, poff, move_key)
+        move_phase(occ, cells, traits, bands, colours, todo, cdx, cdy, coff, pdx, pdy, poff, move_key)
 
 
 @njit(cache=True)
 def run_kernel(x, y, state, hardship, risk, jail, occ, cells, traits, padded, rows_a, rows_b, counts, blocks,
-               near, marks, bands, todo, cdx, cdy, coff, pdx, pdy, poff, p_grid, pad, citizen_vision, neighbourhood,
-               jail_mode, threshold, max_jail_term, movement, legitimacies, keys, tally):
+               near, marks, bands, colours, todo, cdx, cdy, coff, pdx, pdy, poff, p_grid, pad, citizen_vision,
+               neighbourhood, jail_mode, threshold, max_jail_term, movement, legitimacies, keys, tally):
     """``len(legitimacies)`` steps in one call, step ``s`` under ``legitimacies[s]`` and the keys
     ``keys[s]``, writing after it the cells with a quiet and with an active citizen to ``tally[s]``:
     a run with no Python between steps (which costs about as much as a small grid's step)."""
     for s in range(legitimacies.shape[0]):
         step_kernel(x, y, state, hardship, risk, jail, occ, cells, traits, padded, rows_a, rows_b, counts, blocks,
-                    near, marks, bands, todo, cdx, cdy, coff, pdx, pdy, poff, p_grid, pad, citizen_vision,
+                    near, marks, bands, colours, todo, cdx, cdy, coff, pdx, pdy, poff, p_grid, pad, citizen_vision,
                     neighbourhood, jail_mode, threshold, max_jail_term, movement, legitimacies[s], keys[s, 0],
                     keys[s, 1], keys[s, 2])
         tally[s, 0], tally[s, 1] = cell_counts(cells)
@@ -708,7 +791,7 @@ class Kernels:
         self.poff = (self.pdx.astype(np.int64) * h + self.pdy).astype(np.int64)
         self.p_grid = rules.arrest_grid()
         self.pad = max(rules.citizen_vision, rules.cop_vision)
-        self.bands = move_bands(rules.width, self.pad)
+        self.bands, self.colours = move_bands(rules.width, self.pad)
         self.todo = np.empty((len(self.bands) - 1, h), dtype=np.int32)
         self.cells = np.empty((w, h), dtype=np.uint8)
         self.marks = np.zeros((w, h), dtype=np.uint8)
@@ -722,6 +805,7 @@ class Kernels:
         self.near = np.empty_like(self.blocks)
         self.citizens = int(np.count_nonzero(world.kind == CITIZEN))
         self.kernels = SERIAL if w * h < PARALLEL_CELLS else PARALLEL
+        self.duo = None  # run() on two workers (see run): None = when on SERIAL and numba has two threads
         self._world, self._synced = None, True
         self.refresh(world)
 
@@ -736,8 +820,8 @@ class Kernels:
         self.traits[on, 1] = world.risk[world.occ[on]]
         r, w = self.rules, world
         self._args = (w.x, w.y, w.state, w.hardship, w.risk, w.jail, w.occ, self.cells, self.traits, self.padded,
-                      self.rows_a, self.rows_b, self.counts, self.blocks, self.near, self.marks, self.bands, self.todo,
-                      self.cdx, self.cdy, self.coff, self.pdx, self.pdy, self.poff, self.p_grid, self.count_pad,
+                      self.rows_a, self.rows_b, self.counts, self.blocks, self.near, self.marks, self.bands, self.colours,
+                      self.todo, self.cdx, self.cdy, self.coff, self.pdx, self.pdy, self.poff, self.p_grid, self.count_pad,
                       r.citizen_vision, r.neighbourhood, r.jail_mode, r.threshold, r.max_jail_term, r.movement)
         self._world, self._synced = world, True
 
@@ -768,13 +852,18 @@ class Kernels:
 
     def run(self, world: World, legitimacies: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """``len(legitimacies)`` steps in one call (step ``s`` as ``step(world, legitimacies[s],
-        keys[s])``); returns the citizens quiet, active and jailed after each, ``int64[steps, 3]``."""
+        keys[s])``); returns the citizens quiet, active and jailed after each, ``int64[steps, 3]``.
+        Grids under ``PARALLEL_CELLS`` run on two workers in one parallel region when numba has two
+        threads (``sim.core.epstein_duo``; ``duo`` True or False forces it either way)."""
         if world is not self._world:
             self.refresh(world)
         self._synced = False
         steps = len(legitimacies)
         tally = np.zeros((steps, 3), dtype=np.int64)
-        self.kernels["run_kernel"](*self._args, np.ascontiguousarray(legitimacies, dtype=np.float64),
-                                   np.ascontiguousarray(keys, dtype=np.int64).reshape(steps, 3), tally)
+        run = self.kernels["run_kernel"]
+        if self.duo or (self.duo is None and self.kernels is SERIAL and numba.get_num_threads() >= 2):
+            from .epstein_duo import duo_run_kernel as run  # imports this module
+        run(*self._args, np.ascontiguousarray(legitimacies, dtype=np.float64),
+            np.ascontiguousarray(keys, dtype=np.int64).reshape(steps, 3), tally)
         tally[:, 2] = self.citizens - tally[:, 0] - tally[:, 1]
         return tally

@@ -35,7 +35,8 @@ class Reference:
         self.citizen_window = list(zip(*(a.tolist() for a in rules.offsets(rules.citizen_vision))))
         self.cop_window = list(zip(*(a.tolist() for a in rules.offsets(rules.cop_vision))))
         self.p_table = rules.arrest_table().tolist()
-        self.bands = move_bands(rules.width, max(rules.citizen_vision, rules.cop_vision)).tolist()
+        bands, self.colours = move_bands(rules.width, max(rules.citizen_vision, rules.cop_vision))
+        self.bands = bands.tolist()
 
     def sync(self, world: World) -> None:
         """Nothing: this engine keeps the world up to date at every step."""
@@ -124,11 +125,11 @@ class Reference:
         # 4. movement: bands of columns, colour class by colour class, each band in cell order
         if not r.movement:
             return
-        nb = len(self.bands) - 1
-        order = [0] if nb < 3 else [b for colour in range(3) for b in range(colour, nb, 3)]
+        nb, k = len(self.bands) - 1, self.colours
+        order = [b for colour in range(k) for b in range(colour, nb, k)]
         moved = set()
         for b in order:
-            lo, hi = (0, r.width) if nb < 3 else (self.bands[b], self.bands[b + 1])
+            lo, hi = self.bands[b], self.bands[b + 1]
             for cx in range(lo, hi):
                 for cy in range(r.height):
                     a = int(world.occ[cx, cy])
