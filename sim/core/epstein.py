@@ -598,31 +598,34 @@ def _active_near(blocks, x, y, v, w, h):
             or _any_block(blocks, b0, b1, c0, c1) or _any_block(blocks, b0, b1, d0, d1))
 
 
-@njit(cache=True, parallel=PRANGE_ONLY)
-def arrest_phase(x, y, state, jail, occ, cells, blocks, near, marks, dx, dy, key, max_jail_term, jail_mode):
-    """Every cop arrests one random active within its vision (the j-th in window order), marking its
-    cell in ``marks``; cops that pick the same active jail it once. ``blocks`` rules out the cops
-    with no active near them; the others count and pick by scanning their window. The jailed
-    get their cell as ``x, y`` (where they come back to), their state and term."""
-    w, h = occ.shape
-    bw, bh = blocks.shape
-    some = 0
-    for b in range(bw * bh):
-        some |= blocks.flat[b]
-    if not some:  # no active anywhere, as in most steps of a calm spell
-        return
+@njit(cache=True, inline="always")
+def window_radius(dx, dy):
     v = 0
     for o in range(dx.shape[0]):
         v = max(v, abs(dx[o]), abs(dy[o]))
-    reach = (v + BLOCK - 1) >> BLOCK_BITS
-    for bx in prange(bw):  # near[bx, by]: an active in the blocks up to ``reach`` away (not across the seam)
+    return v
+
+
+@njit(cache=True, inline="always")
+def near_rows(blocks, near, reach, lo, hi):
+    """Block rows [lo, hi) of ``near[bx, by]``: an active in the blocks up to ``reach`` away (not
+    across the seam)."""
+    bw, bh = blocks.shape
+    for bx in range(lo, hi):
         for by in range(bh):
             hit = 0
             for ax in range(max(0, bx - reach), min(bw, bx + reach + 1)):
                 for ay in range(max(0, by - reach), min(bh, by + reach + 1)):
                     hit |= blocks[ax, ay]
             near[bx, by] = hit
-    for cx in prange(w):
+
+
+@njit(cache=True, inline="always")
+def arrest_rows(occ, cells, blocks, near, marks, dx, dy, v, key, lo, hi):
+    """The cops of rows [lo, hi) each mark the cell of the active they arrest (see
+    :func:`arrest_phase`); cops marking the same cell write the same value."""
+    w, h = occ.shape
+    for cx in range(lo, hi):
         for cy in range(h):
             if cells[cx, cy] != COP_CELL:
                 continue
@@ -642,27 +645,53 @@ def arrest_phase(x, y, state, jail, occ, cells, blocks, near, marks, dx, dy, key
                 ax, ay = wrap(cx + dx[o], w), wrap(cy + dy[o], h)
                 if cells[ax, ay] == ACTIVE_CITIZEN:
                     if k == 0:
-                        marks[ax, ay] = 1  # cops marking the same cell write the same value
+                        marks[ax, ay] = 1
                         break
                     k -= 1
-    for bx in prange(bw):  # the marked cells: in the blocks that hold an active
-        for by in range(bh):
+
+
+@njit(cache=True, inline="always")
+def jail_rows(x, y, state, jail, occ, cells, blocks, marks, key, max_jail_term, jail_mode, lo, hi):
+    """The marked cells of rows [lo, hi) (looked for in the blocks that hold an active): their
+    citizens are jailed, with their cell as ``x, y`` (where they come back to) and their term."""
+    h = occ.shape[1]
+    for cx in range(lo, hi):
+        bx = cx >> BLOCK_BITS
+        for by in range(blocks.shape[1]):
             if not blocks[bx, by]:
                 continue
-            for cx in range(bx * BLOCK, min(w, bx * BLOCK + BLOCK)):
-                for cy in range(by * BLOCK, min(h, by * BLOCK + BLOCK)):
-                    if not marks[cx, cy]:
-                        continue
-                    marks[cx, cy] = 0
-                    a = occ[cx, cy]
-                    state[a] = JAILED
-                    jail[a] = pick(key, a, 1, max_jail_term + 1)
-                    x[a], y[a] = cx, cy
-                    if jail_mode == LEAVE_GRID:
-                        occ[cx, cy] = EMPTY
-                        cells[cx, cy] = FREE
-                    else:
-                        cells[cx, cy] = STAYS
+            for cy in range(by * BLOCK, min(h, by * BLOCK + BLOCK)):
+                if not marks[cx, cy]:
+                    continue
+                marks[cx, cy] = 0
+                a = occ[cx, cy]
+                state[a] = JAILED
+                jail[a] = pick(key, a, 1, max_jail_term + 1)
+                x[a], y[a] = cx, cy
+                if jail_mode == LEAVE_GRID:
+                    occ[cx, cy] = EMPTY
+                    cells[cx, cy] = FREE
+                else:
+                    cells[cx, cy] = STAYS
+
+
+@njit(cache=True, parallel=PRANGE_ONLY)
+def arrest_phase(x, y, state, jail, occ, cells, blocks, near, marks, dx, dy, key, max_jail_term, jail_mode):
+    """Every cop arrests one random active within its vision (the j-th in window order), marking its
+    cell in ``marks``; cops that pick the same active jail it once. ``blocks`` rules out the cops
+    with no active near them; the others count and pick by scanning their window."""
+    bw = blocks.shape[0]
+    if not blocks.any():  # no active anywhere, as in most steps of a calm spell
+        return
+    v = window_radius(dx, dy)
+    reach = (v + BLOCK - 1) >> BLOCK_BITS
+    for bx in prange(bw):
+        near_rows(blocks, near, reach, bx, bx + 1)
+    for cx in prange(occ.shape[0]):
+        arrest_rows(occ, cells, blocks, near, marks, dx, dy, v, key, cx, cx + 1)
+    for bx in prange(bw):
+        jail_rows(x, y, state, jail, occ, cells, blocks, marks, key, max_jail_term, jail_mode, bx * BLOCK,
+                  min(occ.shape[0], bx * BLOCK + BLOCK))
 
 
 @njit(cache=True, inline="always")
@@ -675,11 +704,7 @@ def _move_band(lo, hi, occ, cells, traits, todo, cdx, cdy, coff, pdx, pdy, poff,
     flat = cells.reshape(w * h)
     oflat = occ.reshape(w * h)
     tflat = traits.reshape(w * h, 2)
-    cv, pv = 0, 0
-    for o in range(cdx.shape[0]):
-        cv = max(cv, abs(cdx[o]), abs(cdy[o]))
-    for o in range(pdx.shape[0]):
-        pv = max(pv, abs(pdx[o]), abs(pdy[o]))
+    cv, pv = window_radius(cdx, cdy), window_radius(pdx, pdy)
     for cx in range(lo, hi):
         col = cx * h
         k = 0
@@ -740,7 +765,8 @@ def move_phase(occ, cells, traits, bands, colours, todo, cdx, cdy, coff, pdx, pd
 @njit(cache=True)
 def step_kernel(x, y, state, hardship, risk, jail, occ, cells, traits, padded, rows_a, rows_b, counts, blocks,
                 near, marks, bands, colours, todo, cdx, cdy, coff, pdx, pdy, poff, p_grid, pad, citizen_vision,
-                neighbourhood, jail_mode, threshold, max_jail_term, movement, legitimacy, jail_key, arrest_key, move_key):
+                neighbourhood, jail_mode, threshold, max_jail_term, movement, legitimacy, jail_key, arrest_key,
+                move_key):
     """The phases of a step, in one call (one dispatch from Python, not a dozen)."""
     if jail_mode == LEAVE_GRID:  # releases look for free cells: in agent order
         jail_phase(x, y, state, jail, hardship, risk, occ, cells, traits, cdx, cdy, jail_key)
@@ -820,9 +846,10 @@ class Kernels:
         self.traits[on, 1] = world.risk[world.occ[on]]
         r, w = self.rules, world
         self._args = (w.x, w.y, w.state, w.hardship, w.risk, w.jail, w.occ, self.cells, self.traits, self.padded,
-                      self.rows_a, self.rows_b, self.counts, self.blocks, self.near, self.marks, self.bands, self.colours,
-                      self.todo, self.cdx, self.cdy, self.coff, self.pdx, self.pdy, self.poff, self.p_grid, self.count_pad,
-                      r.citizen_vision, r.neighbourhood, r.jail_mode, r.threshold, r.max_jail_term, r.movement)
+                      self.rows_a, self.rows_b, self.counts, self.blocks, self.near, self.marks, self.bands,
+                      self.colours, self.todo, self.cdx, self.cdy, self.coff, self.pdx, self.pdy, self.poff,
+                      self.p_grid, self.count_pad, r.citizen_vision, r.neighbourhood, r.jail_mode, r.threshold,
+                      r.max_jail_term, r.movement)
         self._world, self._synced = world, True
 
     def sync(self, world: World) -> None:

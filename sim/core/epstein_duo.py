@@ -7,8 +7,7 @@ workers each take their share of every phase and meet at a spin barrier between 
 (``sim.core.spin``). The shares are those the ``prange`` loops of ``sim.core.epstein`` would give
 (rows of the grid; the bands of a colour in movement), so the result is the same, bit for bit,
 as ``run_kernel``'s on one thread or many.
-What has to stay in order runs on worker 0 while worker 1 waits: the jail phase of LEAVE_GRID
-(agent order) and the arrests, which are skipped by both when no block holds an active.
+Only the jail phase of LEAVE_GRID, in agent order, runs on worker 0 while worker 1 waits.
 """
 
 from __future__ import annotations
@@ -17,20 +16,19 @@ import numpy as np
 from numba import njit, prange
 
 from .epstein import (
-    LEAVE_GRID, MOORE, SERIAL, _move_band, clear_blocks, count_rows, decide_rows, diamond_first,
-    diamond_rows, jail_phase, pad_rows, prefix_down, prefix_up, settle_rows, square_col_sums, square_row_sums,
+    BLOCK, BLOCK_BITS, LEAVE_GRID, MOORE, _move_band, arrest_rows, clear_blocks, count_rows, decide_rows,
+    diamond_first, diamond_rows, jail_phase, jail_rows, near_rows, pad_rows, prefix_down, prefix_up, settle_rows,
+    square_col_sums, square_row_sums, window_radius,
 )
 from .parallel import PRANGE_ONLY
 from .spin import SYNC_SIZE, barrier, join, share
 
-_arrest_phase = SERIAL["arrest_phase"]
-
 
 @njit(cache=True)
-def _steps(part, parts, sync, first, tallies, own_blocks, x, y, state, hardship, risk, jail, occ, cells, traits,
-           padded, rows_a, rows_b, counts, blocks, near, marks, bands, colours, todo, cdx, cdy, coff, pdx, pdy,
-           poff, p_grid, pad, vision, neighbourhood, jail_mode, threshold, max_jail_term, movement, legitimacies,
-           keys, tally):
+def _steps(part, parts, sync, first, tallies, own_blocks, merged_blocks, x, y, state, hardship, risk, jail, occ,
+           cells, traits, padded, rows_a, rows_b, counts, near, marks, bands, colours, todo, cdx, cdy, coff, pdx, pdy,
+           poff, p_grid, pad, vision, neighbourhood, jail_mode, threshold, max_jail_term, movement, legitimacies, keys,
+           tally):
     """Worker ``part`` of ``parts`` (1 or 2) through all the steps of :func:`duo_run_kernel`. The
     counts of a worker's rows read the padded rows around them, which it pads and sums itself
     in its own scratch (``padded``, ``rows_a``, ``rows_b`` have one per worker): 2v + 2 rows more
@@ -40,6 +38,9 @@ def _steps(part, parts, sync, first, tallies, own_blocks, x, y, state, hardship,
     w = cells.shape[0]
     lo, hi = share(w, part, parts)  # its rows of the grid
     mine, theirs = own_blocks[part], own_blocks[(part + 1) % parts]
+    merged, near = merged_blocks[part], near[part]  # its own copies of the arrests' maps
+    cop_vision = window_radius(pdx, pdy)
+    reach = (cop_vision + BLOCK - 1) >> BLOCK_BITS
     padded, sa, sb = padded[part], rows_a[part], rows_b[part]  # its own: nothing to wait for until the decisions
     rows_lo, rows_hi = lo + pad - vision - 1, hi + pad + vision + 1  # the padded rows its counts read
     bands_lo, bands_hi = share((bands.shape[0] - 1) // colours, part, parts)  # of each colour: near its rows
@@ -62,11 +63,12 @@ def _steps(part, parts, sync, first, tallies, own_blocks, x, y, state, hardship,
         clear_blocks(mine, 0, mine.shape[0])
         decide_rows(occ, jail, cells, traits, counts, mine, legitimacies[s], p_grid, threshold, lo, hi)
         g = barrier(sync, g, parts)
-        if mine.any() or theirs.any():  # as arrest_phase's own test: an active somewhere
-            if part == 0:
-                np.bitwise_or(mine, theirs, blocks)
-                _arrest_phase(x, y, state, jail, occ, cells, blocks, near, marks, pdx, pdy, keys[s, 1], max_jail_term,
-                              jail_mode)
+        if mine.any() or theirs.any():  # an active somewhere: arrests (arrest_phase, in rows)
+            np.bitwise_or(mine, theirs, merged)
+            near_rows(merged, near, reach, lo >> BLOCK_BITS, ((hi - 1) >> BLOCK_BITS) + 1)
+            arrest_rows(occ, cells, merged, near, marks, pdx, pdy, cop_vision, keys[s, 1], lo, hi)
+            g = barrier(sync, g, parts)
+            jail_rows(x, y, state, jail, occ, cells, merged, marks, keys[s, 1], max_jail_term, jail_mode, lo, hi)
             g = barrier(sync, g, parts)
         if movement:
             for colour in range(colours):
@@ -93,12 +95,13 @@ def duo_run_kernel(x, y, state, hardship, risk, jail, occ, cells, traits, padded
     first = np.empty(cells.shape[0], np.uint64)
     tallies = np.zeros((2, 2), np.int64)
     own_blocks = np.zeros((2,) + blocks.shape, blocks.dtype)  # the blocks with an active, as each worker saw
+    merged_blocks, near2 = np.empty_like(own_blocks), np.empty_like(own_blocks)
     padded2 = np.empty((2,) + padded.shape, padded.dtype)  # each worker its own scratch (see _steps)
     sa2, sb2 = np.empty_like(padded2), np.empty_like(padded2)
     for t in prange(2):
         part, parts = join(sync)
         if parts > 0:
-            _steps(part, parts, sync, first, tallies, own_blocks, x, y, state, hardship, risk, jail, occ, cells, traits,
-                   padded2, sa2, sb2, counts, blocks, near, marks, bands, colours, todo, cdx, cdy, coff, pdx, pdy, poff,
-                   p_grid, pad, vision, neighbourhood, jail_mode, threshold, max_jail_term, movement, legitimacies,
-                   keys, tally)
+            _steps(part, parts, sync, first, tallies, own_blocks, merged_blocks, x, y, state, hardship, risk, jail, occ,
+                   cells, traits, padded2, sa2, sb2, counts, near2, marks, bands, colours, todo, cdx, cdy,
+                   coff, pdx, pdy, poff, p_grid, pad, vision, neighbourhood, jail_mode, threshold,
+                   max_jail_term, movement, legitimacies, keys, tally)
