@@ -695,16 +695,16 @@ def arrest_phase(x, y, state, jail, occ, cells, blocks, near, marks, dx, dy, key
 
 
 @njit(cache=True, inline="always")
-def _move_band(lo, hi, occ, cells, traits, todo, cdx, cdy, coff, pdx, pdy, poff, key):
+def _move_band(lo, hi, occ, cells, traits, todo, cdx, cdy, coff, cv, pdx, pdy, poff, pv, key):
     """Columns [lo, hi) in cell order. Each column first lists, without branching, the cells whose
     agent moves now: not free, not jailed, not moved here earlier in the step (``MOVED``); an
     agent's turn cannot change which of the column's cells are on that list, since only free
-    cells are entered. Then the listed agents move one by one, their traits with them."""
+    cells are entered. Then the listed agents move one by one, their traits with them. ``cv``, ``pv``:
+    the radius of the citizens' and the cops' windows."""
     w, h = cells.shape
     flat = cells.reshape(w * h)
     oflat = occ.reshape(w * h)
     tflat = traits.reshape(w * h, 2)
-    cv, pv = window_radius(cdx, cdy), window_radius(pdx, pdy)
     for cx in range(lo, hi):
         col = cx * h
         k = 0
@@ -754,10 +754,12 @@ def move_phase(occ, cells, traits, bands, colours, todo, cdx, cdy, coff, pdx, pd
     colour (:func:`move_bands`) in parallel (band ``b`` lists its column's movers in ``todo[b]``),
     the colours in turn; then the ``MOVED`` marks come off."""
     per_colour = (bands.shape[0] - 1) // colours
+    cv, pv = window_radius(cdx, cdy), window_radius(pdx, pdy)
     for colour in range(colours):
         for t in prange(per_colour):
             b = colours * t + colour
-            _move_band(bands[b], bands[b + 1], occ, cells, traits, todo[b], cdx, cdy, coff, pdx, pdy, poff, key)
+            _move_band(bands[b], bands[b + 1], occ, cells, traits, todo[b], cdx, cdy, coff, cv, pdx, pdy, poff, pv,
+                       key)
     for cx in prange(cells.shape[0]):
         settle_rows(cells, cx, cx + 1)
 

@@ -39,7 +39,7 @@ def _steps(part, parts, sync, first, tallies, own_blocks, merged_blocks, x, y, s
     lo, hi = share(w, part, parts)  # its rows of the grid
     mine, theirs = own_blocks[part], own_blocks[(part + 1) % parts]
     merged, near = merged_blocks[part], near[part]  # its own copies of the arrests' maps
-    cop_vision = window_radius(pdx, pdy)
+    cop_vision = window_radius(pdx, pdy)  # ``vision`` is the citizens'
     reach = (cop_vision + BLOCK - 1) >> BLOCK_BITS
     padded, sa, sb = padded[part], rows_a[part], rows_b[part]  # its own: nothing to wait for until the decisions
     rows_lo, rows_hi = lo + pad - vision - 1, hi + pad + vision + 1  # the padded rows its counts read
@@ -74,8 +74,8 @@ def _steps(part, parts, sync, first, tallies, own_blocks, merged_blocks, x, y, s
             for colour in range(colours):
                 for t in range(bands_lo, bands_hi):
                     b = colours * t + colour
-                    _move_band(bands[b], bands[b + 1], occ, cells, traits, todo[b], cdx, cdy, coff, pdx, pdy, poff,
-                               keys[s, 2])
+                    _move_band(bands[b], bands[b + 1], occ, cells, traits, todo[b], cdx, cdy, coff, vision, pdx,
+                               pdy, poff, cop_vision, keys[s, 2])
                 g = barrier(sync, g, parts)
             settle_rows(cells, lo, hi)
         tallies[part, 0], tallies[part, 1] = count_rows(cells, lo, hi)
