@@ -45,6 +45,7 @@ windows, and agrees bit for bit.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numba
@@ -53,6 +54,7 @@ from numba import njit, prange
 
 from .activation import arrest_probability_grid, arrest_probability_table
 from .counter_rng import draw64
+from . import spin
 from .parallel import PRANGE_ONLY, serial_twins
 
 QUIET, ACTIVE, JAILED = 0, 1, 2
@@ -71,6 +73,7 @@ MOVE_TRIES = 24  # random cells tried (two per 64-bit draw) before counting the 
 COUNT_BITS = 16
 MAX_VISION = 127  # windows stay under 2^16 cells, so packed counts never carry
 PARALLEL_CELLS = 500 * 500  # smaller grids step on the serial twins of the kernels (see Kernels.step)
+BUSY_RUNS, BUSY_BACKOFF_S = 5, 0.5  # after so many busy two-worker runs in a row, one worker so long (run)
 
 
 @dataclass(frozen=True)
@@ -833,7 +836,8 @@ class Kernels:
         self.near = np.empty_like(self.blocks)
         self.citizens = int(np.count_nonzero(world.kind == CITIZEN))
         self.kernels = SERIAL if w * h < PARALLEL_CELLS else PARALLEL
-        self.duo = None  # run() on two workers (see run): None = when on SERIAL and numba has two threads
+        self.duo = None  # run() on two workers (see run); None: on SERIAL, with two threads, on x86
+        self._one_worker_until, self._busy_runs, self._best_duo_step = 0.0, 0, float("inf")
         self._world, self._synced = None, True
         self.refresh(world)
 
@@ -883,16 +887,31 @@ class Kernels:
         """``len(legitimacies)`` steps in one call (step ``s`` as ``step(world, legitimacies[s],
         keys[s])``); returns the citizens quiet, active and jailed after each, ``int64[steps, 3]``.
         Grids under ``PARALLEL_CELLS`` run on two workers in one parallel region when numba has two
-        threads (``sim.core.epstein_duo``; ``duo`` True or False forces it either way)."""
+        threads (``sim.core.epstein_duo``; ``duo`` True or False forces it either way), except for
+        ``BUSY_BACKOFF_S`` after ``BUSY_RUNS`` runs in a row found the machine busy: they ended on
+        one worker (one run in fifty does so on a quiet machine here, after a hiccup of the
+        system), or took over three times the best time a step of this engine's two-worker runs.
+        (Seen with two processes running two workers each on two cores: each run's parallel
+        region waits for a time slice to start and end, too short for ``spin.alone`` to notice.)"""
         if world is not self._world:
             self.refresh(world)
         self._synced = False
         steps = len(legitimacies)
         tally = np.zeros((steps, 3), dtype=np.int64)
         run = self.kernels["run_kernel"]
-        if self.duo or (self.duo is None and self.kernels is SERIAL and numba.get_num_threads() >= 2):
+        duo = self.duo or (self.duo is None and self.kernels is SERIAL and spin.AVAILABLE
+                           and numba.get_num_threads() >= 2 and time.monotonic() >= self._one_worker_until)
+        if duo:
             from .epstein_duo import duo_run_kernel as run  # imports this module
-        run(*self._args, np.ascontiguousarray(legitimacies, dtype=np.float64),
-            np.ascontiguousarray(keys, dtype=np.int64).reshape(steps, 3), tally)
+        start = time.perf_counter()
+        alone = run(*self._args, np.ascontiguousarray(legitimacies, dtype=np.float64),
+                    np.ascontiguousarray(keys, dtype=np.int64).reshape(steps, 3), tally)
+        if duo and steps:  # runs that ended alone, or took 3x the best time, one after another: busy
+            per_step = (time.perf_counter() - start) / steps
+            self._best_duo_step = min(self._best_duo_step, per_step)
+            busy = alone or per_step > 3 * self._best_duo_step
+            self._busy_runs = self._busy_runs + 1 if busy else 0
+            if self._busy_runs >= BUSY_RUNS:
+                self._one_worker_until, self._busy_runs = time.monotonic() + BUSY_BACKOFF_S, 0
         tally[:, 2] = self.citizens - tally[:, 0] - tally[:, 1]
         return tally

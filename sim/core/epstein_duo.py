@@ -21,7 +21,7 @@ from .epstein import (
     square_col_sums, square_row_sums, window_radius,
 )
 from .parallel import PRANGE_ONLY
-from .spin import SYNC_SIZE, barrier, join, share
+from .spin import JOINED, SYNC_SIZE, alone, barrier, join, share
 
 
 @njit(cache=True)
@@ -36,16 +36,16 @@ def _steps(part, parts, sync, first, tallies, own_blocks, merged_blocks, x, y, s
     the other core's writes carried over. Each marks the blocks with an active in its own map
     (``own_blocks``), so the rows can be shared at any row, not only at block edges."""
     w = cells.shape[0]
-    lo, hi = share(w, part, parts)  # its rows of the grid
-    mine, theirs = own_blocks[part], own_blocks[(part + 1) % parts]
+    padded, sa, sb = padded[part], rows_a[part], rows_b[part]  # its own: nothing to wait for until the decisions
     merged, near = merged_blocks[part], near[part]  # its own copies of the arrests' maps
     cop_vision = window_radius(pdx, pdy)  # ``vision`` is the citizens'
     reach = (cop_vision + BLOCK - 1) >> BLOCK_BITS
-    padded, sa, sb = padded[part], rows_a[part], rows_b[part]  # its own: nothing to wait for until the decisions
-    rows_lo, rows_hi = lo + pad - vision - 1, hi + pad + vision + 1  # the padded rows its counts read
-    bands_lo, bands_hi = share((bands.shape[0] - 1) // colours, part, parts)  # of each colour: near its rows
     g = 0  # barriers passed
     for s in range(legitimacies.shape[0]):
+        lo, hi = share(w, part, parts)  # its rows of the grid
+        rows_lo, rows_hi = lo + pad - vision - 1, hi + pad + vision + 1  # the padded rows its counts read
+        bands_lo, bands_hi = share((bands.shape[0] - 1) // colours, part, parts)  # of each colour: near its rows
+        mine, theirs = own_blocks[part], own_blocks[(part + 1) % parts]
         if jail_mode == LEAVE_GRID:
             if part == 0:
                 jail_phase(x, y, state, jail, hardship, risk, occ, cells, traits, cdx, cdy, keys[s, 0])
@@ -83,6 +83,10 @@ def _steps(part, parts, sync, first, tallies, own_blocks, merged_blocks, x, y, s
         if part == 0:
             tally[s, 0] = tallies[0, 0] + (tallies[1, 0] if parts == 2 else 0)
             tally[s, 1] = tallies[0, 1] + (tallies[1, 1] if parts == 2 else 0)
+        if parts == 2 and alone(sync):  # a busy machine: worker 0 takes the rest of the run
+            if part == 1:
+                break
+            parts = 1
 
 
 @njit(cache=True, parallel=PRANGE_ONLY)
@@ -90,7 +94,9 @@ def duo_run_kernel(x, y, state, hardship, risk, jail, occ, cells, traits, padded
                    near, marks, bands, colours, todo, cdx, cdy, coff, pdx, pdy, poff, p_grid, pad, vision,
                    neighbourhood, jail_mode, threshold, max_jail_term, movement, legitimacies, keys, tally):
     """``epstein.run_kernel`` (same arguments, same result) by two workers in one parallel region.
-    Needs numba's pool to have two threads; with one, the first worker runs alone (``spin.join``)."""
+    Needs numba's pool to have two threads; with one, the first worker runs alone (``spin.join``),
+    as it does the rest of a run once a worker has waited long for the other (``spin.alone``).
+    Returns whether it ran alone at the end."""
     sync = np.zeros(SYNC_SIZE, np.int64)
     first = np.empty(cells.shape[0], np.uint64)
     tallies = np.zeros((2, 2), np.int64)
@@ -105,3 +111,4 @@ def duo_run_kernel(x, y, state, hardship, risk, jail, occ, cells, traits, padded
                    cells, traits, padded2, sa2, sb2, counts, near2, marks, bands, colours, todo, cdx, cdy,
                    coff, pdx, pdy, poff, p_grid, pad, vision, neighbourhood, jail_mode, threshold,
                    max_jail_term, movement, legitimacies, keys, tally)
+    return alone(sync) or sync[JOINED] < 0  # (JOINED < 0: the first worker claimed the run)

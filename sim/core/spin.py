@@ -6,21 +6,29 @@ wakes numba's threads, which sleep in between (``OMP_WAIT_POLICY=passive``, see 
 wake cost 13-15 us here, more than the phase. Instead a kernel opens one region of two workers
 (``for t in prange(2)``) that run all the steps, each its share of every phase, and wait for each
 other between phases at a barrier: two atomic operations and a spin (about 50 ns when both are
-running). A waiting worker spins with ``pause`` for a while, then gives its core away
-(``sched_yield``) between looks, so on a busy machine it does not hold a core the other needs.
+running). Waits are timed on the processor's time-stamp counter: a worker spins with ``pause``
+for ``SPIN_CYCLES``, then gives its core away (``sched_yield``) between looks.
+
+On a busy machine the other worker may not be running at all, its core taken by another program,
+and every barrier then waits for a time slice of the scheduler (seen: two processes running two
+workers each on two cores, 5-7x slower than one thread each). A wait longer than
+``SPIN_CYCLES`` says so, and the kernel goes on with one worker (:func:`alone`).
 
 Numba has no atomics for the CPU; the intrinsics here emit LLVM's (sequentially consistent
 read-modify-write, acquire loads, release stores), which order the plain loads and stores around
-them as a barrier needs.
+them as a barrier needs. ``pause`` and the time-stamp counter are x86's: elsewhere
+(``AVAILABLE`` False) callers use one thread.
 
 Nothing guarantees that the two iterations of ``prange(2)`` run at the same time: with one thread
 (``numba.set_num_threads(1)``, a nested region, a thread limit) they run one after the other, and a
-barrier would wait forever. :func:`join` rules that out: the first worker waits a bounded time for
-the second; if it does not come, the first claims the whole run for itself (``parts == 1``), and
-a second that comes later finds the claim and does nothing (``parts == 0``).
+barrier would wait forever. :func:`join` rules that out: the first worker waits ``JOIN_CYCLES`` at
+most for the second; if it does not come, the first claims the whole run for itself
+(``parts == 1``), and a second that comes later finds the claim and does nothing (``parts == 0``).
 """
 
 from __future__ import annotations
+
+import platform
 
 import numpy as np
 from llvmlite import ir
@@ -29,11 +37,15 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 # sync: int64[SYNC_SIZE], zeroed before each region; one 64-byte line per word the workers share
-JOINED, ARRIVED, GENERATION = 0, 8, 16
-SYNC_SIZE = 24
+JOINED, ARRIVED, GENERATION, LATE, ALONE = 0, 8, 16, 24, 32
+SYNC_SIZE = 40
 SOLO = -(1 << 40)  # JOINED once the first worker has claimed the run alone
-SPINS = 2000  # pauses before a waiting worker starts giving its core away between looks
-JOIN_PATIENCE = 200_000  # looks (after SPINS) the first worker waits for the second before it runs alone
+AVAILABLE = platform.machine().lower() in ("x86_64", "amd64")
+# in time-stamp counter cycles (about 2.4 GHz here; a few GHz on any x86 of this century)
+SPIN_CYCLES = 100_000  # a wait this long (~40 us): the other worker is not running (see alone); from then on
+# the waiting worker gives its core away between looks
+JOIN_CYCLES = 500_000  # the first worker waits this long (~0.2 ms) for the second before it runs alone; a
+# sleeping thread of numba's pool wakes in 15-50 us on a quiet machine, takes milliseconds on a busy one
 
 
 def _pointer(context, builder, array_type, array, index):
@@ -100,13 +112,26 @@ def _sched_yield(typingctx):
     return types.void(), codegen
 
 
+@intrinsic
+def _cycles(typingctx):
+    """The time-stamp counter (``rdtsc``)."""
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(64), []),
+                                            "llvm.readcyclecounter")
+        return builder.call(fn, [])
+    return types.int64(), codegen
+
+
 @njit(cache=True, inline="always")
-def _wait(looks):
-    """Between two looks at a word another worker will change."""
-    if looks < SPINS:
+def _wait(since):
+    """Between two looks at a word another worker will change, ``since`` the wait began (in
+    cycles); returns how long it has been."""
+    waited = _cycles() - since
+    if waited < SPIN_CYCLES:
         _pause()
     else:
         _sched_yield()
+    return waited
 
 
 @njit(cache=True)
@@ -119,13 +144,11 @@ def join(sync):
         return 1, 2
     if arrived != 0:
         return 0, 0
-    looks = 0
+    since = _cycles()
     while atomic_load(sync, JOINED) < 2:
-        if looks > SPINS + JOIN_PATIENCE:
+        if _wait(since) > JOIN_CYCLES:
             if atomic_cas(sync, JOINED, np.int64(1), np.int64(SOLO)) == 1:
                 return 0, 1
-        _wait(looks)
-        looks += 1
     return 0, 2
 
 
@@ -137,13 +160,22 @@ def barrier(sync, generation, parts):
         return generation
     if atomic_add(sync, ARRIVED, np.int64(1)) == parts - 1:
         atomic_store(sync, ARRIVED, np.int64(0))  # before the release: no one arrives earlier
+        atomic_store(sync, ALONE, atomic_load(sync, LATE))  # read by both after the release (see alone)
         atomic_store(sync, GENERATION, np.int64(generation + 1))
     else:
-        looks = 0
+        since = _cycles()
         while atomic_load(sync, GENERATION) == generation:
-            _wait(looks)
-            looks += 1
+            if _wait(since) > SPIN_CYCLES:  # the other worker is not running: the machine is busy
+                atomic_store(sync, LATE, np.int64(1))
     return generation + 1
+
+
+@njit(cache=True, inline="always")
+def alone(sync):
+    """After a :func:`barrier`, the same answer for both workers: whether one of them has waited
+    for the other longer than ``SPIN_CYCLES``, at that barrier or before (the machine is busy:
+    the caller should go on with one worker)."""
+    return atomic_load(sync, ALONE) != 0
 
 
 @njit(cache=True, inline="always")
