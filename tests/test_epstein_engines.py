@@ -1,6 +1,7 @@
 """Epstein core: the numba kernels and the plain-Python reference agree bit for bit, on any
-thread count, the parallel kernels and their serial twins alike; counts from summed-area tables equal
-window scans; a step keeps its invariants; a run in one call equals its steps."""
+thread count, the parallel kernels, their serial twins and the two-worker runs alike; counts from
+summed-area tables equal window scans; a step keeps its invariants; a run in one call equals its
+steps; bands of one colour never share a cell their agents see."""
 
 import numba
 import numpy as np
