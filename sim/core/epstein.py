@@ -603,6 +603,7 @@ def _active_near(blocks, x, y, v, w, h):
 
 @njit(cache=True, inline="always")
 def window_radius(dx, dy):
+    """The vision a window's offsets reach."""
     v = 0
     for o in range(dx.shape[0]):
         v = max(v, abs(dx[o]), abs(dy[o]))

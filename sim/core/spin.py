@@ -91,13 +91,17 @@ def atomic_store(typingctx, array, index, value):
     return types.void(array, types.intp, array.dtype), codegen
 
 
+def _call(builder, name, returns):
+    """A call of the function ``name`` (an LLVM intrinsic or libc's) that takes no argument."""
+    fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(returns, []), name)
+    return builder.call(fn, [])
+
+
 @intrinsic
 def _pause(typingctx):
     """x86 ``pause``: tells the core this is a spin loop."""
     def codegen(context, builder, signature, args):
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), []),
-                                            "llvm.x86.sse2.pause")
-        builder.call(fn, [])
+        _call(builder, "llvm.x86.sse2.pause", ir.VoidType())
         return context.get_dummy_value()
     return types.void(), codegen
 
@@ -106,8 +110,7 @@ def _pause(typingctx):
 def _sched_yield(typingctx):
     """libc's ``sched_yield``: lets another thread have this core."""
     def codegen(context, builder, signature, args):
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []), "sched_yield")
-        builder.call(fn, [])
+        _call(builder, "sched_yield", ir.IntType(32))
         return context.get_dummy_value()
     return types.void(), codegen
 
@@ -116,9 +119,7 @@ def _sched_yield(typingctx):
 def _cycles(typingctx):
     """The time-stamp counter (``rdtsc``)."""
     def codegen(context, builder, signature, args):
-        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(64), []),
-                                            "llvm.readcyclecounter")
-        return builder.call(fn, [])
+        return _call(builder, "llvm.readcyclecounter", ir.IntType(64))
     return types.int64(), codegen
 
 
