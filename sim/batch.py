@@ -493,7 +493,7 @@ def execute(task: dict) -> dict:
         from .runner import run
 
         out = run(task["scenario"], seed=task["seed"], duration_s=task["duration_s"], engine=task["engine"],
-                  out=run_dir, progress=False)
+                  out=run_dir, progress=False, force=True)  # its own folder: at most a failed earlier try
         summary = json.loads((Path(out) / "summary.json").read_text(encoding="utf-8"))
         status, error = "complete", None
         shutil.rmtree(run_dir.with_name(run_dir.name + ".partial"), ignore_errors=True)  # of an earlier failure
@@ -593,7 +593,8 @@ def _dask_backend(address: str, workers: int | None) -> _Backend:
     except (OSError, TimeoutError, ValueError) as err:
         if cluster is not None:
             cluster.close()
-        raise ScenarioError(f"cannot reach the dask scheduler at {address}: {err}") from None
+        reason = " ".join(str(err).split())  # one line, whatever dask's message spans
+        raise ScenarioError(f"cannot reach the dask scheduler at {address}: {reason}") from None
     n_workers = len(client.scheduler_info().get("workers", {}))
     threads = sum(w.get("nthreads", 1) for w in client.scheduler_info().get("workers", {}).values())
 
@@ -670,6 +671,25 @@ def default_out(sweep: Sweep) -> Path:
     return Path("results") / "batches" / Path(sweep.source).stem
 
 
+def _local_scheduler(address: str) -> bool:
+    """True for the schedulers that start workers on this machine only."""
+    return address in ("processes", "local") or address.startswith("local:")
+
+
+def _check_batch_out(out: Path) -> Path:
+    """The batch folder, absolute; refuses one that holds anything but a batch (its files would be
+    overwritten: scenario.toml, runs.parquet, figures...)."""
+    if str(out) == "" or out.name in ("", ".", ".."):
+        raise ScenarioError(f"{str(out)!r} is not a folder name for a batch; give a new folder, e.g. --out "
+                            "results/batches/mine")
+    if os.path.lexists(out):
+        if out.is_symlink() or not out.is_dir():
+            raise ScenarioError(f"{out} exists and is not a folder; choose another --out")
+        if any(out.iterdir()) and not (out / "batch.json").is_file():
+            raise ScenarioError(f"{out} holds files that are not a batch of protest-sim; choose another --out")
+    return out.resolve()
+
+
 def _read_done(run_dir: Path) -> tuple[str, dict | None]:
     """"complete", "failed" or "pending" for a run folder, with its summary."""
     from .results import is_complete_run
@@ -690,19 +710,25 @@ def _read_done(run_dir: Path) -> tuple[str, dict | None]:
 
 def run_batch(sweep_path, *, workers: int | None = None, scheduler: str | None = None, out=None,
               progress: bool = True, retry_failed: bool = False, executor: cf.Executor | None = None,
-              figures: bool = True) -> Path:
+              figures: bool = True, scheduler_from_file: bool = False) -> Path:
     """Run (or complete) a sweep; returns the batch folder.
 
     ``workers``: processes (default: the sweep's ``[batch] workers``, else one per CPU).
     ``scheduler``: a dask.distributed address (``tcp://host:8786``; ``local`` or ``local:N``
-    starts a local cluster), default the sweep's ``[batch] scheduler``; None (or ``"processes"``)
-    runs on a process pool.
+    starts a local cluster); default ``$PROTEST_SIM_SCHEDULER``, else the sweep's ``[batch]
+    scheduler`` if it starts a local cluster (a remote address from the file only with
+    ``scheduler_from_file``: a shared sweep file must not point this machine at a host its
+    user does not control); None (or ``"processes"``) runs on a process pool.
     ``executor``: any ``concurrent.futures.Executor`` to use instead (left open).
     Runs whose folders are already complete (or failed, unless ``retry_failed``) are not run again.
     """
     sweep = sweep_path if isinstance(sweep_path, Sweep) else load_sweep(sweep_path)
-    out = (Path(out) if out is not None else default_out(sweep)).resolve()
+    out = _check_batch_out(Path(out) if out is not None else default_out(sweep))
     runs_dir = out / "runs"
+    if scheduler is None:
+        scheduler = os.environ.get(SCHEDULER_ENV) or None
+    if scheduler is None and sweep.scheduler and (scheduler_from_file or _local_scheduler(sweep.scheduler)):
+        scheduler = sweep.scheduler
     t_start = time.perf_counter()
     t_start_epoch = time.time()
     started_utc = _utc()
@@ -726,7 +752,7 @@ def run_batch(sweep_path, *, workers: int | None = None, scheduler: str | None =
         backend = _Backend(executor, f"{type(executor).__name__}", getattr(executor, "_max_workers", 1) or 1,
                            owned=False)
     elif todo:  # before writing anything: an unreachable scheduler is a user mistake
-        backend = make_backend(workers=workers or sweep.workers, scheduler=scheduler or sweep.scheduler)
+        backend = make_backend(workers=workers or sweep.workers, scheduler=scheduler)
     else:
         backend = None
     session = {"executor": backend.description if backend else None, "workers": backend.workers if backend else 0,
@@ -735,7 +761,9 @@ def run_batch(sweep_path, *, workers: int | None = None, scheduler: str | None =
     finished = interrupted = False
     try:
         runs_dir.mkdir(parents=True, exist_ok=True)
-        for spec in todo:  # markers of runs a killed batch left running
+        # markers a killed batch left: of runs it left running, and of runs whose folder was complete
+        # before the kill reached the marker's removal
+        for spec in plan:
             _marker(runs_dir / spec.run_id).unlink(missing_ok=True)
         _write_provenance(sweep, out)
         _write_batch_json(sweep, out, table, session, status="running")
@@ -927,23 +955,52 @@ def _write_batch_json(sweep: Sweep, out: Path, table: _Table, session: dict, *, 
 
 
 # --- protest-sim batch -------------------------------------------------------------------------------------
+SCHEDULER_ENV = "PROTEST_SIM_SCHEDULER"  # a dask scheduler address chosen by the person running the batch
+
+
+def _positive_int(text: str) -> int:
+    import argparse
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(prog="protest-sim batch", description="run or complete a sweep")
     parser.add_argument("sweep", type=Path)
-    parser.add_argument("--workers", type=int)
-    parser.add_argument("--scheduler")
+    parser.add_argument("--workers", type=_positive_int, help="worker processes (default: one per CPU)")
+    parser.add_argument("--scheduler", help="a dask.distributed scheduler address (tcp://host:8786), or local[:N]; "
+                        f"default ${SCHEDULER_ENV}, else a local process pool")
+    parser.add_argument("--scheduler-from-file", action="store_true",
+                        help="connect to the scheduler the sweep file's [batch] scheduler names (off by default: a "
+                             "shared file must not choose which host your machine talks to)")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--retry-failed", action="store_true")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    from sim.batch import run_batch  # the module, not __main__: workers must unpickle sim.batch.execute
+    from sim.batch import load_sweep, run_batch  # the module, not __main__: workers must unpickle sim.batch.execute
 
     try:
-        out = run_batch(args.sweep, workers=args.workers, scheduler=args.scheduler, out=args.out,
-                        progress=not args.quiet, retry_failed=args.retry_failed)
+        sweep = load_sweep(args.sweep)
+        out = _check_batch_out(args.out if args.out is not None else default_out(sweep))
+        if sweep.scheduler and not _local_scheduler(sweep.scheduler) and not args.scheduler_from_file \
+                and not (args.scheduler or os.environ.get(SCHEDULER_ENV)):
+            print(f"note: not connecting to [batch] scheduler = {sweep.scheduler!r} of {args.sweep} (pass "
+                  "--scheduler-from-file to use it); running on local processes", file=sys.stderr)
+        out = run_batch(sweep, workers=args.workers, scheduler=args.scheduler, out=out,
+                        progress=not args.quiet, retry_failed=args.retry_failed,
+                        scheduler_from_file=args.scheduler_from_file)
     except ScenarioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -951,7 +1008,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     info = json.loads((out / "batch.json").read_text())
     print(f"batch folder: {out} ({info['complete']} complete, {info['failed']} failed, {info['pending']} pending)")
-    return 0 if info["pending"] == 0 else 1
+    return 0 if info["pending"] == 0 and info["failed"] == 0 else 1
 
 
 if __name__ == "__main__":

@@ -49,7 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="simulate only this many seconds from the start (steps for Epstein scenarios)")
     run.add_argument("--engine", choices=("numba", "python"), default="numba",
                      help="numba (fast) or the plain-Python reference engine")
-    run.add_argument("--out", type=Path, help="run folder (default results/runs/<scenario>-seed<seed>)")
+    run.add_argument("--out", type=Path, help="run folder (default results/runs/<scenario>-seed<seed>); "
+                     "it must not exist yet, or be empty")
+    run.add_argument("--force", action="store_true",
+                     help="replace an earlier run in that folder (a folder holding anything else is never replaced)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
@@ -73,7 +76,7 @@ def cmd_run(args) -> int:
     from .runner import run
 
     out = run(args.scenario, seed=args.seed, duration_s=args.duration, engine=args.engine, out=args.out,
-              progress=not args.quiet)
+              progress=not args.quiet, force=args.force)
     print(f"run folder: {out}")
     return 0
 
@@ -170,10 +173,14 @@ def console_main() -> int:
     on the call stack as it imports (``inspect.getouterframes``), each lookup a scan of every
     module loaded so far. Imported before numba and our modules, at the top of the stack, it
     makes 105 lookups over 1.3 k modules instead of 171 over 1.5 k: about 0.1 s of a run's start."""
-    if sys.argv[1:2] == ["run"]:
-        gc_pause.pause()
-        import mesa  # noqa: F401
-    code = main()
+    try:
+        if sys.argv[1:2] == ["run"]:
+            gc_pause.pause()
+            import mesa  # noqa: F401
+        code = main()
+    except KeyboardInterrupt:  # before main's own handler is in place (Ctrl-C during the imports)
+        print("interrupted", file=sys.stderr)
+        code = 130
     gc.freeze()
     return code
 

@@ -7,8 +7,10 @@ Everything is written into a temporary sibling folder ``.<name>.tmp-<pid>-<rando
 every file is fsynced, ``summary.json`` is written last, and the folder is renamed into place.
 So a crash, Ctrl-C or kill -9 at any moment leaves either nothing, the previous complete run,
 or a temporary folder that readers ignore and the next write into the same parent removes.
-Replacing an existing run swaps the two folders atomically (``renameat2(RENAME_EXCHANGE)`` on
-Linux; elsewhere: old folder renamed away, new one renamed in, old one deleted).
+Only a run folder (:func:`is_run_folder`) or an empty folder is ever replaced: a folder holding
+anything else is the user's. Replacing an existing run swaps the two folders atomically
+(``renameat2(RENAME_EXCHANGE)`` on Linux; elsewhere: old folder renamed away, new one renamed
+in, old one deleted).
 
 A folder is complete iff its ``summary.json`` exists and says ``"status": "complete"``. What an
 interrupted run computed goes to ``<name>.partial`` with ``"status": "interrupted"``.
@@ -59,6 +61,55 @@ Figures = dict[str, Callable[[Path], object]]
 
 class IncompleteRunError(FileNotFoundError):
     """``path`` is not a complete run folder (missing, being written, interrupted, failed)."""
+
+
+class OutputExistsError(FileExistsError):
+    """The output folder exists and may not be replaced (a user's folder, or an earlier run without
+    ``force``); ``str()`` is the one line the CLI prints."""
+
+
+RUN_STATUSES = ("complete", "interrupted", "failed")
+
+
+def is_run_folder(path) -> bool:
+    """True iff ``path`` is a folder this package wrote as a run: its ``summary.json`` is an object
+    whose ``status`` is one of :data:`RUN_STATUSES`. Only such folders (and empty ones) are ever
+    replaced: a folder holding anything else is the user's."""
+    path = Path(path)
+    if path.is_symlink() or not path.is_dir():
+        return False
+    try:
+        summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(summary, dict) and summary.get("status") in RUN_STATUSES
+
+
+def _is_empty_folder(path: Path) -> bool:
+    try:
+        return path.is_dir() and not path.is_symlink() and not any(path.iterdir())
+    except OSError:
+        return False
+
+
+def check_out_dir(out_dir, *, force: bool = False) -> Path:
+    """Raise :class:`OutputExistsError` unless a run may be written to ``out_dir``: it does not
+    exist, is an empty folder, or (with ``force``) holds an earlier run. Called before a run starts,
+    so a refusal costs nothing; :func:`write_run` checks again when it publishes."""
+    out = Path(out_dir)
+    if str(out_dir) == "" or out.name in ("", ".", ".."):
+        raise OutputExistsError(f"{str(out_dir)!r} is not a folder name for a run; give a new folder, "
+                                "e.g. --out results/runs/mine")
+    if not os.path.lexists(out) or _is_empty_folder(out):
+        return out
+    if out.is_symlink() or not out.is_dir():
+        raise OutputExistsError(f"{out} exists and is not a folder; choose another --out")
+    if not is_run_folder(out):
+        raise OutputExistsError(f"{out} exists and holds files that are not a run of protest-sim; it is never "
+                                "replaced: choose another --out")
+    if not force:
+        raise OutputExistsError(f"{out} holds an earlier run; pass --force to replace it, or choose another --out")
+    return out
 
 
 @dataclass
@@ -158,9 +209,14 @@ def write_run(out_dir, *, summary: dict, timeseries: pd.DataFrame, events: pd.Da
 
 
 def partial_path(out_dir) -> Path:
-    """Where :func:`write_partial` puts an interrupted run meant for ``out_dir``."""
+    """Where :func:`write_partial` puts an interrupted run meant for ``out_dir``: ``<out>.partial``,
+    or ``<out>.partial-2``, ``-3``... when that name holds something other than a run."""
     out = Path(out_dir)
-    return out.with_name(out.name + PARTIAL_SUFFIX)
+    for k in range(1, 1000):
+        candidate = out.with_name(out.name + PARTIAL_SUFFIX + ("" if k == 1 else f"-{k}"))
+        if not os.path.lexists(candidate) or is_run_folder(candidate) or _is_empty_folder(candidate):
+            return candidate
+    raise OutputExistsError(f"no free name for the interrupted run beside {out}")
 
 
 def write_partial(out_dir, *, summary: dict, timeseries: pd.DataFrame, events: pd.DataFrame | list[dict],
@@ -242,7 +298,9 @@ def _publish(tmp: Path, out: Path, *, overwrite: bool) -> None:
             if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                 raise
     if out.is_symlink() or not out.is_dir():
-        raise FileExistsError(f"{out} exists and is not a folder; not replacing it")
+        raise OutputExistsError(f"{out} exists and is not a folder; not replacing it")
+    if not (is_run_folder(out) or _is_empty_folder(out)):
+        raise OutputExistsError(f"{out} holds files that are not a run of protest-sim; not replacing it")
     if _rename2(tmp, out, _RENAME_EXCHANGE):
         shutil.rmtree(tmp, ignore_errors=True)  # now holds the previous version
         return

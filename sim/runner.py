@@ -13,7 +13,7 @@ from . import gc_pause
 from .core.state import POLICE, PROTESTER
 from .errors import ScenarioError
 from .model import ProtestModel
-from .results import manifest_info, write_partial, write_run
+from .results import check_out_dir, manifest_info, write_partial, write_run
 from .scenario import Scenario, load_scenario, seconds_to_clock
 
 EVENT_COLUMNS = ["time_s", "clock", "kind", "label", "detail"]
@@ -25,10 +25,12 @@ def default_out_dir(scenario: Scenario, seed: int) -> Path:
 
 
 def run(scenario: Scenario | str | Path, *, seed: int | None = None, duration_s: float | None = None,
-        engine: str = "numba", out: str | Path | None = None, progress: bool = True) -> Path:
+        engine: str = "numba", out: str | Path | None = None, progress: bool = True, force: bool = False) -> Path:
     """Run a scenario and write its run folder; returns the folder's path. An Epstein scenario
     (``sim.epstein``) runs ``duration_s`` steps if given.
 
+    ``out`` must not exist, or be an empty folder, or (with ``force``) hold an earlier run: a folder
+    with anything else in it is never replaced (``results.OutputExistsError``, before the run starts).
     A run stopped by Ctrl-C or an error still writes what it computed, to ``<out>.partial``,
     marked as interrupted, and re-raises.
     """
@@ -41,13 +43,13 @@ def run(scenario: Scenario | str | Path, *, seed: int | None = None, duration_s:
             raise ScenarioError(f"an Epstein scenario runs in whole steps; --duration {duration_s:g} is not one",
                                 file=scenario.source)
         return run_epstein(scenario, seed=seed, steps=None if duration_s is None else int(duration_s),
-                           engine=engine, out=out, progress=progress)
+                           engine=engine, out=out, progress=progress, force=force)
     if seed is not None:
         scenario = scenario.with_values({"scenario.seed": int(seed)})
+    out_dir = check_out_dir(Path(out) if out is not None else default_out_dir(scenario, scenario.seed), force=force)
     t_setup = time.perf_counter()
     model = ProtestModel(scenario, engine=engine, duration_s=duration_s)
     setup_s = time.perf_counter() - t_setup
-    out_dir = Path(out) if out is not None else default_out_dir(scenario, model.seed)
 
     return step_to_end(model, scenario.name, progress,
                        lambda run_s, partial: _write(model, scenario, out_dir, setup_s, run_s, partial=partial))

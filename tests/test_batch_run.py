@@ -144,6 +144,44 @@ def test_kill_9_mid_batch_then_resume(reference, sweep_file, tmp_path):
         pd.testing.assert_frame_equal(a, b)
 
 
+def _start_and_kill(sweep_file, out: Path, complete_at_least: int) -> None:
+    """Start the batch command and kill -9 it once ``complete_at_least`` runs are complete (or it ends)."""
+    proc = subprocess.Popen([sys.executable, "-m", "sim.batch", str(sweep_file), "--workers", "2", "--out", str(out),
+                             "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 300
+        while len(_complete(out / "runs")) < complete_at_least and proc.poll() is None:
+            assert time.monotonic() < deadline, "the batch made no progress"
+            time.sleep(0.01)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.slow
+def test_killed_again_and_again_a_batch_ends_as_if_never_killed(reference, sweep_file, tmp_path):
+    """kill -9 after each of several points of progress, each time resumed by the same command: in the end
+    no marker or temporary folder is left, no complete run was written twice, and the table and every
+    run's time series equal the uninterrupted batch's."""
+    out = tmp_path / "batch"
+    first_seen: dict[str, int] = {}
+    for target in (1, 2, 4, 6, 8, 10):
+        _start_and_kill(sweep_file, out, target)
+        for run_dir in _complete(out / "runs"):
+            mtime = (run_dir / "summary.json").stat().st_mtime_ns
+            assert first_seen.setdefault(run_dir.name, mtime) == mtime, f"{run_dir.name} was run again"
+    run_batch(sweep_file, workers=2, out=out, progress=False)
+    for name, mtime in first_seen.items():
+        assert (out / "runs" / name / "summary.json").stat().st_mtime_ns == mtime
+    leftovers = [p.name for p in (out / "runs").iterdir() if ".tmp-" in p.name or p.name.endswith(".running")]
+    assert not leftovers
+    assert not [p.name for p in out.iterdir() if ".tmp-" in p.name]
+    pd.testing.assert_frame_equal(_table(out), reference[1])
+    for run_dir in reference[1]["run_dir"]:
+        pd.testing.assert_frame_equal(pd.read_parquet(reference[0] / run_dir / "timeseries.parquet"),
+                                      pd.read_parquet(out / run_dir / "timeseries.parquet"))
+
+
 def test_dask_local_cluster_gives_the_same_rows(reference, sweep_file, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

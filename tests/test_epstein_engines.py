@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.core import epstein as E
+from sim.core import spin
 from sim.core.activation import FLOOR, ROUND_HALF_EVEN, cop_ratio_py
 from sim.core.counter_rng import new_key
 from sim.core.epstein_reference import Reference
@@ -109,6 +110,7 @@ def test_a_run_in_one_call_equals_its_steps(variant):
     assert tally.tolist() == [list(c) for c in counts] and len({c[1] for c in counts}) > 1
 
 
+@pytest.mark.skipif(not spin.AVAILABLE, reason="the two-worker path needs x86 (pause, rdtsc)")
 @settings(max_examples=40, deadline=None)
 @given(configs(), st.sampled_from([1, 2]))
 def test_a_run_on_two_workers_agrees_with_the_reference(cfg, threads):
@@ -131,6 +133,27 @@ def test_a_run_on_two_workers_agrees_with_the_reference(cfg, threads):
     kernels.sync(fast)
     assert tally.tolist() == reference.run(slow, legitimacies, keys).tolist()
     _assert_same(fast, slow, steps)
+
+
+def test_where_two_workers_cannot_run_a_run_takes_one_even_if_asked(monkeypatch):
+    """Off x86 (``spin.AVAILABLE`` false) ``Kernels.run`` never compiles the two-worker kernel, even with
+    ``duo`` forced on, and still agrees with the reference."""
+    import sim.core.epstein_duo as duo_module
+
+    monkeypatch.setattr(spin, "AVAILABLE", False)
+    monkeypatch.setattr(duo_module, "duo_run_kernel", None)  # calling it would fail the test
+    rules = _rules(30, 27, 3, 3, E.VON_NEUMANN, ROUND_HALF_EVEN, E.LEAVE_GRID, max_jail=4)
+    rng = np.random.default_rng(3)
+    fast = E.populate(rules.width, rules.height, 0.7, 0.06, rng)
+    slow = fast.copy()
+    kernels, reference = E.Kernels(rules, fast), Reference(rules, slow)
+    kernels.duo = True
+    legitimacies = np.linspace(0.8, 0.4, 6)
+    keys = rng.integers(0, 1 << 63, size=(6, 3), dtype=np.int64)
+    tally = kernels.run(fast, legitimacies, keys)
+    kernels.sync(fast)
+    assert tally.tolist() == reference.run(slow, legitimacies, keys).tolist()
+    _assert_same(fast, slow, 6)
 
 
 @settings(max_examples=200, deadline=None)

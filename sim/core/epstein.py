@@ -888,7 +888,8 @@ class Kernels:
         """``len(legitimacies)`` steps in one call (step ``s`` as ``step(world, legitimacies[s],
         keys[s])``); returns the citizens quiet, active and jailed after each, ``int64[steps, 3]``.
         Grids under ``PARALLEL_CELLS`` run on two workers in one parallel region when numba has two
-        threads (``sim.core.epstein_duo``; ``duo`` True or False forces it either way), except for
+        threads (``sim.core.epstein_duo``; ``duo`` True or False forces it either way where the two
+        workers can run at all, ``spin.AVAILABLE``: x86), except for
         ``BUSY_BACKOFF_S`` after ``BUSY_RUNS`` runs in a row found the machine busy: they ended on
         one worker (one run in fifty does so on a quiet machine here, after a hiccup of the
         system), or took over three times the best time a step of this engine's two-worker runs.
@@ -900,8 +901,9 @@ class Kernels:
         steps = len(legitimacies)
         tally = np.zeros((steps, 3), dtype=np.int64)
         run = self.kernels["run_kernel"]
-        duo = self.duo or (self.duo is None and self.kernels is SERIAL and spin.AVAILABLE
-                           and numba.get_num_threads() >= 2 and time.monotonic() >= self._one_worker_until)
+        duo = spin.AVAILABLE and (self.duo or (self.duo is None and self.kernels is SERIAL
+                                               and numba.get_num_threads() >= 2
+                                               and time.monotonic() >= self._one_worker_until))
         if duo:
             from .epstein_duo import duo_run_kernel as run  # imports this module
         start = time.perf_counter()

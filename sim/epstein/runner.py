@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..results import manifest_info, write_partial, write_run
+from ..results import check_out_dir, manifest_info, write_partial, write_run
 from ..runner import step_to_end
 from .bursts import outbursts
 from .model import EpsteinModel
@@ -21,15 +21,18 @@ RUN_CHUNK = 50  # steps per call of the engine (Python between steps costs as mu
 
 
 def run_epstein(scenario: EpsteinScenario, *, seed: int | None = None, steps: int | None = None,
-                engine: str = "numba", out: str | Path | None = None, progress: bool = True) -> Path:
-    """Run and write the folder; returns its path. Interrupted runs go to ``<out>.partial``."""
+                engine: str = "numba", out: str | Path | None = None, progress: bool = True,
+                force: bool = False) -> Path:
+    """Run and write the folder; returns its path (``out`` as in ``sim.runner.run``). Interrupted
+    runs go to ``<out>.partial``."""
     if seed is not None:
         scenario = scenario.with_values({"scenario.seed": int(seed)})
+    stem = Path(scenario.source).stem if scenario.source else "epstein"
+    out_dir = check_out_dir(Path(out) if out is not None else Path("results") / "runs" / f"{stem}-seed{scenario.seed}",
+                            force=force)
     t_setup = time.perf_counter()
     model = EpsteinModel(scenario, engine=engine, steps=steps, agent_views=False)
     setup_s = time.perf_counter() - t_setup
-    stem = Path(scenario.source).stem if scenario.source else "epstein"
-    out_dir = Path(out) if out is not None else Path("results") / "runs" / f"{stem}-seed{model.seed}"
     return step_to_end(model, scenario.name, progress,
                        lambda run_s, partial: _write(model, out_dir, setup_s, run_s, partial=partial), chunk=RUN_CHUNK)
 

@@ -18,6 +18,7 @@ is wall too (outside the drawing). Several letters may name the same place. Mist
 from __future__ import annotations
 
 import math
+import re
 import textwrap
 
 import numpy as np
@@ -29,6 +30,19 @@ WALL = "#"
 FLOOR = "."
 BLANK = " "  # outside the drawing: wall
 RESERVED = (WALL, FLOOR, BLANK)
+# place names become column names, field-cache keys and labels: letters, digits and a few marks, no
+# path separators or control characters; "exits" names the field to the nearest exit
+PLACE_NAME = re.compile(r"^\w[\w .,'()&+-]{0,79}$")
+RESERVED_NAMES = ("exits",)
+
+
+def check_place_name(name, path: str) -> None:
+    """Raise ScenarioError unless ``name`` may name a place (see ``PLACE_NAME``)."""
+    if not isinstance(name, str) or not PLACE_NAME.match(name) or name.rstrip() != name:
+        raise ScenarioError(f"place names are 1-80 letters, digits, spaces and _ - . , ' ( ) & +, starting with a "
+                            f"letter or digit; got {name!r}", path=path)
+    if name in RESERVED_NAMES:
+        raise ScenarioError(f"{name!r} is reserved (the field to the nearest exit); choose another name", path=path)
 
 
 def _check_legend(places: dict[str, str], exits: dict[str, str]) -> None:
@@ -41,6 +55,7 @@ def _check_legend(places: dict[str, str], exits: dict[str, str]) -> None:
                 raise ScenarioError(f"{letter!r} is reserved ('#' wall, '.' floor, ' ' outside)", path=path)
             if not isinstance(name, str) or not name.strip():
                 raise ScenarioError(f"letter {letter!r} needs a place name, got {name!r}", path=path)
+            check_place_name(name, path)
     both = sorted(set(places) & set(exits))
     if both:
         raise ScenarioError(f"letter {both[0]!r} is both a place and an exit", path=f"map.exits.{both[0]}")

@@ -204,7 +204,7 @@ def field_for(gridmap: GridMap, target: str, *, use_cache: bool = True, out: np.
     """
     if out is None:
         out = np.empty(gridmap.shape, dtype=np.float32)
-    path = cache_dir() / f"{fingerprint or gridmap.fingerprint()}-{_VERSION}-{target}.npy"
+    path = cache_dir() / f"{fingerprint or gridmap.fingerprint()}-{_VERSION}-{_target_key(target)}.npy"
     if use_cache and path.is_file() and _load_into(path, out):
         return out
     if target.startswith(EXITS):
@@ -248,6 +248,12 @@ def field_stack(gridmap: GridMap, targets: list[str], *, use_cache: bool = True)
 
 def _targets_key(targets: list[str]) -> str:
     return hashlib.sha1("\n".join(targets).encode()).hexdigest()[:16]
+
+
+def _target_key(target: str) -> str:
+    """A target's part of a cache file name: a hash, never the name itself (a place named
+    ``../../x`` would otherwise write outside the cache)."""
+    return "t" + hashlib.sha1(target.encode("utf-8")).hexdigest()[:16]
 
 
 def _map_stack(path: Path, shape: tuple[int, ...]) -> np.ndarray | None:
