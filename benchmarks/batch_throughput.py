@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from sim.batch import run_batch  # noqa: E402
+from sim.run.batch import run_batch
 
 SCENARIO = ROOT / "scenarios" / "bishkek_2020_10_05.toml"
 DURATION = 600.0  # simulated seconds per run: ~3.5 s of wall time with its run folder

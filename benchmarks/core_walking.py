@@ -6,8 +6,8 @@ import time
 
 import numpy as np
 
-from sim.core.engine import Core, WalkParams, World
-from sim.core.state import MARCH, AgentArrays
+from sim.core.walk.engine import Core, WalkParams, World
+from sim.core.walk.state import MARCH, AgentArrays
 from sim.geo.fields import field_stack
 from sim.geo.raster import load_builtin_map
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from sim.model import ProtestModel
-from sim.scenario import load_scenario
+from sim.protest.model import ProtestModel
+from sim.protest.scenario import load_scenario
 
 SCENARIO = "scenarios/bishkek_2020_10_05.toml"
 

@@ -6,9 +6,9 @@ import time
 
 import numpy as np
 
-from sim.core.hazards import GasField
+from sim.core.walk.hazards import GasField
 from sim.geo.raster import load_builtin_map
-from sim.police import TearGas
+from sim.protest.police import TearGas
 
 
 def run(quick: bool) -> dict:

@@ -47,7 +47,7 @@ def _gas_over_the_square(sim) -> None:
 
 def run(quick: bool) -> dict:
     sys.path.insert(0, str(ROOT))
-    from sim.scenario import clock_to_seconds
+    from sim.protest.scenario import clock_to_seconds
     from sim.viz.session import VizModel
 
     t0 = time.perf_counter()

@@ -9,11 +9,11 @@ from importlib import import_module
 
 _API = {
     "EpsteinModel": "sim.epstein.model",
-    "ProtestModel": "sim.model",
-    "Scenario": "sim.scenario",
+    "ProtestModel": "sim.protest.model",
+    "Scenario": "sim.protest.scenario",
     "ScenarioError": "sim.errors",
-    "load_scenario": "sim.scenario",
-    "run": "sim.runner",
+    "load_scenario": "sim.protest.scenario",
+    "run": "sim.run.runner",
 }
 __all__ = sorted(_API)
 

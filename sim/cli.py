@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args) -> int:
-    from .runner import run
+    from .run.runner import run
 
     out = run(args.scenario, seed=args.seed, duration_s=args.duration, engine=args.engine, out=args.out,
               progress=not args.quiet, force=args.force)
@@ -83,13 +83,13 @@ def cmd_run(args) -> int:
 
 def cmd_validate(args) -> int:
     from .geo.loader import load_map
-    from .scenario import check_capacity, load_scenario
+    from .protest.scenario import check_capacity, load_scenario
 
     failed = 0
     for path in args.scenarios:
         try:
             if _is_sweep(path):
-                from .batch import load_sweep
+                from .run.batch import load_sweep
 
                 sweep = load_sweep(path)
                 print(f"{path}: ok (sweep of {len(sweep.points)} points x {sweep.replicates} replicates over "
@@ -146,7 +146,7 @@ COMMANDS = {"run": cmd_run, "validate": cmd_validate, "viz": cmd_viz, "map": cmd
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["batch"]:  # its own parser (sim.batch), options and --help included
-        from .batch import main as batch_main
+        from .run.batch import main as batch_main
 
         return batch_main(argv[1:])
     args = build_parser().parse_args(argv)

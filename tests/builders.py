@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.core.engine import Core, WalkParams, World
-from sim.core.state import LEAVE, AgentArrays
+from sim.core.walk.engine import Core, WalkParams, World
+from sim.core.walk.state import LEAVE, AgentArrays
 from sim.geo.fields import distance_field
 from sim.geo.gridmap import GridMap
 

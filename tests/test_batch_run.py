@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.batch import load_sweep, run_batch
+from sim.run.batch import load_sweep, run_batch
 from sim.results import is_complete_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,7 +99,7 @@ def test_reference_batch(reference, sweep_file):
 def test_kill_9_mid_batch_then_resume(reference, sweep_file, tmp_path):
     """A real batch process killed with SIGKILL; the same command completes only the missing runs."""
     out = tmp_path / "batch"
-    proc = subprocess.Popen([sys.executable, "-m", "sim.batch", str(sweep_file), "--workers", "2", "--out", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "batch", str(sweep_file), "--workers", "2", "--out", str(out),
                              "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     workers = []
     try:
@@ -146,7 +146,7 @@ def test_kill_9_mid_batch_then_resume(reference, sweep_file, tmp_path):
 
 def _start_and_kill(sweep_file, out: Path, complete_at_least: int) -> None:
     """Start the batch command and kill -9 it once ``complete_at_least`` runs are complete (or it ends)."""
-    proc = subprocess.Popen([sys.executable, "-m", "sim.batch", str(sweep_file), "--workers", "2", "--out", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "sim", "batch", str(sweep_file), "--workers", "2", "--out", str(out),
                              "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 300
@@ -193,9 +193,9 @@ def test_dask_local_cluster_gives_the_same_rows(reference, sweep_file, tmp_path)
 
 
 def test_a_failing_run_is_recorded_and_the_batch_goes_on(reference, sweep_file, tmp_path, monkeypatch):
-    import sim.runner
+    import sim.run.runner
 
-    real_run = sim.runner.run
+    real_run = sim.run.runner.run
     bad_seeds = set(reference[1]["seed"].iloc[[1, 7]])
 
     def flaky(scenario, *, seed=None, **kwargs):
@@ -203,7 +203,7 @@ def test_a_failing_run_is_recorded_and_the_batch_goes_on(reference, sweep_file, 
             raise RuntimeError(f"boom at seed {seed}")
         return real_run(scenario, seed=seed, **kwargs)
 
-    monkeypatch.setattr(sim.runner, "run", flaky)
+    monkeypatch.setattr(sim.run.runner, "run", flaky)
     sweep = load_sweep(sweep_file)
     with cf.ThreadPoolExecutor(2) as pool:  # any concurrent.futures executor will do
         out = run_batch(sweep, executor=pool, out=tmp_path / "b", progress=False, figures=False)
@@ -221,7 +221,7 @@ def test_a_failing_run_is_recorded_and_the_batch_goes_on(reference, sweep_file, 
         again = run_batch(sweep, executor=pool, out=out, progress=False, figures=False)
     assert json.loads((again / "batch.json").read_text())["session"]["executed"] == 0
     # ... unless asked to, once the cause is fixed
-    monkeypatch.setattr(sim.runner, "run", real_run)
+    monkeypatch.setattr(sim.run.runner, "run", real_run)
     with cf.ThreadPoolExecutor(2) as pool:
         again = run_batch(sweep, executor=pool, out=out, progress=False, retry_failed=True, figures=False)
     assert json.loads((again / "batch.json").read_text())["session"]["executed"] == 2
@@ -229,21 +229,21 @@ def test_a_failing_run_is_recorded_and_the_batch_goes_on(reference, sweep_file, 
 
 
 def crashing_execute(task):
-    """Stands in for sim.batch.execute in the worker processes: dies outright at one seed."""
+    """Stands in for sim.run.batch.execute in the worker processes: dies outright at one seed."""
     if task["seed"] == int(os.environ["PROTEST_SIM_TEST_CRASH_SEED"]):
         os._exit(3)  # as a segfault or the OOM killer would: no exception, no clean-up
-    from sim.batch import execute
+    from sim.run.batch import execute
 
     return execute(task)
 
 
 def test_a_run_that_kills_its_worker_process(reference, sweep_file, tmp_path, monkeypatch):
     """The pool breaks; it is restarted, the other runs complete, the culprit is recorded as failed."""
-    import sim.batch
+    import sim.run.batch
 
     bad_seed = int(reference[1]["seed"].iloc[4])
     monkeypatch.setenv("PROTEST_SIM_TEST_CRASH_SEED", str(bad_seed))
-    monkeypatch.setattr(sim.batch, "execute", crashing_execute)
+    monkeypatch.setattr(sim.run.batch, "execute", crashing_execute)
     out = run_batch(sweep_file, workers=2, out=tmp_path / "b", progress=False, figures=False)
     df = _table(out)
     failed = df[df["status"] == "failed"]

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.batch import derive_seed, load_sweep, metric_names, metric_value, run_batch
-from sim.batch_plots import mean_ci, t975
+from sim.run.batch import derive_seed, load_sweep, metric_names, metric_value, run_batch
+from sim.run.batch_plots import mean_ci, t975
 from sim.errors import ScenarioError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,7 +5,7 @@ Each scenario runs once, whole (19:30-23:00, numba engine): about a minute each.
 
 import pytest
 
-from sim.runner import run
+from sim.run.runner import run
 from sim.results import read_run
 
 BASE = "scenarios/bishkek_2020_10_05.toml"

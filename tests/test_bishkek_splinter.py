@@ -8,9 +8,9 @@ are at the gate, and the dispersal turns the last of the group back before they 
 import numpy as np
 import pytest
 
-from sim.core.state import MARCH, PROTESTER
-from sim.model import ProtestModel
-from sim.scenario import load_scenario
+from sim.core.walk.state import MARCH, PROTESTER
+from sim.protest.model import ProtestModel
+from sim.protest.scenario import load_scenario
 
 
 def run_to_2030(file: str):

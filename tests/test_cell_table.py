@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.core import bits, cell_table
+from sim.core.walk import bits, cell_table
 
 maps = st.builds(
     lambda nx, ny, p, seed: _map(np.random.default_rng(seed), nx, ny, p),

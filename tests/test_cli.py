@@ -44,16 +44,16 @@ def test_a_run_starts_without_the_garbage_collector_and_steps_with_it(tmp_path):
     the run: a run must never go on without one."""
     probe = f"""
 import gc, sys
-import sim.model
+import sim.protest.model
 seen = {{}}
-build, step = sim.model.ProtestModel.__init__, sim.model.ProtestModel.step
+build, step = sim.protest.model.ProtestModel.__init__, sim.protest.model.ProtestModel.step
 def init(self, *a, **k):
     seen["build"] = gc.isenabled()
     build(self, *a, **k)
 def first_step(self):
     seen.setdefault("step", gc.isenabled())
     step(self)
-sim.model.ProtestModel.__init__, sim.model.ProtestModel.step = init, first_step
+sim.protest.model.ProtestModel.__init__, sim.protest.model.ProtestModel.step = init, first_step
 sys.argv = ["protest-sim", "run", "scenarios/examples/corridor.toml", "--duration", "5", "--quiet",
             "--out", {str(tmp_path / "run")!r}]
 from sim.cli import console_main
@@ -94,6 +94,6 @@ def test_either_engine_runs_in_a_fresh_process(tmp_path, engine):
 def test_numba_threads_are_up_once_the_kernels_are_imported():
     """Importing the kernels starts numba's threads (sim.core.parallel): a serial kernel calling a parallel
     one, loaded from the cache in a process whose threads were not started, crashed it."""
-    probe = "import numba, sim.core.movement; print(numba.threading_layer())"
+    probe = "import numba, sim.core.walk.movement; print(numba.threading_layer())"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip(), out.stderr

@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.core import behaviour as B
-from sim.core.engine import Core, Decisions, WalkParams, arrest_probability_table
-from sim.core.hazards import GasField
-from sim.core.state import ACTIVE, ARRESTED, FLEEING, INJURED, LEFT, POLICE, PROTESTER, QUIET
+from sim.core.walk import behaviour as B
+from sim.core.walk.engine import Core, Decisions, WalkParams, arrest_probability_table
+from sim.core.walk.hazards import GasField
+from sim.core.walk.state import ACTIVE, ARRESTED, FLEEING, INJURED, LEFT, POLICE, PROTESTER, QUIET
 from tests.test_core_properties import worlds
 
 

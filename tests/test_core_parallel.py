@@ -7,10 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numba import njit
 
-from sim.core import bits, counter_rng
-from sim.core.engine import Core, WalkParams, World
-from sim.core.movement import PARALLEL_GROUPING_MIN, group_by_strip, plan_slots, turn_sequence
-from sim.core.state import FLEEING, LEAVE, MARCH, AgentArrays
+from sim.core.walk import bits
+from sim.core import counter_rng
+from sim.core.walk.engine import Core, WalkParams, World
+from sim.core.walk.movement import PARALLEL_GROUPING_MIN, group_by_strip, plan_slots, turn_sequence
+from sim.core.walk.state import FLEEING, LEAVE, MARCH, AgentArrays
 from sim.geo.fields import distance_field
 
 

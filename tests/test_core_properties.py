@@ -4,8 +4,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.core.engine import Core, WalkParams, World
-from sim.core.state import HOLD, LEAVE, LEFT, MARCH, RALLY, AgentArrays
+from sim.core.walk.engine import Core, WalkParams, World
+from sim.core.walk.state import HOLD, LEAVE, LEFT, MARCH, RALLY, AgentArrays
 from sim.geo.fields import distance_field
 
 

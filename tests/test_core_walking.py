@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.core.state import LEFT, weidmann_factor_table
+from sim.core.walk.state import LEFT, weidmann_factor_table
 from tests.builders import core, exit_world, leavers
 
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.core import epstein as E
+from sim.core.epstein import phases as E
 from sim.core import spin
 from sim.core.activation import FLOOR, ROUND_HALF_EVEN, cop_ratio_py
 from sim.core.counter_rng import new_key
-from sim.core.epstein_reference import Reference
+from sim.core.epstein.reference import Reference
 
 
 def _rules(w, h, cv, pv, neighbourhood, rounding, jail_mode, max_jail=8, movement=True):
@@ -138,7 +138,7 @@ def test_a_run_on_two_workers_agrees_with_the_reference(cfg, threads):
 def test_where_two_workers_cannot_run_a_run_takes_one_even_if_asked(monkeypatch):
     """Off x86 (``spin.AVAILABLE`` false) ``Kernels.run`` never compiles the two-worker kernel, even with
     ``duo`` forced on, and still agrees with the reference."""
-    import sim.core.epstein_duo as duo_module
+    import sim.core.epstein.duo as duo_module
 
     monkeypatch.setattr(spin, "AVAILABLE", False)
     monkeypatch.setattr(duo_module, "duo_run_kernel", None)  # calling it would fail the test

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.core.hazards import GasField, coarse_floor, gas_substeps
+from sim.core.walk.hazards import GasField, coarse_floor, gas_substeps
 
 
 def _gas(walkable, **kw):

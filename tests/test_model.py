@@ -5,10 +5,10 @@ import threading
 import numpy as np
 import pytest
 
-import sim.model as model_mod
-from sim.agents import Police, Protester
-from sim.model import ProtestModel
-from sim.scenario import load_scenario
+import sim.protest.model as model_mod
+from sim.protest.agents import Police, Protester
+from sim.protest.model import ProtestModel
+from sim.protest.scenario import load_scenario
 
 EXAMPLES = "scenarios/examples"
 

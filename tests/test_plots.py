@@ -12,7 +12,7 @@ import pytest
 from matplotlib.image import imread
 
 from sim.geo.gridmap import GridMap
-from sim.plots import MAX_PANELS, MAX_PLACE_LINES, MIN_VMAX, clock_offset_s, plot_density, plot_timeline
+from sim.protest.plots import MAX_PANELS, MAX_PLACE_LINES, MIN_VMAX, clock_offset_s, plot_density, plot_timeline
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,11 +3,17 @@
 import numpy as np
 import pytest
 
-from sim.core.behaviour import CAUSE_STUN_GRENADE, CAUSE_WATER_CANNON
-from sim.core.state import FLEEING, INJURED, LEAVE, PROTESTER, QUIET, AgentArrays
+from sim.core.walk.behaviour import CAUSE_STUN_GRENADE, CAUSE_WATER_CANNON
+from sim.core.walk.state import FLEEING, INJURED, LEAVE, PROTESTER, QUIET, AgentArrays
 from sim.errors import ScenarioError
-from sim.police import (
-    StunGrenades, WaterCannon, densest_protesters, parse_tear_gas, parse_water_cannon, stun_grenade, water_jet,
+from sim.protest.police import (
+    StunGrenades,
+    WaterCannon,
+    densest_protesters,
+    parse_tear_gas,
+    parse_water_cannon,
+    stun_grenade,
+    water_jet,
 )
 
 CELL = 0.5

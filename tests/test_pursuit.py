@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from sim.core.state import POLICE
-from sim.model import ProtestModel
-from sim.scenario import load_scenario
+from sim.core.walk.state import POLICE
+from sim.protest.model import ProtestModel
+from sim.protest.scenario import load_scenario
 
 
 def test_pursuit_follows_people_into_their_street():

@@ -19,8 +19,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import results
-from sim.results import (IncompleteRunError, clean_stale_temps, is_complete_run, iter_runs, manifest_info,
-                         read_run, to_jsonable, write_json, write_partial, write_run)
+from sim.results import (
+    IncompleteRunError,
+    clean_stale_temps,
+    is_complete_run,
+    iter_runs,
+    manifest_info,
+    read_run,
+    to_jsonable,
+    write_json,
+    write_partial,
+    write_run,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -336,7 +346,7 @@ def test_manifest_info():
 
 # --- the runner writes through this module -------------------------------------------------------
 def test_run_writes_the_documented_folder(tmp_path):
-    from sim.runner import run
+    from sim.run.runner import run
 
     out = run(ROOT / "scenarios/examples/square_and_street.toml", out=tmp_path / "r", progress=False)
     res = read_run(out)
@@ -349,8 +359,8 @@ def test_run_writes_the_documented_folder(tmp_path):
 
 
 def test_interrupted_run_keeps_its_data(tmp_path, monkeypatch):
-    from sim import model as model_mod
-    from sim.runner import run
+    from sim.protest import model as model_mod
+    from sim.run.runner import run
 
     real_step = model_mod.ProtestModel.step
 
@@ -370,7 +380,8 @@ def test_interrupted_run_keeps_its_data(tmp_path, monkeypatch):
 
 
 def test_a_run_whose_figure_fails_keeps_its_data(tmp_path, monkeypatch):
-    from sim import plots, runner
+    from sim.protest import plots
+    from sim.run import runner
 
     def broken(*args, **kwargs):
         raise RuntimeError("no figure today")

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from sim.errors import ScenarioError
 from sim.geo.loader import load_map
-from sim.scenario import check_capacity, clock_to_seconds, load_scenario, parse_scenario, seconds_to_clock
+from sim.protest.scenario import check_capacity, clock_to_seconds, load_scenario, parse_scenario, seconds_to_clock
 
 SHIPPED = sorted(glob.glob("scenarios/*.toml") + glob.glob("scenarios/examples/*.toml"))
 BISHKEK = "scenarios/bishkek_2020_10_05.toml"

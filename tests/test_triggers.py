@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 
 from sim.errors import ScenarioError
-from sim.triggers import TriggerBook, parse_triggers
+from sim.protest.triggers import TriggerBook, parse_triggers
 
 PLACES = ("ala_too_square", "white_house_gate")
 UNITS = ("guard", "riot")

@@ -111,27 +111,27 @@ scheduler = "tcp://198.51.100.7:8786"
 
 
 def _thread_backend(workers):
-    import sim.batch
+    import sim.run.batch
 
-    return sim.batch._Backend(cf.ThreadPoolExecutor(2), "threads", 2, owned=True)
+    return sim.run.batch._Backend(cf.ThreadPoolExecutor(2), "threads", 2, owned=True)
 
 
 def test_a_sweep_files_scheduler_is_not_contacted_unless_asked(remote_sweep, tmp_path, monkeypatch):
-    import sim.batch
+    import sim.run.batch
 
     contacted = []
 
     def stub(address, workers):
         contacted.append(address)
-        raise sim.batch.ScenarioError("stub scheduler: not contacted")
+        raise sim.run.batch.ScenarioError("stub scheduler: not contacted")
 
-    monkeypatch.setattr(sim.batch, "_dask_backend", stub)
-    monkeypatch.setattr(sim.batch, "_process_backend", _thread_backend)
-    monkeypatch.delenv(sim.batch.SCHEDULER_ENV, raising=False)
-    out = sim.batch.run_batch(remote_sweep, out=tmp_path / "b", progress=False, figures=False)
+    monkeypatch.setattr(sim.run.batch, "_dask_backend", stub)
+    monkeypatch.setattr(sim.run.batch, "_process_backend", _thread_backend)
+    monkeypatch.delenv(sim.run.batch.SCHEDULER_ENV, raising=False)
+    out = sim.run.batch.run_batch(remote_sweep, out=tmp_path / "b", progress=False, figures=False)
     assert not contacted and (out / "runs.parquet").is_file()
-    with pytest.raises(sim.batch.ScenarioError, match="stub"):  # asked: it goes to the (stubbed) scheduler
-        sim.batch.run_batch(remote_sweep, out=tmp_path / "c", progress=False, figures=False, scheduler_from_file=True)
+    with pytest.raises(sim.run.batch.ScenarioError, match="stub"):  # asked: it goes to the (stubbed) scheduler
+        sim.run.batch.run_batch(remote_sweep, out=tmp_path / "c", progress=False, figures=False, scheduler_from_file=True)
     assert contacted == ["tcp://198.51.100.7:8786"]
 
 
@@ -158,13 +158,13 @@ def test_a_batch_whose_runs_all_fail_exits_1(tmp_path):
                      '[parameters]\n"crowds.walkers.count" = [5]\n')
     # the python engine is replaced by one that fails in the worker process
     probe = f"""
-import sys, sim.runner
+import sys, sim.run.runner
 def broken(*a, **k):
     raise RuntimeError("broken engine")
-sim.runner.run = broken
-import concurrent.futures as cf, sim.batch
-sim.batch._process_backend = lambda w: sim.batch._Backend(cf.ThreadPoolExecutor(1), "threads", 1, owned=True)
-sys.exit(sim.batch.main([{str(sweep)!r}, "--quiet", "--out", {str(tmp_path / 'b')!r}]))
+sim.run.runner.run = broken
+import concurrent.futures as cf, sim.run.batch
+sim.run.batch._process_backend = lambda w: sim.run.batch._Backend(cf.ThreadPoolExecutor(1), "threads", 1, owned=True)
+sys.exit(sim.run.batch.main([{str(sweep)!r}, "--quiet", "--out", {str(tmp_path / 'b')!r}]))
 """
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 1, out.stderr
@@ -180,18 +180,18 @@ def test_workers_must_be_a_positive_whole_number(workers, remote_sweep):
 def test_a_resumed_batch_removes_the_marker_of_a_run_that_was_already_complete(tmp_path):
     """kill -9 between a run's folder being published and its ``.running`` marker being removed left the
     marker for good."""
-    import sim.batch
+    import sim.run.batch
 
     sweep = tmp_path / "s.toml"
     sweep.write_text(f'[sweep]\nscenario = "{CORRIDOR.as_posix()}"\nduration_s = 2\n'
                      '[parameters]\n"crowds.walkers.count" = [5, 6]\n')
     with cf.ThreadPoolExecutor(1) as pool:
-        out = sim.batch.run_batch(sweep, executor=pool, out=tmp_path / "b", progress=False, figures=False)
+        out = sim.run.batch.run_batch(sweep, executor=pool, out=tmp_path / "b", progress=False, figures=False)
     runs = out / "runs"
     done = [p for p in runs.iterdir() if is_run_folder(p)]
     assert len(done) == 2
     marker = runs / f".{done[0].name}.running"
     marker.write_text("12345")
     with cf.ThreadPoolExecutor(1) as pool:
-        sim.batch.run_batch(sweep, executor=pool, out=out, progress=False, figures=False)
+        sim.run.batch.run_batch(sweep, executor=pool, out=out, progress=False, figures=False)
     assert not marker.exists()

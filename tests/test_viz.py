@@ -15,11 +15,11 @@ pytest.importorskip("mesa.visualization")
 import ipyvuetify as v  # noqa: E402
 import solara  # noqa: E402
 
-from sim.core.state import ACTIVE, FLEEING, POLICE  # noqa: E402
-from sim.errors import ScenarioError  # noqa: E402
-from sim.viz import app  # noqa: E402
-from sim.viz.frame import POLICE_RGB, STATE_RGB, TRUCK_RGB, FrameRenderer, encode_png  # noqa: E402
-from sim.viz.session import VizModel, model_params, overrides, shipped_scenarios  # noqa: E402
+from sim.core.walk.state import ACTIVE, FLEEING, POLICE
+from sim.errors import ScenarioError
+from sim.viz import app
+from sim.viz.frame import POLICE_RGB, STATE_RGB, TRUCK_RGB, FrameRenderer, encode_png
+from sim.viz.session import VizModel, model_params, overrides, shipped_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 SQUARE = ROOT / "scenarios" / "examples" / "square_and_street.toml"
@@ -176,7 +176,7 @@ def test_sliders_start_at_the_scenario_values():
 
 
 def test_slider_values_become_scenario_overrides():
-    from sim.scenario import load_scenario
+    from sim.protest.scenario import load_scenario
 
     sc = load_scenario(BISHKEK)
     out = overrides(sc, legitimacy=0.4, threshold=0.2, trigger_actives=12, gas_rate=5, police_total=900,

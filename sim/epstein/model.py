@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 from mesa.time.events import Schedule
 
-from ..core import epstein as core
+from ..core.epstein import phases as core
 from ..core.activation import RATIO_ROUNDING
 from ..core.counter_rng import new_key_rows, new_keys
-from ..core.epstein_reference import Reference
+from ..core.epstein.reference import Reference
 from .scenario import EpsteinScenario
 
 ENGINES = {"numba": core.Kernels, "python": Reference}

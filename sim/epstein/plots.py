@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import ListedColormap
 
-from ..core import epstein as core
-from ..plots import STATE_COLOURS, _new_figure, _save
+from ..core.epstein import phases as core
+from ..protest.plots import STATE_COLOURS, _new_figure, _save
 
 GRID_COLOURS = ["#ffffff", STATE_COLOURS["quiet"], "#d62728", "#bbbbbb", "#111111"]  # empty, quiet, active, jailed, cop
 

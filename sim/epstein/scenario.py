@@ -12,9 +12,9 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field, fields
 
-from ..core.epstein import MAX_VISION
+from ..core.epstein.phases import MAX_VISION
 from ..errors import ScenarioError
-from ..tables import check_keys, join, number, table_to_dataclass
+from ..config import check_keys, join, number, table_to_dataclass
 
 MODEL = "epstein_2002"
 ARREST_RATIOS = ("floor", "round")
@@ -89,7 +89,7 @@ class EpsteinScenario:
 
     def with_values(self, overrides: dict) -> "EpsteinScenario":
         """The same scenario with dotted key paths set (``rules.legitimacy``, ``legitimacy.0.value``)."""
-        from ..scenario import _set_path
+        from ..protest.scenario import _set_path
 
         raw = copy.deepcopy(self.raw)
         for path, value in overrides.items():
@@ -108,7 +108,7 @@ class EpsteinScenario:
 
     def to_toml(self) -> str:
         """The scenario as resolved (defaults filled in), readable back by ``parse_epstein``."""
-        from ..scenario import dumps_toml
+        from ..protest.scenario import dumps_toml
 
         return dumps_toml(self.resolved()).lstrip("\n")
 

@@ -19,7 +19,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..core.state import POLICE, STATE_NAMES
+from ..core.walk.state import POLICE, STATE_NAMES
 from ..geo.render import draw_map
 
 MAX_PIXELS = 1100  # longest side of the picture

@@ -20,7 +20,7 @@ from pathlib import Path
 import mesa
 
 from ..errors import ScenarioError
-from ..scenario import Scenario, load_scenario, seconds_to_clock
+from ..protest.scenario import Scenario, load_scenario, seconds_to_clock
 
 REPO_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 DEFAULT_SCENARIO = "bishkek_2020_10_05.toml"
@@ -175,7 +175,7 @@ class VizModel(mesa.Model):
             self._build()
 
     def _build(self) -> None:
-        from ..model import ProtestModel
+        from ..protest.model import ProtestModel
         from .frame import renderer_for
 
         start = time.perf_counter()

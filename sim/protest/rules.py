@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .tables import table_to_dataclass
+from ..config import table_to_dataclass
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,12 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from .errors import ScenarioError
-from .geo.catalog import builtin_map_names, builtin_place_names
+from ..errors import ScenarioError
+from ..geo.catalog import builtin_map_names, builtin_place_names
 from .police import MEANS, POSTURES, StunGrenades, TearGas, WaterCannon
 from .police import parse_stun_grenades, parse_tear_gas, parse_water_cannon
 from .rules import Gate, ProtestRules, parse_gate, parse_protest
-from .tables import check_keys, join, number
+from ..config import check_keys, join, number
 from .triggers import Trigger, parse_triggers
 
 BEHAVIOURS = ("rally", "march", "leave")
@@ -203,7 +203,7 @@ def parse_scenario(data: dict, *, file: str | None = None, base_dir=None) -> Sce
     (``model = "epstein_2002"``: an ``EpsteinScenario`` from ``sim.epstein.scenario``)."""
     head = data.get("scenario") if isinstance(data, dict) else None
     if isinstance(head, dict) and "model" in head:
-        from .epstein.scenario import parse_epstein
+        from ..epstein.scenario import parse_epstein
 
         return parse_epstein(data, file=file)
     try:
@@ -312,7 +312,7 @@ def _parse_map(table: dict, base_dir: Path | None) -> MapSpec:
         legends[key] = dict(legend)
     spec = MapSpec(builtin=None, ascii=text, places=legends["places"], exits=legends["exits"], cell_size=cell)
     # the text map's own errors (unknown characters, unused letters) carry their key paths
-    from .geo.ascii import parse_ascii_map
+    from ..geo.ascii import parse_ascii_map
 
     parse_ascii_map(text, places=spec.places, exits=spec.exits, cell_size=cell)
     return spec

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .core.behaviour import CAUSE_STUN_GRENADE, CAUSE_WATER_CANNON
-from .core.state import FLEEING, INJURED, LEAVE, PROTESTER
-from .tables import table_to_dataclass
+from ..core.walk.behaviour import CAUSE_STUN_GRENADE, CAUSE_WATER_CANNON
+from ..core.walk.state import FLEEING, INJURED, LEAVE, PROTESTER
+from ..config import table_to_dataclass
 
 MEANS = ("tear_gas", "water_cannon", "stun_grenades")
 # hold: stand, no force. disperse: advance to a place using the unit's means and arresting.

@@ -9,15 +9,13 @@ import mesa
 import numpy as np
 
 from .agents import Police, Protester
-from .core import behaviour as B
-from .core.engine import Core, Decisions, WalkParams, World, arrest_probability_table, start_numba_set_up
-from .core.hazards import GasField
-from .core.state import (
-    HOLD, INJURED, LEAVE, MARCH, POLICE, PROTESTER, RALLY, STATE_NAMES, AgentArrays,
-)
-from .geo.fields import EXITS, SECTORS, escape_target, exit_sectors, field_stack
-from .geo.gridmap import GridMap, cells
-from .geo.loader import load_map
+from ..core.walk import behaviour as B
+from ..core.walk.engine import Core, Decisions, WalkParams, World, arrest_probability_table, start_numba_set_up
+from ..core.walk.hazards import GasField
+from ..core.walk.state import HOLD, INJURED, LEAVE, MARCH, POLICE, PROTESTER, RALLY, STATE_NAMES, AgentArrays
+from ..geo.fields import EXITS, SECTORS, escape_target, exit_sectors, field_stack
+from ..geo.gridmap import GridMap, cells
+from ..geo.loader import load_map
 from .policing import Policing
 from .scenario import Scenario, check_capacity, seconds_to_clock
 

@@ -13,17 +13,35 @@ from __future__ import annotations
 import numpy as np
 
 from .behaviour import (
-    CAUSE_BATON, CAUSE_CRUSH, CAUSE_GAS, CAUSE_PROJECTILE, LAYER_ACTIVE, LAYER_ARRESTING, LAYER_FLEEING,
-    LAYER_POLICE, LAYER_PROTESTERS, N_LAYERS, P_ARREST, P_BACKUP, P_BATON, P_CONTAGION, P_CRUSH, P_FLEE_CONC,
-    P_DOSE_INJURE, P_DT, P_FLEE_TIME, P_GAS_INJURY, P_PROJECTILE, P_PROJECTILE_CAP, P_THRESHOLD,
+    CAUSE_BATON,
+    CAUSE_CRUSH,
+    CAUSE_GAS,
+    CAUSE_PROJECTILE,
+    LAYER_ACTIVE,
+    LAYER_ARRESTING,
+    LAYER_FLEEING,
+    LAYER_POLICE,
+    LAYER_PROTESTERS,
+    N_LAYERS,
+    P_ARREST,
+    P_BACKUP,
+    P_BATON,
+    P_CONTAGION,
+    P_CRUSH,
+    P_FLEE_CONC,
+    P_DOSE_INJURE,
+    P_DT,
+    P_FLEE_TIME,
+    P_GAS_INJURY,
+    P_PROJECTILE,
+    P_PROJECTILE_CAP,
+    P_THRESHOLD,
 )
-from .activation import FLOOR, is_active_py
+from ..activation import FLOOR, is_active_py
 from .bits import DX, DY, PAD
-from .counter_rng import draw16_py, uniform_py
+from ..counter_rng import draw16_py, uniform_py
 from .movement import BUDGET_CAP_CELLS, SQRT2
-from .state import (
-    ACTIVE, ARRESTED, FLEEING, INJURED, LEAVE, LEFT, MARCH, NOWHERE, POLICE, QUIET, RALLY,
-)
+from .state import ACTIVE, ARRESTED, FLEEING, INJURED, LEAVE, LEFT, MARCH, NOWHERE, POLICE, QUIET, RALLY
 
 _DX = [int(v) for v in DX]
 _DY = [int(v) for v in DY]

@@ -52,10 +52,10 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from .activation import arrest_probability_grid, arrest_probability_table
-from .counter_rng import draw64
-from . import spin
-from .parallel import PRANGE_ONLY, serial_twins
+from ..activation import arrest_probability_grid, arrest_probability_table
+from ..counter_rng import draw64
+from .. import spin
+from ..parallel import PRANGE_ONLY, serial_twins
 
 QUIET, ACTIVE, JAILED = 0, 1, 2
 STATE_NAMES = ("quiet", "active", "jailed")
@@ -905,7 +905,7 @@ class Kernels:
                                                and numba.get_num_threads() >= 2
                                                and time.monotonic() >= self._one_worker_until))
         if duo:
-            from .epstein_duo import duo_run_kernel as run  # imports this module
+            from .duo import duo_run_kernel as run
         start = time.perf_counter()
         alone = run(*self._args, np.ascontiguousarray(legitimacies, dtype=np.float64),
                     np.ascontiguousarray(keys, dtype=np.int64).reshape(steps, 3), tally)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .core.behaviour import CAUSE_NAMES
-from .core.state import ACTIVE, FLEEING, HOLD, INJURED, POLICE, PROTESTER
+from ..core.walk.behaviour import CAUSE_NAMES
+from ..core.walk.state import ACTIVE, FLEEING, HOLD, INJURED, POLICE, PROTESTER
 from .police import USING_FORCE, densest_protesters, stun_grenade, water_jet
 from .triggers import TriggerBook
 

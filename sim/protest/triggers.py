@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import ScenarioError
+from ..errors import ScenarioError
 from .police import POSTURES
-from .tables import check_keys, join, number
+from ..config import check_keys, join, number
 
 CONDITIONS = ("actives_near", "gate_strength_below", "clock", "after")
 _KEYS = {

@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from . import gc_pause
-from .core.state import POLICE, PROTESTER
-from .errors import ScenarioError
-from .model import ProtestModel
-from .results import check_out_dir, manifest_info, write_partial, write_run
-from .scenario import Scenario, load_scenario, seconds_to_clock
+from .. import gc_pause
+from ..core.walk.state import POLICE, PROTESTER
+from ..errors import ScenarioError
+from ..protest.model import ProtestModel
+from ..results import check_out_dir, manifest_info, write_partial, write_run
+from ..protest.scenario import Scenario, load_scenario, seconds_to_clock
 
 EVENT_COLUMNS = ["time_s", "clock", "kind", "label", "detail"]
 
@@ -37,7 +37,7 @@ def run(scenario: Scenario | str | Path, *, seed: int | None = None, duration_s:
     if isinstance(scenario, (str, Path)):
         scenario = load_scenario(scenario)
     if getattr(scenario, "model", None) == "epstein_2002":  # a step is the time unit: duration counts steps
-        from .epstein.runner import run_epstein
+        from ..epstein.report import run_epstein
 
         if duration_s is not None and duration_s != int(duration_s):
             raise ScenarioError(f"an Epstein scenario runs in whole steps; --duration {duration_s:g} is not one",
@@ -132,7 +132,7 @@ def police_summary(model: ProtestModel, scenario: Scenario) -> dict:
 
 def _write(model: ProtestModel, scenario: Scenario, out_dir: Path, setup_s: float, run_s: float,
            *, partial: bool) -> Path:
-    from .plots import plot_density, plot_timeline  # matplotlib: ~0.5 s of import that only the writing needs
+    from ..protest.plots import plot_density, plot_timeline
 
     summary = summarize(model, scenario, setup_s, run_s)
     timeseries = model.timeseries()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import mesa
 
-from .core.state import BEHAVIOUR_NAMES, NOWHERE, STATE_NAMES
+from ..core.walk.state import BEHAVIOUR_NAMES, NOWHERE, STATE_NAMES
 
 
 class ArrayAgent(mesa.Agent):

@@ -17,7 +17,7 @@ import numpy as np
 
 from . import bits, cell_table
 from .behaviour import N_PARAMS, coarse_counts, decide
-from .counter_rng import new_key
+from ..counter_rng import new_key
 from .hazards import GasField
 from .movement import draws_per_agent, step_agents, strip_width, turn_sequence
 from .reference import coarse_counts_reference, decide_reference, step_agents_reference

@@ -15,13 +15,31 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .epstein import (
-    BLOCK, BLOCK_BITS, LEAVE_GRID, MOORE, _move_band, arrest_rows, clear_blocks, count_rows, decide_rows,
-    diamond_first, diamond_rows, jail_phase, jail_rows, near_rows, pad_rows, prefix_down, prefix_up, settle_rows,
-    square_col_sums, square_row_sums, window_radius,
+from .phases import (
+    BLOCK,
+    BLOCK_BITS,
+    LEAVE_GRID,
+    MOORE,
+    _move_band,
+    arrest_rows,
+    clear_blocks,
+    count_rows,
+    decide_rows,
+    diamond_first,
+    diamond_rows,
+    jail_phase,
+    jail_rows,
+    near_rows,
+    pad_rows,
+    prefix_down,
+    prefix_up,
+    settle_rows,
+    square_col_sums,
+    square_row_sums,
+    window_radius,
 )
-from .parallel import PRANGE_ONLY
-from .spin import JOINED, SYNC_SIZE, alone, barrier, join, share
+from ..parallel import PRANGE_ONLY
+from ..spin import JOINED, SYNC_SIZE, alone, barrier, join, share
 
 
 @njit(cache=True)

@@ -271,7 +271,7 @@ def plot_density(gridmap, snapshots, path, *, bin_m: float = 5.0, title: str = "
 
 def _background(ax, gridmap, *, labels: bool) -> None:
     try:
-        from .geo.render import draw_map
+        from ..geo.render import draw_map
     except ImportError:
         draw_map = None
     if draw_map is not None:

@@ -17,7 +17,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from .parallel import PRANGE_ONLY
+from ..parallel import PRANGE_ONLY
 
 
 @njit(cache=True)

@@ -9,10 +9,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activation import is_active_py
-from .counter_rng import draw64_py
-from .epstein import (
-    ACTIVE, COP, CITIZEN, EMPTY, JAILED, KEEP_CELL, LEAVE_GRID, MOVE_TRIES, QUIET, Rules, World, move_bands,
+from ..activation import is_active_py
+from ..counter_rng import draw64_py
+from .phases import (
+    ACTIVE,
+    COP,
+    CITIZEN,
+    EMPTY,
+    JAILED,
+    KEEP_CELL,
+    LEAVE_GRID,
+    MOVE_TRIES,
+    QUIET,
+    Rules,
+    World,
+    move_bands,
 )
 
 

@@ -31,13 +31,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .activation import FLOOR, is_active
+from ..activation import FLOOR, is_active
 from .bits import flip, window_count
-from .counter_rng import uniform
-from .parallel import PRANGE_ONLY
-from .state import (
-    ACTIVE, ARRESTED, FLEEING, INJURED, LEAVE, NOWHERE, POLICE, QUIET, RALLY,
-)
+from ..counter_rng import uniform
+from ..parallel import PRANGE_ONLY
+from .state import ACTIVE, ARRESTED, FLEEING, INJURED, LEAVE, NOWHERE, POLICE, QUIET, RALLY
 
 # injury causes
 CAUSE_NONE = 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..results import check_out_dir, manifest_info, write_partial, write_run
-from ..runner import step_to_end
+from ..run.runner import step_to_end
 from .bursts import outbursts
 from .model import EpsteinModel
 from .plots import plot_counts, plot_grid

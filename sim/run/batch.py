@@ -46,8 +46,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ScenarioError
-from .tables import check_keys, number
+from ..errors import ScenarioError
+from ..config import check_keys, number
 
 # --- what a sweep may ask to keep ----------------------------------------------------------------
 METRICS = {
@@ -210,8 +210,8 @@ def load_sweep(path) -> Sweep:
 
 
 def _parse_sweep(data: dict, path: Path) -> Sweep:
-    from .geo.loader import load_map
-    from .scenario import check_capacity, load_scenario
+    from ..geo.loader import load_map
+    from ..protest.scenario import check_capacity, load_scenario
 
     check_keys(data, ("sweep", "parameters", "batch"), "")
     head = data.get("sweep")
@@ -692,7 +692,7 @@ def _check_batch_out(out: Path) -> Path:
 
 def _read_done(run_dir: Path) -> tuple[str, dict | None]:
     """"complete", "failed" or "pending" for a run folder, with its summary."""
-    from .results import is_complete_run
+    from ..results import is_complete_run
 
     summary_path = run_dir / "summary.json"
     if not summary_path.is_file():
@@ -925,7 +925,7 @@ def _atomic_text(path: Path, text: str) -> None:
 
 
 def _write_batch_json(sweep: Sweep, out: Path, table: _Table, session: dict, *, status: str) -> None:
-    from .results import manifest_info
+    from ..results import manifest_info
 
     counts = table.counts()
     info = {
@@ -985,7 +985,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--retry-failed", action="store_true")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv)
-    from sim.batch import load_sweep, run_batch  # the module, not __main__: workers must unpickle sim.batch.execute
+    from .batch import load_sweep, run_batch
 
     try:
         sweep = load_sweep(args.sweep)

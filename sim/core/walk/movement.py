@@ -56,8 +56,8 @@ from numba import njit, prange
 
 from .bits import DX, DY, PAD, bits_at, flip, neighbours_taken, popcount64, prefetch, u64
 from .cell_table import area_of, enter_of, exit_of, place_of
-from .counter_rng import STRIDE, draw16, draw64
-from .parallel import PRANGE_ONLY
+from ..counter_rng import STRIDE, draw16, draw64
+from ..parallel import PRANGE_ONLY
 from .state import FLEEING, INJURED, LEFT, MARCH, NOWHERE, RALLY
 
 BUDGET_CAP_CELLS = 1.5
