@@ -12,7 +12,7 @@ _API = {
     "ProtestModel": "sim.protest.model",
     "Scenario": "sim.protest.scenario",
     "ScenarioError": "sim.errors",
-    "load_scenario": "sim.protest.scenario",
+    "load_scenario": "sim.kinds",
     "run": "sim.run.runner",
 }
 __all__ = sorted(_API)

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
+import math
+import os
 import sys
-import tomllib
 from pathlib import Path
 
 from . import gc_pause
+from .core import ENGINES
 from .errors import ScenarioError
 
 EXIT_USAGE = 2
+MAX_DURATION = 1e7  # seconds (115 days) or steps: beyond any run anyone means
 
 
 def _positive_float(text: str) -> float:
@@ -23,8 +27,35 @@ def _positive_float(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive finite number: {text!r}")
+    return value
+
+
+def _duration(text: str) -> float:
+    value = _positive_float(text)
+    if value > MAX_DURATION:
+        raise argparse.ArgumentTypeError(f"at most {MAX_DURATION:g}, got {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"seeds go from 0 to 2^63 - 1, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
     return value
 
 
@@ -44,10 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario and write its run folder")
     run.add_argument("scenario", type=Path, help="scenario TOML file")
-    run.add_argument("--seed", type=int, help="override the scenario's seed")
-    run.add_argument("--duration", type=_positive_float, metavar="SECONDS",
+    run.add_argument("--seed", type=_seed, help="override the scenario's seed")
+    run.add_argument("--duration", type=_duration, metavar="SECONDS",
                      help="simulate only this many seconds from the start (steps for Epstein scenarios)")
-    run.add_argument("--engine", choices=("numba", "python"), default="numba",
+    run.add_argument("--engine", choices=ENGINES, default="numba",
                      help="numba (fast) or the plain-Python reference engine")
     run.add_argument("--out", type=Path, help="run folder (default results/runs/<scenario>-seed<seed>); "
                      "it must not exist yet, or be empty")
@@ -56,9 +87,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
-    validate.add_argument("scenarios", type=Path, nargs="+")
+    validate.add_argument("scenarios", type=Path, nargs="+", help="scenario or sweep files")
 
-    sub.add_parser("batch", help="run or complete a sweep: SWEEP [--workers N] [--scheduler ADDRESS] [--out DIR]")
+    batch = sub.add_parser("batch", help="run or complete a sweep: every point and replicate, resumable")
+    batch.add_argument("sweep", type=Path, help="sweep TOML file")
+    batch.add_argument("--workers", type=_positive_int, help="worker processes (default: one per CPU)")
+    batch.add_argument("--scheduler", help="a dask.distributed scheduler address (tcp://host:8786), or local[:N]; "
+                       "default $PROTEST_SIM_SCHEDULER, else a local process pool")
+    batch.add_argument("--scheduler-from-file", action="store_true",
+                       help="connect to the scheduler the sweep file's [batch] scheduler names (off by default: a "
+                            "shared file must not choose which host your machine talks to)")
+    batch.add_argument("--out", type=Path, help="batch folder (default results/batches/<sweep file>)")
+    batch.add_argument("--retry-failed", action="store_true", help="run the runs that failed again")
+    batch.add_argument("--quiet", action="store_true", help="no progress bar")
 
     viz = sub.add_parser("viz", help="watch a scenario in the browser (Mesa's SolaraViz, works offline)")
     viz.add_argument("scenario", type=Path, nargs="?", help="scenario TOML file (default: the 5 October evening)")
@@ -82,39 +123,49 @@ def cmd_run(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .geo.loader import load_map
-    from .protest.scenario import check_capacity, load_scenario
+    from .config import load_toml
+    from .kinds import kind_of, parse_scenario
+    from .run.sweep import parse_sweep
 
     failed = 0
     for path in args.scenarios:
         try:
-            if _is_sweep(path):
-                from .run.batch import load_sweep
-
-                sweep = load_sweep(path)
+            data = load_toml(path, what="scenario or sweep file")
+            if "sweep" in data:
+                sweep = parse_sweep(data, path)
                 print(f"{path}: ok (sweep of {len(sweep.points)} points x {sweep.replicates} replicates over "
                       f"{', '.join(sweep.parameters) or 'no parameters'})")
                 continue
-            scenario = load_scenario(path)
-            if getattr(scenario, "model", None) == "epstein_2002":
-                print(f"{path}: ok ({scenario.describe()})")
-                continue
-            check_capacity(scenario, load_map(scenario.map))
+            scenario = parse_scenario(data, file=str(path), base_dir=path.parent)
+            kind = kind_of(scenario)
+            kind.check(scenario)
+            print(f"{path}: ok ({kind.describe(scenario)})")
         except ScenarioError as err:
             print(err if err.file else err.with_file(str(path)), file=sys.stderr)
             failed += 1
-        else:
-            agents = sum(c.count for c in scenario.crowds) + sum(u.count for u in scenario.police)
-            print(f"{path}: ok ({agents} agents, {scenario.start}-{scenario.end}, {len(scenario.events)} events)")
     return EXIT_USAGE if failed else 0
 
 
-def _is_sweep(path: Path) -> bool:
-    """A sweep file has a top-level ``[sweep]`` table (unreadable files are left to the scenario loader)."""
+def cmd_batch(args) -> int:
+    from .run.batch import SCHEDULER_ENV, check_batch_out, default_out, run_batch
+    from .run.executors import local_scheduler
+    from .run.sweep import load_sweep
+
+    sweep = load_sweep(args.sweep)
+    out = check_batch_out(args.out if args.out is not None else default_out(sweep))
+    if sweep.scheduler and not local_scheduler(sweep.scheduler) and not args.scheduler_from_file \
+            and not (args.scheduler or os.environ.get(SCHEDULER_ENV)):
+        print(f"note: not connecting to [batch] scheduler = {sweep.scheduler!r} of {args.sweep} (pass "
+              "--scheduler-from-file to use it); running on local processes", file=sys.stderr)
     try:
-        return "sweep" in tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return False
+        out = run_batch(sweep, workers=args.workers, scheduler=args.scheduler, out=out, progress=not args.quiet,
+                        retry_failed=args.retry_failed, scheduler_from_file=args.scheduler_from_file)
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to complete the batch", file=sys.stderr)
+        return 130
+    info = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    print(f"batch folder: {out} ({info['complete']} complete, {info['failed']} failed, {info['pending']} pending)")
+    return 0 if info["pending"] == 0 and info["failed"] == 0 else 1
 
 
 def cmd_viz(args) -> int:
@@ -140,15 +191,11 @@ def cmd_map(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "viz": cmd_viz, "map": cmd_map}
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "batch": cmd_batch, "viz": cmd_viz, "map": cmd_map}
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["batch"]:  # its own parser (sim.batch), options and --help included
-        from .run.batch import main as batch_main
-
-        return batch_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)

@@ -22,41 +22,35 @@ Events contract: ``time_s, clock, kind, label, detail``.
 
 from __future__ import annotations
 
-import ctypes
 import dataclasses
 import datetime as dt
 import enum
-import errno
 import json
 import math
 import os
-import platform
-import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import uuid
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path, PurePath
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-TMP_MARK = ".tmp-"
+from .atomic import clean_stale_temps, fsync_tree, is_temp_name, new_temp_folder, publish_folder
+
 PARTIAL_SUFFIX = ".partial"
 DATA_FILES = ("timeseries.parquet", "events.csv", "scenario.toml", "manifest.json")
 EVENT_COLUMNS = ("time_s", "clock", "kind", "label", "detail")
 _EVENT_TEXT = EVENT_COLUMNS[1:]
-_WRITER = ".writer"  # inside a temporary folder while it is written: who writes it (host, pid)
-_TMP_NAME = re.compile(r"^\..+\.tmp-(?:[a-z]+-)?(\d+)-")
-_FOREIGN_GRACE_S = 60.0  # a temporary folder no local live process owns, written elsewhere: left this long
-_ANCIENT_S = 86400.0  # no write takes a day: older temporary folders go whoever wrote them
 
 Figures = dict[str, Callable[[Path], object]]
+
+
+class RunOutcome(NamedTuple):
+    """What a run wrote: its folder, and the summary written there (so a batch need not read it back)."""
+
+    path: Path
+    summary: dict
 
 
 class IncompleteRunError(FileNotFoundError):
@@ -83,6 +77,11 @@ def is_run_folder(path) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(summary, dict) and summary.get("status") in RUN_STATUSES
+
+
+def _replaceable(path: Path) -> bool:
+    """Only a run folder or an empty folder is ever replaced."""
+    return is_run_folder(path) or _is_empty_folder(path)
 
 
 def _is_empty_folder(path: Path) -> bool:
@@ -169,7 +168,10 @@ def to_jsonable(value):
 def write_json(path, data) -> None:
     """``data`` as indented JSON (see :func:`to_jsonable`), flushed to disk."""
     text = json.dumps(to_jsonable(data), indent=2, allow_nan=False, ensure_ascii=False)
-    _write_bytes(Path(path), (text + "\n").encode("utf-8"))
+    with open(path, "wb") as fh:  # inside a temporary folder: published whole, with the folder
+        fh.write((text + "\n").encode("utf-8"))
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -186,7 +188,7 @@ def write_run(out_dir, *, summary: dict, timeseries: pd.DataFrame, events: pd.Da
     out = Path(out_dir)
     if not overwrite and os.path.lexists(out):
         raise FileExistsError(f"{out} exists (pass overwrite=True to replace it)")
-    if out.name.startswith(".") and TMP_MARK in out.name:
+    if is_temp_name(out.name):
         raise ValueError(f"{out.name!r} looks like a temporary folder name")
     timeseries = _check_timeseries(timeseries)
     events = events_frame(events)
@@ -194,14 +196,11 @@ def write_run(out_dir, *, summary: dict, timeseries: pd.DataFrame, events: pd.Da
     summary.setdefault("status", "complete")
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(out.parent)
-    tmp = _new_temp(out)
+    tmp = new_temp_folder(out)
     try:
         _fill(tmp, summary=summary, timeseries=timeseries, events=events, scenario_toml=scenario_toml,
               manifest=manifest, figures=figures)
-        (tmp / _WRITER).unlink()
-        _fsync_dir(tmp)
-        _publish(tmp, out, overwrite=overwrite)
-        _fsync_dir(out.parent)
+        publish_folder(tmp, out, replace=overwrite, replaceable=_replaceable)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -239,6 +238,21 @@ def write_partial(out_dir, *, summary: dict, timeseries: pd.DataFrame, events: p
         return write_run(target, summary=summary, figures=None, **data)
 
 
+def write_outcome(out_dir, *, partial: bool, summary: dict, **files) -> RunOutcome:
+    """:func:`write_run`, or :func:`write_partial` for an interrupted run; returns the folder and summary."""
+    if partial:
+        path, summary = write_partial(out_dir, summary=summary, **files), {**summary, "status": "interrupted"}
+    else:
+        path, summary = write_run(out_dir, summary=summary, **files), {"status": "complete", **summary}
+    return RunOutcome(path, to_jsonable(summary))  # as summary.json holds it
+
+
+def default_run_dir(scenario, seed: int) -> Path:
+    """``results/runs/<scenario file stem>-seed<seed>``: where a run goes unless told otherwise."""
+    stem = Path(scenario.source).stem if scenario.source else scenario.model
+    return Path("results") / "runs" / f"{stem}-seed{seed}"
+
+
 def events_frame(events) -> pd.DataFrame:
     """Events (a DataFrame or a list of dicts) with the contract columns first, in order."""
     df = events.copy() if isinstance(events, pd.DataFrame) else pd.DataFrame(list(events or []))
@@ -261,7 +275,7 @@ def _check_timeseries(ts) -> pd.DataFrame:
 def _fill(folder: Path, *, summary, timeseries, events, scenario_toml, manifest, figures) -> None:
     timeseries.to_parquet(folder / "timeseries.parquet", index=False)
     events.to_csv(folder / "events.csv", index=False)
-    _write_bytes(folder / "scenario.toml", scenario_toml.encode("utf-8"), sync=False)
+    (folder / "scenario.toml").write_text(scenario_toml, encoding="utf-8")
     write_json(folder / "manifest.json", manifest)
     if figures is not None:
         (folder / "figures").mkdir()
@@ -269,157 +283,8 @@ def _fill(folder: Path, *, summary, timeseries, events, scenario_toml, manifest,
             if not name or "/" in name or "\\" in name or name.startswith("."):
                 raise ValueError(f"bad figure name {name!r}")
             draw(folder / "figures" / (name if name.endswith(".png") else f"{name}.png"))
-    _fsync_tree(folder)
+    fsync_tree(folder)
     write_json(folder / "summary.json", summary)  # last: its presence marks a complete folder
-
-
-def _new_temp(out: Path) -> Path:
-    tmp = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:10]}"
-    tmp.mkdir()
-    (tmp / _WRITER).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}), encoding="utf-8")
-    return tmp
-
-
-def _publish(tmp: Path, out: Path, *, overwrite: bool) -> None:
-    """Rename the finished temporary folder to ``out``; never a moment without a complete ``out``
-    when replacing one (atomic exchange where the OS has it)."""
-    if not overwrite:
-        if _rename2(tmp, out, _RENAME_NOREPLACE):
-            return
-        if os.path.lexists(out):
-            raise FileExistsError(f"{out} exists (pass overwrite=True to replace it)")
-        os.rename(tmp, out)
-        return
-    if not os.path.lexists(out):
-        try:
-            os.rename(tmp, out)
-            return
-        except OSError as err:  # someone created it meanwhile: replace it below
-            if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                raise
-    if out.is_symlink() or not out.is_dir():
-        raise OutputExistsError(f"{out} exists and is not a folder; not replacing it")
-    if not (is_run_folder(out) or _is_empty_folder(out)):
-        raise OutputExistsError(f"{out} holds files that are not a run of protest-sim; not replacing it")
-    if _rename2(tmp, out, _RENAME_EXCHANGE):
-        shutil.rmtree(tmp, ignore_errors=True)  # now holds the previous version
-        return
-    old = tmp.with_name(tmp.name + "-old")
-    os.rename(out, old)
-    try:
-        os.rename(tmp, out)
-    except BaseException:
-        if not os.path.lexists(out):
-            os.rename(old, out)  # put the previous version back
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-_RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
-_renameat2 = None
-if sys.platform.startswith("linux"):
-    try:
-        _libc = ctypes.CDLL(None, use_errno=True)
-        _renameat2 = _libc.renameat2
-        _renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-        _renameat2.restype = ctypes.c_int
-    except (OSError, AttributeError):
-        _renameat2 = None
-
-
-def _rename2(src: Path, dst: Path, flags: int) -> bool:
-    """Linux ``renameat2``: True if done; False if unsupported here (caller falls back)."""
-    if _renameat2 is None:
-        return False
-    if _renameat2(-100, os.fsencode(src), -100, os.fsencode(dst), flags) == 0:  # -100: AT_FDCWD
-        return True
-    err = ctypes.get_errno()
-    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
-        return False
-    if err == errno.EEXIST and flags == _RENAME_NOREPLACE:
-        raise FileExistsError(errno.EEXIST, f"{dst} exists (pass overwrite=True to replace it)", str(dst))
-    raise OSError(err, os.strerror(err), str(dst))
-
-
-def clean_stale_temps(parent) -> list[Path]:
-    """Remove temporary folders in ``parent`` left by writers that died; returns what went.
-
-    A temporary folder is stale when the process named in it is not alive on this host (and it
-    was written on this host, or is over a minute old), or when it is over a day old. Folders
-    of live writers, here or on other hosts sharing the file system, are left alone.
-    """
-    removed = []
-    try:
-        entries = list(Path(parent).iterdir())
-    except OSError:
-        return removed
-    for p in entries:
-        if p.name.startswith(".") and TMP_MARK in p.name and p.is_dir() and not p.is_symlink() and _is_stale(p):
-            shutil.rmtree(p, ignore_errors=True)
-            removed.append(p)
-    return removed
-
-
-def _is_stale(p: Path) -> bool:
-    try:
-        age = time.time() - p.stat().st_mtime
-    except OSError:
-        return False
-    if age > _ANCIENT_S:
-        return True
-    m = _TMP_NAME.match(p.name)
-    pid = int(m.group(1)) if m else None
-    if pid is not None and _pid_alive(pid):
-        return False
-    try:
-        host = json.loads((p / _WRITER).read_text(encoding="utf-8")).get("host")
-    except (OSError, ValueError, AttributeError):
-        host = None
-    return host == socket.gethostname() or age > _FOREIGN_GRACE_S
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True  # another thread of ours may be writing
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-def _write_bytes(path: Path, data: bytes, *, sync: bool = True) -> None:
-    with open(path, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        if sync:
-            os.fsync(fh.fileno())
-
-
-def _fsync_tree(folder: Path) -> None:
-    for root, _, files in os.walk(folder):
-        for name in files:
-            fd = os.open(os.path.join(root, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(Path(root))
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems cannot sync a directory
-    finally:
-        os.close(fd)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -427,7 +292,7 @@ def _problem(path: Path) -> tuple[str | None, dict | None]:
     """Why ``path`` is not a complete run folder (None if it is), and its summary if readable."""
     if not path.is_dir():
         return "no such folder", None
-    if path.name.startswith(".") and TMP_MARK in path.name:
+    if is_temp_name(path.name):
         return "a temporary folder of a write in progress or interrupted", None
     try:
         summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
@@ -488,62 +353,5 @@ def iter_runs(parent, *, complete_only: bool = True) -> Iterable[Path]:
     parent = Path(parent)
     if not parent.is_dir():
         return []
-    found = [p for p in sorted(parent.iterdir()) if p.is_dir() and not (p.name.startswith(".") and TMP_MARK in p.name)]
+    found = [p for p in sorted(parent.iterdir()) if p.is_dir() and not is_temp_name(p.name)]
     return [p for p in found if is_complete_run(p)] if complete_only else found
-
-
-# --- provenance ---------------------------------------------------------------------------------
-def _version(package: str) -> str | None:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def package_version() -> str:
-    """protest-sim's version: installed metadata, else pyproject.toml next to the package."""
-    found = _version("protest-sim")
-    if found:
-        return found
-    try:
-        import tomllib
-
-        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
-        return str(tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"])
-    except (OSError, KeyError, ValueError, ImportError):
-        return "unknown"
-
-
-def git_commit() -> str | None:
-    """The commit of the checkout this package runs from, if it is one (else None)."""
-    root = Path(__file__).resolve().parents[1]
-    if not (root / ".git").exists():
-        return None  # an installed copy: do not report some unrelated enclosing repository
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, cwd=root,
-                             env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"})
-    except (OSError, subprocess.SubprocessError):
-        return None
-    commit = out.stdout.strip()
-    return commit if out.returncode == 0 and re.fullmatch(r"[0-9a-f]{40,64}", commit) else None
-
-
-def manifest_info(engine: str, seed: int, wall_seconds: float, extra: dict | None = None) -> dict:
-    """Enough to reproduce a run: engine, seed, wall time, versions, platform, commit, when (UTC)."""
-    version = package_version()
-    info = {
-        "engine": engine,
-        "seed": None if seed is None else int(seed),
-        "wall_seconds": float(wall_seconds),
-        "package_version": version,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
-        "versions": {"protest-sim": version,
-                     **{p: _version(p) for p in ("numpy", "numba", "mesa", "pandas", "pyarrow", "matplotlib")}},
-        "git_commit": git_commit(),
-        "written_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
-    }
-    info.update(extra or {})
-    return info

@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.run.batch import load_sweep, run_batch
+from sim.run.batch import run_batch
+from sim.run.sweep import load_sweep
 from sim.results import is_complete_run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,7 +196,7 @@ def test_dask_local_cluster_gives_the_same_rows(reference, sweep_file, tmp_path)
 def test_a_failing_run_is_recorded_and_the_batch_goes_on(reference, sweep_file, tmp_path, monkeypatch):
     import sim.run.runner
 
-    real_run = sim.run.runner.run
+    real_run = sim.run.runner.run_to_folder
     bad_seeds = set(reference[1]["seed"].iloc[[1, 7]])
 
     def flaky(scenario, *, seed=None, **kwargs):
@@ -203,7 +204,7 @@ def test_a_failing_run_is_recorded_and_the_batch_goes_on(reference, sweep_file, 
             raise RuntimeError(f"boom at seed {seed}")
         return real_run(scenario, seed=seed, **kwargs)
 
-    monkeypatch.setattr(sim.run.runner, "run", flaky)
+    monkeypatch.setattr(sim.run.runner, "run_to_folder", flaky)
     sweep = load_sweep(sweep_file)
     with cf.ThreadPoolExecutor(2) as pool:  # any concurrent.futures executor will do
         out = run_batch(sweep, executor=pool, out=tmp_path / "b", progress=False, figures=False)
@@ -221,7 +222,7 @@ def test_a_failing_run_is_recorded_and_the_batch_goes_on(reference, sweep_file, 
         again = run_batch(sweep, executor=pool, out=out, progress=False, figures=False)
     assert json.loads((again / "batch.json").read_text())["session"]["executed"] == 0
     # ... unless asked to, once the cause is fixed
-    monkeypatch.setattr(sim.run.runner, "run", real_run)
+    monkeypatch.setattr(sim.run.runner, "run_to_folder", real_run)
     with cf.ThreadPoolExecutor(2) as pool:
         again = run_batch(sweep, executor=pool, out=out, progress=False, retry_failed=True, figures=False)
     assert json.loads((again / "batch.json").read_text())["session"]["executed"] == 2

@@ -7,7 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.run.batch import derive_seed, load_sweep, metric_names, metric_value, run_batch
+from sim.protest import kind as protest_kind
+from sim.run.batch import run_batch
+from sim.run.metrics import metric_names, metric_value
+from sim.run.sweep import derive_seed, load_sweep
 from sim.run.batch_plots import mean_ci, t975
 from sim.errors import ScenarioError
 
@@ -137,12 +140,12 @@ def test_a_bad_sweep_runs_nothing(tmp_path):
 def test_metric_values():
     summary = {"injured_protesters": 3, "first_force_s": None, "final_counts": {"quiet": 5},
                "injuries_by_cause": {"protesters": {"gas": 2}, "police": {}}}
-    assert metric_value(summary, "injured_protesters") == 3.0
-    assert math.isnan(metric_value(summary, "first_force_s"))  # no force used
-    assert metric_value(summary, "injuries_by_cause.protesters.gas") == 2
-    assert metric_value(summary, "injuries_by_cause.police.baton") == 0  # absent from a count family: zero
-    assert math.isnan(metric_value(summary, "gate_strength"))  # absent: unknown
-    assert "final_counts.left" in metric_names()
+    assert metric_value(summary, "injured_protesters", protest_kind) == 3.0
+    assert math.isnan(metric_value(summary, "first_force_s", protest_kind))  # no force used
+    assert metric_value(summary, "injuries_by_cause.protesters.gas", protest_kind) == 2
+    assert metric_value(summary, "injuries_by_cause.police.baton", protest_kind) == 0  # absent from a count family: zero
+    assert math.isnan(metric_value(summary, "gate_strength", protest_kind))  # absent: unknown
+    assert "final_counts.left" in metric_names(protest_kind)
 
 
 def test_confidence_intervals():

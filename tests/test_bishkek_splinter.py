@@ -10,7 +10,7 @@ import pytest
 
 from sim.core.walk.state import MARCH, PROTESTER
 from sim.protest.model import ProtestModel
-from sim.protest.scenario import load_scenario
+from sim.kinds import load_scenario
 
 
 def run_to_2030(file: str):

@@ -7,7 +7,7 @@ import pytest
 
 from sim.epstein.bursts import outbursts
 from sim.epstein.model import EpsteinModel
-from sim.protest.scenario import load_scenario
+from sim.kinds import load_scenario
 
 CLASSIC = "scenarios/epstein_2002.toml"
 MESA = "scenarios/epstein_2002_mesa.toml"

@@ -14,7 +14,7 @@ import pytest
 from sim.epstein.model import Citizen, Cop, EpsteinModel
 from sim.epstein.scenario import EpsteinScenario
 from sim.errors import ScenarioError
-from sim.protest.scenario import load_scenario, parse_scenario
+from sim.kinds import load_scenario, parse_scenario
 
 CLASSIC = "scenarios/epstein_2002.toml"
 MESA = "scenarios/epstein_2002_mesa.toml"

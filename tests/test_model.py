@@ -8,7 +8,7 @@ import pytest
 import sim.protest.model as model_mod
 from sim.protest.agents import Police, Protester
 from sim.protest.model import ProtestModel
-from sim.protest.scenario import load_scenario
+from sim.kinds import load_scenario
 
 EXAMPLES = "scenarios/examples"
 

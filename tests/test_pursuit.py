@@ -4,7 +4,7 @@ import numpy as np
 
 from sim.core.walk.state import POLICE
 from sim.protest.model import ProtestModel
-from sim.protest.scenario import load_scenario
+from sim.kinds import load_scenario
 
 
 def test_pursuit_follows_people_into_their_street():

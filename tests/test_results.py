@@ -18,13 +18,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import results
+from sim import atomic, results
+from sim.atomic import clean_stale_temps
+from sim.provenance import manifest_info
 from sim.results import (
     IncompleteRunError,
-    clean_stale_temps,
     is_complete_run,
     iter_runs,
-    manifest_info,
     read_run,
     to_jsonable,
     write_json,
@@ -181,7 +181,7 @@ def test_kill_9_while_writing_a_new_run_leaves_nothing(tmp_path):
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "portable"])
 def test_overwrite_replaces_and_refuses(tmp_path, monkeypatch, exchange):
     if not exchange:
-        monkeypatch.setattr(results, "_renameat2", None)
+        monkeypatch.setattr(atomic, "_renameat2", None)
     write_run(tmp_path / "run", **_payload())
     p = _payload()
     p["summary"]["steps"] = 99
@@ -265,7 +265,7 @@ def test_incomplete_folders_are_recognised(tmp_path):
     with pytest.raises(IncompleteRunError, match="timeseries.parquet"):
         read_run(out)
     # a temporary folder whose summary is already written still does not count
-    tmp = tmp_path / f".x{results.TMP_MARK}1-abc"
+    tmp = tmp_path / f".x{atomic.TMP_MARK}1-abc"
     write_run(tmp_path / "y", **_payload()).rename(tmp)
     assert not is_complete_run(tmp)
     assert isinstance(IncompleteRunError("x"), FileNotFoundError)
@@ -279,11 +279,11 @@ def _dead_pid() -> int:
 
 
 def _temp(parent: Path, name: str, pid: int, *, host: str | None, age_s: float = 0.0) -> Path:
-    p = parent / f".{name}{results.TMP_MARK}{pid}-deadbeef"
+    p = parent / f".{name}{atomic.TMP_MARK}{pid}-deadbeef"
     p.mkdir(parents=True)
     (p / "timeseries.parquet").write_bytes(b"x")
     if host is not None:
-        (p / results._WRITER).write_text(json.dumps({"host": host, "pid": pid}))
+        (p / atomic.WRITER).write_text(json.dumps({"host": host, "pid": pid}))
     if age_s:
         then = time.time() - age_s
         os.utime(p, (then, then))

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 
 from sim.errors import ScenarioError
 from sim.geo.loader import load_map
-from sim.protest.scenario import check_capacity, clock_to_seconds, load_scenario, parse_scenario, seconds_to_clock
+from sim.kinds import load_scenario, parse_scenario
+from sim.protest.clock import clock_to_seconds, seconds_to_clock
+from sim.protest.scenario import check_capacity
 
 SHIPPED = sorted(glob.glob("scenarios/*.toml") + glob.glob("scenarios/examples/*.toml"))
 BISHKEK = "scenarios/bishkek_2020_10_05.toml"
@@ -98,7 +100,7 @@ def test_malformed_toml_and_missing_files_are_one_line_errors(tmp_path):
     bad.write_text("[scenario\nname = 1")
     with pytest.raises(ScenarioError, match="malformed TOML"):
         load_scenario(bad)
-    with pytest.raises(ScenarioError, match="no such file"):
+    with pytest.raises(ScenarioError, match="no such scenario file"):
         load_scenario(tmp_path / "missing.toml")
 
 

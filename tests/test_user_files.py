@@ -111,26 +111,28 @@ scheduler = "tcp://198.51.100.7:8786"
 
 
 def _thread_backend(workers):
-    import sim.run.batch
+    from sim.run.executors import Backend
 
-    return sim.run.batch._Backend(cf.ThreadPoolExecutor(2), "threads", 2, owned=True)
+    return Backend(cf.ThreadPoolExecutor(2), "threads", 2, owned=True)
 
 
 def test_a_sweep_files_scheduler_is_not_contacted_unless_asked(remote_sweep, tmp_path, monkeypatch):
     import sim.run.batch
+    import sim.run.executors
+    from sim.errors import ScenarioError
 
     contacted = []
 
     def stub(address, workers):
         contacted.append(address)
-        raise sim.run.batch.ScenarioError("stub scheduler: not contacted")
+        raise ScenarioError("stub scheduler: not contacted")
 
-    monkeypatch.setattr(sim.run.batch, "_dask_backend", stub)
-    monkeypatch.setattr(sim.run.batch, "_process_backend", _thread_backend)
+    monkeypatch.setattr(sim.run.executors, "_dask_backend", stub)
+    monkeypatch.setattr(sim.run.executors, "_process_backend", _thread_backend)
     monkeypatch.delenv(sim.run.batch.SCHEDULER_ENV, raising=False)
     out = sim.run.batch.run_batch(remote_sweep, out=tmp_path / "b", progress=False, figures=False)
     assert not contacted and (out / "runs.parquet").is_file()
-    with pytest.raises(sim.run.batch.ScenarioError, match="stub"):  # asked: it goes to the (stubbed) scheduler
+    with pytest.raises(ScenarioError, match="stub"):  # asked: it goes to the (stubbed) scheduler
         sim.run.batch.run_batch(remote_sweep, out=tmp_path / "c", progress=False, figures=False, scheduler_from_file=True)
     assert contacted == ["tcp://198.51.100.7:8786"]
 
@@ -161,10 +163,11 @@ def test_a_batch_whose_runs_all_fail_exits_1(tmp_path):
 import sys, sim.run.runner
 def broken(*a, **k):
     raise RuntimeError("broken engine")
-sim.run.runner.run = broken
-import concurrent.futures as cf, sim.run.batch
-sim.run.batch._process_backend = lambda w: sim.run.batch._Backend(cf.ThreadPoolExecutor(1), "threads", 1, owned=True)
-sys.exit(sim.run.batch.main([{str(sweep)!r}, "--quiet", "--out", {str(tmp_path / 'b')!r}]))
+sim.run.runner.run_to_folder = broken
+import concurrent.futures as cf, sim.run.executors, sim.cli
+sim.run.executors._process_backend = lambda w: sim.run.executors.Backend(cf.ThreadPoolExecutor(1), "threads", 1,
+                                                                         owned=True)
+sys.exit(sim.cli.main(["batch", {str(sweep)!r}, "--quiet", "--out", {str(tmp_path / 'b')!r}]))
 """
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 1, out.stderr

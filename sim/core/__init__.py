@@ -9,3 +9,5 @@ busy two-core machine. Set before numba starts its thread pool, i.e. before any 
 import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+ENGINES = ("numba", "python")  # the fast kernels, or the plain-Python reference that proves them right

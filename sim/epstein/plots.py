@@ -7,14 +7,14 @@ import pandas as pd
 from matplotlib.colors import ListedColormap
 
 from ..core.epstein import phases as core
-from ..protest.plots import STATE_COLOURS, _new_figure, _save
+from ..figures import STATE_COLOURS, new_figure, save
 
 GRID_COLOURS = ["#ffffff", STATE_COLOURS["quiet"], "#d62728", "#bbbbbb", "#111111"]  # empty, quiet, active, jailed, cop
 
 
 def plot_counts(timeseries: pd.DataFrame, path, *, title: str = "", bursts=()):
     """Actives and jailed over the steps (top), legitimacy (bottom); outbursts shaded."""
-    fig = _new_figure(9, 4.8)
+    fig = new_figure(9, 4.8)
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1])
     steps = timeseries["step"].to_numpy()
     for first, last in bursts:
@@ -28,7 +28,7 @@ def plot_counts(timeseries: pd.DataFrame, path, *, title: str = "", bursts=()):
     bottom.plot(steps, timeseries["legitimacy"], color="#4c72b0", lw=1.0)
     bottom.set_ylabel("legitimacy")
     bottom.set_xlabel("step")
-    _save(fig, path)
+    save(fig, path)
     return fig
 
 
@@ -44,11 +44,11 @@ def grid_image(world: core.World) -> np.ndarray:
 def plot_grid(world: core.World, path, *, title: str = ""):
     """The torus at the end of the run: quiet blue, active red, jailed grey, cops black."""
     image = grid_image(world)
-    fig = _new_figure(5.5, 5.5 * image.shape[1] / image.shape[0] + 0.4)
+    fig = new_figure(5.5, 5.5 * image.shape[1] / image.shape[0] + 0.4)
     ax = fig.subplots()
     ax.imshow(image.T, origin="lower", cmap=ListedColormap(GRID_COLOURS), vmin=0, vmax=4, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(f"{title}\nquiet blue, active red, jailed grey (if kept on the grid), cops black", fontsize=9)
-    _save(fig, path)
+    save(fig, path)
     return fig

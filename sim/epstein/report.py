@@ -1,40 +1,19 @@
-"""Run an Epstein scenario to the end and write its run folder (``protest-sim run`` dispatches here)."""
+"""An Epstein run's folder: counts over time, outbursts, the grid at the end."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
 
-from ..results import check_out_dir, manifest_info, write_partial, write_run
-from ..run.runner import step_to_end
+from ..provenance import manifest_info
+from ..results import RunOutcome, write_outcome
 from .bursts import outbursts
 from .model import EpsteinModel
-from .plots import plot_counts, plot_grid
-from .scenario import EpsteinScenario
 
 BURST_SHARE = 0.05  # an outburst: more than 5% of citizens active ...
 QUIET_SHARE = 0.01  # ... until at most 1% are, for QUIET_STEPS steps in a row
 QUIET_STEPS = 5
-RUN_CHUNK = 50  # steps per call of the engine (Python between steps costs as much as a small grid's step)
-
-
-def run_epstein(scenario: EpsteinScenario, *, seed: int | None = None, steps: int | None = None,
-                engine: str = "numba", out: str | Path | None = None, progress: bool = True,
-                force: bool = False) -> Path:
-    """Run and write the folder; returns its path (``out`` as in ``sim.runner.run``). Interrupted
-    runs go to ``<out>.partial``."""
-    if seed is not None:
-        scenario = scenario.with_values({"scenario.seed": int(seed)})
-    stem = Path(scenario.source).stem if scenario.source else "epstein"
-    out_dir = check_out_dir(Path(out) if out is not None else Path("results") / "runs" / f"{stem}-seed{scenario.seed}",
-                            force=force)
-    t_setup = time.perf_counter()
-    model = EpsteinModel(scenario, engine=engine, steps=steps, agent_views=False)
-    setup_s = time.perf_counter() - t_setup
-    return step_to_end(model, scenario.name, progress,
-                       lambda run_s, partial: _write(model, out_dir, setup_s, run_s, partial=partial), chunk=RUN_CHUNK)
 
 
 def bursts_of(model: EpsteinModel, active) -> list[tuple[int, int]]:
@@ -73,7 +52,10 @@ def summarize(model: EpsteinModel, timeseries: pd.DataFrame, setup_s: float, run
     }
 
 
-def _write(model: EpsteinModel, out_dir: Path, setup_s: float, run_s: float, *, partial: bool) -> Path:
+def write(model: EpsteinModel, out_dir: Path, setup_s: float, run_s: float, *, partial: bool) -> RunOutcome:
+    """The run folder (``<out_dir>.partial`` if ``partial``): summary, counts per step, figures."""
+    from .plots import plot_counts, plot_grid  # matplotlib: only the writing needs it
+
     timeseries = model.timeseries()
     summary = summarize(model, timeseries, setup_s, run_s)
     title = f"{model.spec.name} (seed {model.seed}, {model.engine})"
@@ -82,10 +64,8 @@ def _write(model: EpsteinModel, out_dir: Path, setup_s: float, run_s: float, *, 
         "counts": lambda p: plot_counts(timeseries, p, title=title, bursts=bursts),
         "grid": lambda p: plot_grid(model.world, p, title=f"{title}, step {model.steps_done}"),
     }
-    kwargs = dict(summary=summary, timeseries=timeseries, events=[], scenario_toml=model.spec.to_toml(),
-                  manifest=manifest_info(model.engine, model.seed, setup_s + run_s,
-                                         extra={"model": model.spec.model, "steps": model.steps_done}),
-                  figures=figures)
-    if partial:
-        return write_partial(out_dir, **kwargs)
-    return write_run(out_dir, **kwargs)
+    return write_outcome(out_dir, partial=partial, summary=summary, timeseries=timeseries, events=[],
+                         scenario_toml=model.spec.to_toml(),
+                         manifest=manifest_info(model.engine, model.seed, setup_s + run_s,
+                                                extra={"model": model.spec.model, "steps": model.steps_done}),
+                         figures=figures)

@@ -4,17 +4,18 @@ The file kind is marked by ``[scenario] model = "epstein_2002"``. Sections: ``[s
 (name, seed, steps), ``[grid]`` (torus size), ``[agents]`` (densities, visions), ``[rules]``
 (legitimacy, k, threshold, jail, and the rule variants of the two reference implementations)
 and ``[[legitimacy]]`` changes over time. See ``scenarios/epstein_2002.toml`` for every key.
-``sim.scenario.load_scenario`` reads the file and hands it to :func:`parse_epstein`.
+``sim.kinds.load_scenario`` reads the file and hands it to :func:`parse_epstein` (``sim.epstein.kind``).
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field, fields
+import dataclasses
+from dataclasses import dataclass, field
 
 from ..core.epstein.phases import MAX_VISION
 from ..errors import ScenarioError
-from ..config import check_keys, join, number, table_to_dataclass
+from ..config import as_table, check_keys, dumps_toml, join, number, set_path, table_to_dataclass
 
 MODEL = "epstein_2002"
 ARREST_RATIOS = ("floor", "round")
@@ -87,29 +88,30 @@ class EpsteinScenario:
             value = value + (c.value - value) * done / c.over_steps
         return value
 
+    def with_seed(self, seed: int) -> "EpsteinScenario":
+        """The same scenario with another seed (nothing else to validate, so nothing is parsed again)."""
+        seed = number(seed, "scenario.seed", low=0, integer=True)
+        raw = copy.deepcopy(self.raw)
+        raw.setdefault("scenario", {})["seed"] = seed
+        return dataclasses.replace(self, seed=seed, raw=raw)
+
     def with_values(self, overrides: dict) -> "EpsteinScenario":
         """The same scenario with dotted key paths set (``rules.legitimacy``, ``legitimacy.0.value``)."""
-        from ..protest.scenario import _set_path
-
         raw = copy.deepcopy(self.raw)
         for path, value in overrides.items():
-            if path.split(".")[0] in ("grid", "agents", "rules"):
-                raw.setdefault(path.split(".")[0], {})
-            _set_path(raw, path, value)
+            set_path(raw, path, value, creatable=("grid", "agents", "rules"))
         return parse_epstein(raw, file=self.source)
 
     def resolved(self) -> dict:
         out = {"scenario": {"model": self.model, "name": self.name, "description": self.description,
                             "seed": self.seed, "steps": self.steps},
-               "grid": _table(self.grid), "agents": _table(self.agents), "rules": _table(self.rules)}
+               "grid": as_table(self.grid), "agents": as_table(self.agents), "rules": as_table(self.rules)}
         if self.changes:
-            out["legitimacy"] = [_table(c) for c in self.changes]
+            out["legitimacy"] = [as_table(c) for c in self.changes]
         return out
 
     def to_toml(self) -> str:
         """The scenario as resolved (defaults filled in), readable back by ``parse_epstein``."""
-        from ..protest.scenario import dumps_toml
-
         return dumps_toml(self.resolved()).lstrip("\n")
 
     def describe(self) -> str:
@@ -118,10 +120,6 @@ class EpsteinScenario:
         return (f"Epstein 2002, {g.width}x{g.height} torus, densities {a.citizen_density:g}/{a.cop_density:g}, "
                 f"{self.steps} steps, {r.arrest_ratio}, {r.neighbourhood}, jailed {r.jailed}, "
                 f"{len(self.changes)} legitimacy changes")
-
-
-def _table(obj) -> dict:
-    return {f.name: getattr(obj, f.name) for f in fields(obj)}
 
 
 def parse_epstein(data: dict, *, file: str | None = None) -> EpsteinScenario:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from ..atomic import write_file
 from .gridmap import GridMap
 
 _TUPLE = "__tuple__"  # JSON has no tuples: they are stored as {"__tuple__": [...]} to come back as tuples
@@ -31,22 +31,14 @@ def cache_root() -> Path:
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> bool:
-    """Write a file through ``write`` into a temporary file beside ``path``, then move it into place.
-
-    False (and nothing written) if the directory is unwritable or the disk full: a cache that
-    cannot be written only costs recomputation next time.
-    """
-    tmp = None
+    """Write a cache entry through ``write`` atomically (``sim.atomic.write_file``, without the flush
+    to disk: a cache entry lost in a power cut is only recomputed). False (and nothing written) if the
+    directory is unwritable or the disk full: a cache that cannot be written only costs recomputation."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
+        write_file(path, write, sync=False)
         return True
     except OSError:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         return False
 
 

@@ -7,18 +7,16 @@ in worker processes. Both functions save a PNG to ``path`` and return the Figure
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MultipleLocator
 
-STATE_COLOURS = {"quiet": "#4c72b0", "active": "#dd8452", "fleeing": "#c44e52", "injured": "#8c1b1b",
-                 "arrested": "#555555", "left": "#aaaaaa"}
+from ..figures import STATE_COLOURS, new_figure, save
+
 PLACE_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 MAX_PLACE_LINES = 8
 PLACE_SHARE = 0.03  # a place gets its own line if it ever holds this share of all agents
@@ -27,21 +25,8 @@ MAX_EVENTS = 12
 MAX_PANELS = 6
 MIN_VMAX = 0.5  # persons/m^2: a sparse crowd is not drawn in the colours of a crush
 DENSITY_CMAP = ListedColormap(colormaps["inferno_r"](np.linspace(0.18, 1.0, 256)), name="density")
-DPI = 120
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d*)?))?\s*$")
 _TICK_STEPS_S = (10, 15, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600)
-
-
-def _new_figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig: Figure, path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=DPI)
 
 
 # --- timeline ---------------------------------------------------------------------------------------
@@ -98,7 +83,7 @@ def plot_timeline(timeseries: pd.DataFrame, path, *, events=None, title: str = "
     span = float(x[-1] - x[0]) if len(x) > 1 else 60.0
     ev = _key_events(events)
     key_rows = _event_key_layout(ev)[1] if len(ev) else 0
-    fig = _new_figure(10.0, 6.6 + 0.2 * key_rows)
+    fig = new_figure(10.0, 6.6 + 0.2 * key_rows)
     ratios = [1.0, 1.0] + ([0.065 * key_rows] if key_rows else [])
     grid = fig.add_gridspec(len(ratios), 1, height_ratios=ratios)
     top = fig.add_subplot(grid[0])
@@ -139,7 +124,7 @@ def plot_timeline(timeseries: pd.DataFrame, path, *, events=None, title: str = "
 
     levels = _mark_events(fig, grid, top, bottom, ev, offset, span) if len(ev) else 0
     top.set_title(title or "Run timeline", fontsize=12, pad=6 + 12 * levels)
-    _save(fig, path)
+    save(fig, path)
     return fig
 
 
@@ -240,7 +225,7 @@ def plot_density(gridmap, snapshots, path, *, bin_m: float = 5.0, title: str = "
     rows = -(-n // cols)
     panel_w = 4.2 if cols > 1 else 6.5
     panel_h = float(np.clip(panel_w * (y1 - y0) / max(x1 - x0, 1e-9), 1.6, 7.0))
-    fig = _new_figure(panel_w * cols + 1.1, panel_h * rows + 0.45 * rows + (0.5 if title else 0.1))
+    fig = new_figure(panel_w * cols + 1.1, panel_h * rows + 0.45 * rows + (0.5 if title else 0.1))
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     for i, (ax, (label, xs, _), grid) in enumerate(zip(axes, snaps, grids)):
         _background(ax, gridmap, labels=i == 0)
@@ -264,7 +249,7 @@ def plot_density(gridmap, snapshots, path, *, bin_m: float = 5.0, title: str = "
         bar.set_label(f"persons per m\u00b2 ({bin_m:g} m bins)")
     if title:
         fig.suptitle(title, fontsize=12)
-    _save(fig, path)
+    save(fig, path)
     fig.vmax = vmax  # the shared colour scale, for callers and tests
     return fig
 

@@ -9,16 +9,16 @@ Figures are matplotlib ``Figure`` objects (no pyplot state), written atomically:
 from __future__ import annotations
 
 import math
-import os
 import re
 import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+
+from ..atomic import new_temp_folder, publish_folder
+from ..figures import new_figure, save
+from .metrics import metric_label
 
 # two-sided 95% Student t quantiles, t_{0.975, df}, df = 1..30
 _T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
@@ -84,12 +84,6 @@ def _key(v):
     return repr(v) if isinstance(v, (list, dict)) else v
 
 
-def _save(fig: Figure, path: Path) -> Path:
-    FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=110)
-    return path
-
-
 def metric_vs_parameter(df: pd.DataFrame, metric: str, param: str, parameters: dict, path: Path, *,
                         label: str | None = None, title: str = "") -> Path:
     """``metric`` against ``param``: one line per value of a second parameter (if any, and few), else averaged."""
@@ -100,7 +94,7 @@ def metric_vs_parameter(df: pd.DataFrame, metric: str, param: str, parameters: d
     data = df.copy()
     for p in parameters:
         data[p] = data[p].map(_key)
-    fig = Figure(figsize=(7.5, 4.8), layout="constrained")
+    fig = new_figure(7.5, 4.8)
     ax = fig.add_subplot()
     groups = [(None, data)] if line_by is None else [(v, data[data[line_by] == _key(v)])
                                                       for v in parameters[line_by]]
@@ -138,7 +132,7 @@ def metric_vs_parameter(df: pd.DataFrame, metric: str, param: str, parameters: d
     if line_by is not None:
         ax.legend(fontsize=8, title=None, loc="best")
     ax.grid(alpha=0.3)
-    return _save(fig, path)
+    return save(fig, path, dpi=110)
 
 
 def _colour(k: int, n: int):
@@ -166,7 +160,7 @@ def heatmap(df: pd.DataFrame, metric: str, px: str, py: str, parameters: dict, p
             if r is not None:
                 grid[i, j] = r["mean"]
                 half[i, j] = (r["hi"] - r["lo"]) / 2 if np.isfinite(r["hi"]) else np.nan
-    fig = Figure(figsize=(1.2 * len(xv) + 3.2, 0.8 * len(yv) + 2.4), layout="constrained")
+    fig = new_figure(1.2 * len(xv) + 3.2, 0.8 * len(yv) + 2.4)
     ax = fig.add_subplot()
     finite = grid[np.isfinite(grid)]
     im = ax.imshow(np.ma.masked_invalid(grid), origin="lower", aspect="auto", cmap="magma",
@@ -187,7 +181,7 @@ def heatmap(df: pd.DataFrame, metric: str, px: str, py: str, parameters: dict, p
     ax.set_ylabel(py)
     note = "mean over replicates, ± half-width of the 95% interval"
     ax.set_title(f"{title}\n{note}" if title else note, fontsize=10)
-    return _save(fig, path)
+    return save(fig, path, dpi=110)
 
 
 def _fmt(v: float) -> str:
@@ -202,12 +196,9 @@ def _fmt(v: float) -> str:
 
 def plot_batch(df: pd.DataFrame, sweep, folder) -> list[Path]:
     """All figures of a batch into ``folder`` (replaced as a whole); returns the files written."""
-    from .batch import metric_label
-
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.parent / f".{folder.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    tmp = new_temp_folder(folder)
     written = []
     try:
         parameters = {k: list(v) for k, v in sweep.parameters.items()}
@@ -216,7 +207,7 @@ def plot_batch(df: pd.DataFrame, sweep, folder) -> list[Path]:
             for metric in sweep.metrics:
                 if not np.isfinite(complete[metric].to_numpy(float)).any():
                     continue  # e.g. first_force_s when no run used force
-                label = metric_label(metric)
+                label = metric_label(sweep.kind, metric)
                 for param in parameters:
                     written.append(metric_vs_parameter(df, metric, param, parameters,
                                                        tmp / f"{_safe(metric)}__vs__{_safe(param)}.png",
@@ -226,13 +217,7 @@ def plot_batch(df: pd.DataFrame, sweep, folder) -> list[Path]:
                     written.append(heatmap(df, metric, px, py, parameters, tmp / f"{_safe(metric)}__heatmap.png",
                                            label=label, title=f"{sweep.name}: {label}"))
         _write_points_csv(df, sweep, tmp / "points.csv")
-        if folder.exists():
-            old = folder.parent / f".{folder.name}.tmp-old-{uuid.uuid4().hex[:8]}"
-            os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, folder)
+        publish_folder(tmp, folder, replace=True)  # figures/ is the batch's own
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

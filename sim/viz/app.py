@@ -29,7 +29,7 @@ from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
 
 from ..core.walk.state import STATE_NAMES
-from ..protest.scenario import load_scenario
+from ..kinds import load_scenario
 from .frame import LEGEND, POLICE_RGB, STATE_RGB
 from .session import HELP, VizModel, default_scenario, model_params, shipped_scenarios
 

@@ -28,7 +28,7 @@ LABEL_ALPHA = 0.85  # place names over the people: nearly opaque
 GAS_RGB = (150, 170, 0)  # CS smoke: a yellowish green
 GAS_MAX_ALPHA = 0.6
 
-# the same colours as the figures (sim.plots.STATE_COLOURS), as RGB bytes
+# the same colours as the figures (sim.figures.STATE_COLOURS), as RGB bytes
 STATE_RGB = {
     "quiet": (0x4C, 0x72, 0xB0),
     "active": (0xDD, 0x84, 0x52),

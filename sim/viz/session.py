@@ -20,7 +20,8 @@ from pathlib import Path
 import mesa
 
 from ..errors import ScenarioError
-from ..protest.scenario import Scenario, load_scenario, seconds_to_clock
+from ..kinds import load_scenario
+from ..protest.scenario import Scenario, seconds_to_clock
 
 REPO_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 DEFAULT_SCENARIO = "bishkek_2020_10_05.toml"

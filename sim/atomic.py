@@ -1,0 +1,222 @@
+"""Writing files and folders so that a crash, Ctrl-C or kill -9 at any moment never leaves half of one.
+
+A file is written to a temporary file beside it, flushed to disk and renamed into place; a folder
+is filled under a temporary name beside it (``.<name>.tmp-<pid>-<random>``), synced, and renamed
+into place, replacing a previous version by an atomic exchange where the OS has one
+(``renameat2(RENAME_EXCHANGE)`` on Linux; elsewhere: old renamed away, new renamed in, old
+deleted). Temporary folders left by writers that died are removed by the next writer in the same
+parent (:func:`clean_stale_temps`), never those of live writers here or on other hosts sharing
+the file system. Every writer of the project (run folders, batch tables and figures, the map
+and field caches) goes through here.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import json
+import os
+import re
+import shutil
+import socket
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+TMP_MARK = ".tmp-"
+WRITER = ".writer"  # inside a temporary folder while it is written: who writes it (host, pid)
+_TMP_NAME = re.compile(r"^\..+\.tmp-(?:[a-z]+-)?(\d+)-")
+_FOREIGN_GRACE_S = 60.0  # a temporary folder no local live process owns, written elsewhere: left this long
+_ANCIENT_S = 86400.0  # no write takes a day: older temporary folders go whoever wrote them
+
+
+def is_temp_name(name: str) -> bool:
+    return name.startswith(".") and TMP_MARK in name
+
+
+# --- files --------------------------------------------------------------------------------------------
+def write_file(path, write: Callable[[BinaryIO], None], *, sync: bool = True) -> None:
+    """Write ``path`` through ``write(fh)`` into a temporary file beside it, then rename it into place:
+    readers see the old file or the whole new one. On any failure the temporary file goes and the
+    error propagates."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+            fh.flush()
+            if sync:
+                os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(path, data: bytes, *, sync: bool = True) -> None:
+    write_file(path, lambda fh: fh.write(data), sync=sync)
+
+
+def write_text(path, text: str, *, sync: bool = True) -> None:
+    write_bytes(path, text.encode("utf-8"), sync=sync)
+
+
+def write_json(path, data, *, sync: bool = True) -> None:
+    """``data`` (plain JSON types; others as ``str``) as indented JSON."""
+    write_text(path, json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False, default=str) + "\n", sync=sync)
+
+
+def fsync_tree(folder: Path) -> None:
+    """Flush every file and folder under ``folder`` to disk."""
+    for root, _, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(root))
+
+
+def fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot sync a directory
+    finally:
+        os.close(fd)
+
+
+# --- folders ------------------------------------------------------------------------------------------
+def new_temp_folder(out: Path) -> Path:
+    """An empty temporary folder beside ``out``, marked with who writes it."""
+    tmp = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:10]}"
+    tmp.mkdir()
+    (tmp / WRITER).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}), encoding="utf-8")
+    return tmp
+
+
+def publish_folder(tmp: Path, out: Path, *, replace: bool, replaceable: Callable[[Path], bool] = lambda p: True) -> None:
+    """Rename the finished folder ``tmp`` to ``out``. With ``replace``, an existing ``out`` for which
+    ``replaceable(out)`` holds is swapped out (never a moment without a complete ``out``) and deleted;
+    otherwise an existing ``out`` raises FileExistsError."""
+    (tmp / WRITER).unlink(missing_ok=True)
+    fsync_dir(tmp)
+    _publish(tmp, out, replace=replace, replaceable=replaceable)
+    fsync_dir(out.parent)
+
+
+def _publish(tmp: Path, out: Path, *, replace: bool, replaceable) -> None:
+    """Rename the finished temporary folder to ``out``; never a moment without a complete ``out``
+    when replacing one (atomic exchange where the OS has it)."""
+    if not replace:
+        if _rename2(tmp, out, _RENAME_NOREPLACE):
+            return
+        if os.path.lexists(out):
+            raise FileExistsError(f"{out} exists (pass overwrite=True to replace it)")
+        os.rename(tmp, out)
+        return
+    if not os.path.lexists(out):
+        try:
+            os.rename(tmp, out)
+            return
+        except OSError as err:  # someone created it meanwhile: replace it below
+            if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+    if out.is_symlink() or not out.is_dir():
+        raise FileExistsError(f"{out} exists and is not a folder; not replacing it")
+    if not replaceable(out):
+        raise FileExistsError(f"{out} holds files this program did not write; not replacing it")
+    if _rename2(tmp, out, _RENAME_EXCHANGE):
+        shutil.rmtree(tmp, ignore_errors=True)  # now holds the previous version
+        return
+    old = tmp.with_name(tmp.name + "-old")
+    os.rename(out, old)
+    try:
+        os.rename(tmp, out)
+    except BaseException:
+        if not os.path.lexists(out):
+            os.rename(old, out)  # put the previous version back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+_RENAME_NOREPLACE, _RENAME_EXCHANGE = 1, 2
+_renameat2 = None
+if sys.platform.startswith("linux"):
+    try:
+        _libc = ctypes.CDLL(None, use_errno=True)
+        _renameat2 = _libc.renameat2
+        _renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+        _renameat2.restype = ctypes.c_int
+    except (OSError, AttributeError):
+        _renameat2 = None
+
+
+def _rename2(src: Path, dst: Path, flags: int) -> bool:
+    """Linux ``renameat2``: True if done; False if unsupported here (caller falls back)."""
+    if _renameat2 is None:
+        return False
+    if _renameat2(-100, os.fsencode(src), -100, os.fsencode(dst), flags) == 0:  # -100: AT_FDCWD
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+        return False
+    if err == errno.EEXIST and flags == _RENAME_NOREPLACE:
+        raise FileExistsError(errno.EEXIST, f"{dst} exists (pass overwrite=True to replace it)", str(dst))
+    raise OSError(err, os.strerror(err), str(dst))
+
+
+def clean_stale_temps(parent) -> list[Path]:
+    """Remove temporary folders in ``parent`` left by writers that died; returns what went.
+
+    A temporary folder is stale when the process named in it is not alive on this host (and it
+    was written on this host, or is over a minute old), or when it is over a day old. Folders
+    of live writers, here or on other hosts sharing the file system, are left alone.
+    """
+    removed = []
+    try:
+        entries = list(Path(parent).iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        if is_temp_name(p.name) and p.is_dir() and not p.is_symlink() and _is_stale(p):
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
+def _is_stale(p: Path) -> bool:
+    try:
+        age = time.time() - p.stat().st_mtime
+    except OSError:
+        return False
+    if age > _ANCIENT_S:
+        return True
+    m = _TMP_NAME.match(p.name)
+    pid = int(m.group(1)) if m else None
+    if pid is not None and _pid_alive(pid):
+        return False
+    try:
+        host = json.loads((p / WRITER).read_text(encoding="utf-8")).get("host")
+    except (OSError, ValueError, AttributeError):
+        host = None
+    return host == socket.gethostname() or age > _FOREIGN_GRACE_S
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True  # another thread of ours may be writing
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True

@@ -1,0 +1,58 @@
+"""Epstein's civil violence (Epstein 2002) as a scenario kind (see ``sim.kinds``): a step is the
+time unit, so ``--duration`` and a sweep's ``duration_s`` count steps."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..stepping import step_to_end
+from .scenario import MODEL, EpsteinScenario, parse_epstein
+
+NAME = MODEL
+DURATION_UNIT = "steps"
+RUN_CHUNK = 50  # steps per call of the engine (Python between steps costs as much as a small grid's step)
+METRICS = {
+    "peak_active": "most citizens active at once",
+    "citizens": "citizens",
+    "cops": "cops",
+}
+COUNT_FAMILIES = {
+    "final_counts": ("quiet", "active", "jailed"),
+    "mean_counts": ("quiet", "active", "jailed"),
+}
+FAMILY_LABELS = {"final_counts": "{} at the end", "mean_counts": "mean {}"}
+DEFAULT_METRICS = ("peak_active", "mean_counts.active", "mean_counts.jailed")
+
+
+def parse(data: dict, *, file: str | None = None, base_dir=None) -> EpsteinScenario:
+    return parse_epstein(data, file=file)
+
+
+def check(scenario: EpsteinScenario) -> None:
+    """Nothing beyond what parsing checks."""
+
+
+def describe(scenario: EpsteinScenario) -> str:
+    return scenario.describe()
+
+
+def duration(scenario: EpsteinScenario) -> int:
+    return scenario.steps
+
+
+def run(scenario: EpsteinScenario, *, duration: float | None, engine: str, out: Path, progress: bool):
+    """Build the model, run its steps (``duration`` of them if given) and write ``out``; a RunOutcome."""
+    from ..errors import ScenarioError
+    from .model import EpsteinModel
+    from .report import write
+
+    if duration is not None and duration != int(duration):
+        raise ScenarioError(f"an Epstein scenario runs in whole steps; --duration {duration:g} is not one",
+                            file=scenario.source)
+    t_setup = time.perf_counter()
+    model = EpsteinModel(scenario, engine=engine, steps=None if duration is None else int(duration),
+                         agent_views=False)
+    setup_s = time.perf_counter() - t_setup
+    return step_to_end(model, scenario.name, progress,
+                       lambda run_s, partial: write(model, out, setup_s, run_s, partial=partial), chunk=RUN_CHUNK)

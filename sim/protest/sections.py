@@ -1,0 +1,214 @@
+"""The sections of a protest scenario below its head: the map, walking speeds, crowds, police units
+and scheduled events, each a frozen dataclass with its parser. Every mistake names its key path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from ..config import check_keys, choice, join, number, read_text, required, string_list, suggest
+from ..errors import ScenarioError
+from ..geo.catalog import builtin_map_names, builtin_place_names
+from .police import MEANS, POSTURES
+
+BEHAVIOURS = ("rally", "march", "leave")
+
+
+@dataclass(frozen=True)
+class Walking:
+    """Free walking speed, m/s: normal(mean, sd) clipped to [min, max] (Weidmann 1993)."""
+
+    speed_mean: float = 1.34
+    speed_sd: float = 0.26
+    speed_min: float = 0.5
+    speed_max: float = 2.2
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    builtin: str | None
+    ascii: str | None
+    places: dict[str, str] = field(default_factory=dict)  # ascii letter -> place name
+    exits: dict[str, str] = field(default_factory=dict)  # ascii letter -> exit name
+    cell_size: float = 0.5
+
+
+@dataclass(frozen=True)
+class Crowd:
+    name: str
+    count: int
+    place: str
+    behaviour: str
+    target: str | None
+    walking: Walking
+    legitimacy: float | None = None  # overrides [protest] legitimacy for this crowd
+
+
+@dataclass(frozen=True)
+class PoliceUnit:
+    name: str
+    count: int
+    place: str
+    posture: str
+    walking: Walking
+    means: tuple[str, ...] = ()  # what the unit uses when dispersing or pursuing
+    pursue: tuple[str, ...] = ()  # streets the unit may follow people into
+
+
+@dataclass(frozen=True)
+class Event:
+    at: str
+    at_s: float
+    crowd: str
+    count: int
+    behaviour: str
+    target: str | None
+    label: str
+    legitimacy: float | None = None  # the chosen people's perceived legitimacy from now on
+
+
+def parse_map(table: dict, base_dir: Path | None) -> MapSpec:
+    check_keys(table, ("builtin", "ascii", "ascii_file", "places", "exits", "cell_size"), "map")
+    cell = number(table.get("cell_size", 0.5), "map.cell_size", low=0, low_open=True)
+    kinds = [k for k in ("builtin", "ascii", "ascii_file") if k in table]
+    if len(kinds) != 1:
+        raise ScenarioError("give exactly one of builtin, ascii or ascii_file", path="map")
+    if "builtin" in table:
+        name = table["builtin"]
+        if name not in builtin_map_names():
+            raise ScenarioError(f"unknown built-in map {name!r}; known: {', '.join(builtin_map_names())}",
+                                path="map.builtin")
+        for key in ("places", "exits"):
+            if key in table:
+                raise ScenarioError("only text maps have a legend", path=f"map.{key}")
+        return MapSpec(builtin=name, ascii=None, cell_size=cell)
+    if "ascii_file" in table:
+        name = table["ascii_file"]
+        if not isinstance(name, str) or not name or "\x00" in name:
+            raise ScenarioError(f"expected the path of a text map, got {name!r}", path="map.ascii_file")
+        path = Path(name)
+        if base_dir is not None and not path.is_absolute():
+            path = base_dir / path
+        text = read_text(path, what="text map", key_path="map.ascii_file")
+    else:
+        text = table["ascii"]
+        if not isinstance(text, str):
+            raise ScenarioError("expected the map as a multi-line string", path="map.ascii")
+    legends = {}
+    for key in ("places", "exits"):
+        legend = table.get(key, {})
+        if not isinstance(legend, dict):
+            raise ScenarioError("expected a table of letter = name", path=f"map.{key}")
+        for letter, name in legend.items():
+            if len(letter) != 1 or not letter.isalpha() or not isinstance(name, str) or not name:
+                raise ScenarioError("expected a single letter = a place name", path=f"map.{key}.{letter}")
+        legends[key] = dict(legend)
+    spec = MapSpec(builtin=None, ascii=text, places=legends["places"], exits=legends["exits"], cell_size=cell)
+    # the text map's own errors (unknown characters, unused letters) carry their key paths
+    from ..geo.ascii import parse_ascii_map
+
+    parse_ascii_map(text, places=spec.places, exits=spec.exits, cell_size=cell)
+    return spec
+
+
+def map_names(spec: MapSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if spec.builtin:
+        return builtin_place_names(spec.builtin)
+    exits = tuple(dict.fromkeys(spec.exits.values()))
+    return tuple(dict.fromkeys(spec.places.values())) + exits, exits
+
+
+def parse_walking(table, path: str, base: Walking) -> Walking:
+    if not isinstance(table, dict):
+        raise ScenarioError("expected a table", path=path)
+    check_keys(table, [f.name for f in fields(Walking)], path)
+    values = {f.name: getattr(base, f.name) for f in fields(Walking)}
+    for key, value in table.items():
+        values[key] = number(value, join(path, key), low=0, low_open=key != "speed_sd")
+    w = Walking(**values)
+    if w.speed_min > w.speed_max:
+        raise ScenarioError(f"speed_min {w.speed_min} is above speed_max {w.speed_max}", path=join(path, "speed_min"))
+    if not w.speed_min <= w.speed_mean <= w.speed_max:
+        raise ScenarioError("speed_mean must lie between speed_min and speed_max", path=join(path, "speed_mean"))
+    return w
+
+
+def parse_crowd(name, table, path, places, walking) -> Crowd:
+    if not isinstance(table, dict):
+        raise ScenarioError("expected a table", path=path)
+    check_keys(table, ("count", "place", "behaviour", "target", "walking", "legitimacy"), path)
+    count = number(required(table, "count", path), join(path, "count"), low=1, integer=True)
+    start = place(required(table, "place", path), join(path, "place"), places)
+    behaviour, target, legitimacy = _intent(table, path, places, table.get("behaviour", "rally"))
+    return Crowd(name=name, count=count, place=start, behaviour=behaviour, target=target,
+                 walking=parse_walking(table.get("walking", {}), join(path, "walking"), walking),
+                 legitimacy=legitimacy)
+
+
+def parse_unit(name, table, path, places, walking) -> PoliceUnit:
+    if not isinstance(table, dict):
+        raise ScenarioError("expected a table", path=path)
+    check_keys(table, ("count", "place", "posture", "walking", "means", "pursue"), path)
+    count = number(required(table, "count", path), join(path, "count"), low=1, integer=True)
+    start = place(required(table, "place", path), join(path, "place"), places)
+    posture = choice(table.get("posture", "hold"), join(path, "posture"), POSTURES)
+    means = string_list(table.get("means", []), join(path, "means"))
+    for k, m in enumerate(means):
+        if m not in MEANS:
+            raise ScenarioError(f"unknown means {m!r}; choose from {', '.join(MEANS)}", path=f"{path}.means.{k}")
+    pursue = string_list(table.get("pursue", []), join(path, "pursue"))
+    for k, p in enumerate(pursue):
+        place(p, f"{path}.pursue.{k}", places)
+    return PoliceUnit(name=name, count=count, place=start, posture=posture,
+                      walking=parse_walking(table.get("walking", {}), join(path, "walking"), walking),
+                      means=tuple(means), pursue=tuple(pursue))
+
+
+def parse_events(items, path, crowds: dict, places, offset) -> tuple[Event, ...]:
+    if not isinstance(items, list):
+        raise ScenarioError("expected an array of tables ([[events]])", path=path)
+    out = []
+    for k, item in enumerate(items):
+        p = f"{path}.{k}"
+        if not isinstance(item, dict):
+            raise ScenarioError("expected a table", path=p)
+        check_keys(item, ("at", "crowd", "count", "behaviour", "target", "label", "legitimacy"), p)
+        at = required(item, "at", p)
+        at_s = offset(at, join(p, "at"))
+        crowd = required(item, "crowd", p)
+        if crowd not in crowds:
+            raise ScenarioError(f"unknown crowd {crowd!r}{suggest(crowd, crowds)}", path=join(p, "crowd"))
+        count = number(required(item, "count", p), join(p, "count"), low=1, integer=True)
+        if count > crowds[crowd].count:
+            raise ScenarioError(f"moves {count} people but crowd {crowd!r} has {crowds[crowd].count}",
+                                path=join(p, "count"))
+        behaviour, target, legitimacy = _intent(item, p, places, required(item, "behaviour", p))
+        label = item.get("label", f"{count} of {crowd} {behaviour}")
+        if not isinstance(label, str):
+            raise ScenarioError("expected a string", path=join(p, "label"))
+        out.append(Event(at=at, at_s=at_s, crowd=crowd, count=count, behaviour=behaviour, target=target,
+                         label=label, legitimacy=legitimacy))
+    return tuple(out)
+
+
+def _intent(table: dict, path: str, places, behaviour) -> tuple[str, str | None, float | None]:
+    """behaviour, target and legitimacy, as crowds and events both state them."""
+    behaviour = choice(behaviour, join(path, "behaviour"), BEHAVIOURS)
+    target = table.get("target")
+    if behaviour == "march" and target is None:
+        raise ScenarioError("a march needs a target place", path=join(path, "target"))
+    if target is not None:
+        target = place(target, join(path, "target"), places)
+    legitimacy = table.get("legitimacy")
+    if legitimacy is not None:
+        legitimacy = number(legitimacy, join(path, "legitimacy"), low=0, high=1)
+    return behaviour, target, legitimacy
+
+
+
+
+def place(name, path: str, places) -> str:
+    """``name`` if the map has such a place, else a ScenarioError suggesting the nearest."""
+    if not isinstance(name, str) or name not in places:
+        raise ScenarioError(f"unknown place {name!r}{suggest(name, places)}", path=path)
+    return name
