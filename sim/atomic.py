@@ -102,7 +102,8 @@ def new_temp_folder(out: Path) -> Path:
     return tmp
 
 
-def publish_folder(tmp: Path, out: Path, *, replace: bool, replaceable: Callable[[Path], bool] = lambda p: True) -> None:
+def publish_folder(tmp: Path, out: Path, *, replace: bool,
+                   replaceable: Callable[[Path], bool] = lambda p: True) -> None:
     """Rename the finished folder ``tmp`` to ``out``. With ``replace``, an existing ``out`` for which
     ``replaceable(out)`` holds is swapped out (never a moment without a complete ``out``) and deleted;
     otherwise an existing ``out`` raises FileExistsError."""

@@ -181,11 +181,15 @@ def cmd_viz(args) -> int:
 
 def cmd_map(args) -> int:
     from .geo.catalog import builtin_map_names
-    from .geo.raster import load_builtin_map
+    from .geo.raster import builtin_shape, load_builtin_map
     from .geo.render import save_map_png
+    from .resources import check_memory
 
     if args.name not in builtin_map_names():
         raise ScenarioError(f"unknown built-in map {args.name!r}; known: {', '.join(builtin_map_names())}")
+    nx, ny = builtin_shape(args.name, args.cell_size)
+    check_memory(nx * ny * 24.0, f"at {args.cell_size:g} m cells the map is {nx:,} x {ny:,} cells",
+                 hint="a larger --cell-size")
     save_map_png(load_builtin_map(args.name, args.cell_size), args.png)
     print(f"map written to {args.png}")
     return 0

@@ -161,6 +161,12 @@ def number(value, path: str, *, low: float | None = None, high: float | None = N
     return value if integer else float(value)
 
 
+def span(low=None, high=None, unit: str = "", *, low_open: bool = False) -> dict:
+    """Keyword arguments of :func:`number` for a value's physical bounds (a ``bounds`` entry of
+    :func:`table_to_dataclass`): beyond them a setting means nothing, or a run would not fit."""
+    return {"low": low, "high": high, "unit": unit, "low_open": low_open}
+
+
 def string(table: dict, key: str, path: str, *, required: bool = False) -> str | None:
     if key not in table:
         if required:

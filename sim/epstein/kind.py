@@ -29,8 +29,18 @@ def parse(data: dict, *, file: str | None = None, base_dir=None) -> EpsteinScena
     return parse_epstein(data, file=file)
 
 
+BYTES_PER_CELL = 64  # the grid, what stands on each cell, traits, the counts' padded scratch (twice on two workers)
+BYTES_PER_AGENT = 40  # positions, kind, state, hardship, risk, jail term
+
+
 def check(scenario: EpsteinScenario) -> None:
-    """Nothing beyond what parsing checks."""
+    """The torus fits in this machine's memory (refused before anything is allocated)."""
+    from ..resources import check_memory
+
+    g, a = scenario.grid, scenario.agents
+    need = g.width * g.height * (BYTES_PER_CELL + BYTES_PER_AGENT * (a.citizen_density + a.cop_density))
+    check_memory(need, f"a {g.width:,} x {g.height:,} torus", path="grid", file=scenario.source,
+                 hint="a smaller grid")
 
 
 def describe(scenario: EpsteinScenario) -> str:
@@ -50,6 +60,7 @@ def run(scenario: EpsteinScenario, *, duration: float | None, engine: str, out: 
     if duration is not None and duration != int(duration):
         raise ScenarioError(f"an Epstein scenario runs in whole steps; --duration {duration:g} is not one",
                             file=scenario.source)
+    check(scenario)
     t_setup = time.perf_counter()
     model = EpsteinModel(scenario, engine=engine, steps=None if duration is None else int(duration),
                          agent_views=False)

@@ -21,6 +21,7 @@ MODEL = "epstein_2002"
 ARREST_RATIOS = ("floor", "round")
 NEIGHBOURHOODS = ("von_neumann", "moore")
 JAILED = ("leave_grid", "keep_cell")
+MAX_STEPS = 10_000_000  # an hour or more of the fastest grids; beyond that a run is a mistake
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def _parse(data: dict, file: str | None) -> EpsteinScenario:
     if "name" not in head:
         raise ScenarioError("missing required key", path="scenario.name")
     seed = number(head.get("seed", 0), "scenario.seed", low=0, integer=True)
-    steps = number(head.get("steps", 500), "scenario.steps", low=1, integer=True)
+    steps = number(head.get("steps", 500), "scenario.steps", low=1, high=MAX_STEPS, integer=True)
 
     grid = table_to_dataclass(Grid, data.get("grid", {}), "grid",
                               bounds={"width": {"low": 3, "high": 100_000}, "height": {"low": 3, "high": 100_000}})
@@ -160,7 +161,7 @@ def _parse(data: dict, file: str | None) -> EpsteinScenario:
             raise ScenarioError(f"a vision of {vision} sees round the {grid.width}x{grid.height} torus onto "
                                 f"itself; at most {(min(grid.width, grid.height) - 1) // 2}", path=f"agents.{key}")
     rules = table_to_dataclass(Rules, data.get("rules", {}), "rules", bounds={
-        "legitimacy": {"low": 0, "high": 1}, "k": {"low": 0}, "threshold": {"low": -1, "high": 1},
+        "legitimacy": {"low": 0, "high": 1}, "k": {"low": 0, "high": 100}, "threshold": {"low": -1, "high": 1},
         "max_jail_term": {"low": 0, "high": 10**9}})
     for key, options in (("arrest_ratio", ARREST_RATIOS), ("neighbourhood", NEIGHBOURHOODS), ("jailed", JAILED)):
         if getattr(rules, key) not in options:
@@ -182,9 +183,11 @@ def _parse_changes(items) -> tuple[LegitimacyChange, ...]:
         for key in ("at_step", "value"):
             if key not in item:
                 raise ScenarioError("missing required key", path=join(path, key))
-        change = LegitimacyChange(at_step=number(item["at_step"], join(path, "at_step"), low=1, integer=True),
+        change = LegitimacyChange(at_step=number(item["at_step"], join(path, "at_step"), low=1, high=MAX_STEPS,
+                                                 integer=True),
                                   value=number(item["value"], join(path, "value"), low=0, high=1),
                                   over_steps=number(item.get("over_steps", 1), join(path, "over_steps"), low=1,
+                                                    high=MAX_STEPS,
                                                     integer=True))
         if changes and change.at_step < changes[-1].at_step + changes[-1].over_steps:
             raise ScenarioError(f"starts at step {change.at_step}, before the previous change ends (step "

@@ -65,6 +65,17 @@ def _check_legend(places: dict[str, str], exits: dict[str, str]) -> None:
             raise ScenarioError(f"{name!r} is both a place and an exit", path=f"map.exits.{letter}")
 
 
+def drawing_rows(text: str) -> list[str]:
+    """The drawing's rows, top (north) first: common indentation, trailing spaces and blank lines
+    at either end removed."""
+    rows = [r.rstrip() for r in textwrap.dedent(text or "").strip("\n").splitlines()]
+    while rows and not rows[-1]:
+        rows.pop()
+    while rows and not rows[0]:
+        rows.pop(0)
+    return rows
+
+
 def parse_ascii_map(text: str, *, places: dict[str, str], exits: dict[str, str], cell_size: float = 0.5,
                     name: str = "ascii") -> GridMap:
     """A :class:`GridMap` from a text drawing; ``places``/``exits`` map letters to place names.
@@ -77,11 +88,7 @@ def parse_ascii_map(text: str, *, places: dict[str, str], exits: dict[str, str],
     _check_legend(places, exits)
     if not (isinstance(cell_size, (int, float)) and cell_size > 0 and math.isfinite(cell_size)):
         raise ScenarioError(f"cell_size must be a positive number of metres, got {cell_size!r}", path="map.cell_size")
-    rows = [r.rstrip() for r in textwrap.dedent(text or "").strip("\n").splitlines()]
-    while rows and not rows[-1]:
-        rows.pop()
-    while rows and not rows[0]:
-        rows.pop(0)
+    rows = drawing_rows(text)
     if not rows:
         raise ScenarioError("the map is empty: draw it with '#' walls, '.' floor and legend letters", path="map.ascii")
     width, height = max(len(r) for r in rows), len(rows)

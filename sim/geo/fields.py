@@ -1,10 +1,11 @@
 """Distance (floor) fields: walking distance in metres from every cell to a target set of cells.
 
-Agents walk down these fields. A place's field goes on falling inside the place (minus
-the distance to its edge), so arrivals walk in instead of stopping at the threshold. They are computed once per map, cell size and target with a
-Dijkstra search over a 16-neighbour stencil (the 8 king moves plus the 8 knight moves), whose
-distances stay within ~3% of the Euclidean walking distance at every heading, where 8
-neighbours alone overestimate by up to 8% and would make agents slow on slanted streets.
+Agents walk down these fields. A place's field goes on falling inside the place (minus the
+distance to its edge), so arrivals walk in instead of stopping at the threshold. They are
+computed once per map, cell size and target with a Dijkstra search over a 16-neighbour stencil
+(the 8 king moves plus the 8 knight moves), whose distances stay within ~3% of the Euclidean
+walking distance at every heading, where 8 neighbours alone overestimate by up to 8% and would
+make agents slow on slanted streets.
 Results are cached on disk, keyed by the map's content fingerprint.
 """
 

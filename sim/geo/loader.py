@@ -1,4 +1,5 @@
-"""Turn a scenario's ``[map]`` section into a :class:`GridMap`, whichever kind of map it names."""
+"""Turn a scenario's ``[map]`` section into a :class:`GridMap`, whichever kind of map it names, and
+say how many cells it will have before anything is built."""
 
 from __future__ import annotations
 
@@ -15,3 +16,16 @@ def load_map(spec) -> GridMap:
 
     return parse_ascii_map(spec.ascii, places=dict(spec.places), exits=dict(spec.exits),
                            cell_size=spec.cell_size, name="ascii")
+
+
+def map_shape(spec) -> tuple[int, int]:
+    """The (nx, ny) cells :func:`load_map` would build, without building them (memory is checked
+    against this first: a tiny cell size on a city map asks for tens of GB)."""
+    if spec.builtin:
+        from .raster import builtin_shape
+
+        return builtin_shape(spec.builtin, spec.cell_size)
+    from .ascii import drawing_rows
+
+    rows = drawing_rows(spec.ascii)
+    return (max((len(r) for r in rows), default=0), len(rows))

@@ -180,9 +180,18 @@ def _cache_path(name: str, cell_size: float, data: dict) -> Path:
     return cache_root() / "maps" / f"{name}-{cell_size!r}m-{source}-{RASTER_VERSION}.npz"
 
 
+def _shape(proj: Projection, cell_size: float) -> tuple[int, int]:
+    return int(np.ceil(proj.width_m / cell_size - 1e-9)), int(np.ceil(proj.height_m / cell_size - 1e-9))
+
+
+def builtin_shape(name: str, cell_size: float) -> tuple[int, int]:
+    """The (nx, ny) cells of a built-in map at ``cell_size``, from its box alone."""
+    return _shape(Projection(load_builtin_map_data(name)), cell_size)
+
+
 def _rasterize(name: str, cell_size: float, data: dict) -> GridMap:
     proj = Projection(data)
-    shape = (int(np.ceil(proj.width_m / cell_size - 1e-9)), int(np.ceil(proj.height_m / cell_size - 1e-9)))
+    shape = _shape(proj, cell_size)
     canvas = _Canvas(shape, cell_size)
     walkable = np.zeros(shape, dtype=np.uint8)
     street_of = np.full(shape, -1, dtype=np.int16)

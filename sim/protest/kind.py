@@ -38,10 +38,15 @@ parse = parse_scenario
 
 
 def check(scenario: Scenario) -> None:
-    """What needs the map: every crowd and unit fits where it starts."""
+    """What needs the map or the machine: the run fits in memory and suits the walking engine, every
+    crowd and unit fits where it starts and can reach where it is sent."""
     from ..geo.loader import load_map
+    from .checks import check_goals, check_resources, floor_reachability
 
-    check_capacity(scenario, load_map(scenario.map))
+    check_resources(scenario)
+    gridmap = load_map(scenario.map)
+    check_capacity(scenario, gridmap)
+    check_goals(scenario, floor_reachability(gridmap), exits=bool(gridmap.exits))
 
 
 def describe(scenario: Scenario) -> str:
@@ -55,9 +60,11 @@ def duration(scenario: Scenario) -> float:
 
 def run(scenario: Scenario, *, duration: float | None, engine: str, out: Path, progress: bool):
     """Build the model, step it to the end and write the run folder ``out``; a RunOutcome."""
+    from .checks import check_resources
     from .model import ProtestModel
     from .report import write
 
+    check_resources(scenario)  # before anything is allocated; the model checks capacity and goals
     t_setup = time.perf_counter()
     model = ProtestModel(scenario, engine=engine, duration_s=duration)
     setup_s = time.perf_counter() - t_setup

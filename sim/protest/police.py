@@ -15,7 +15,8 @@ import numpy as np
 
 from ..core.walk.behaviour import CAUSE_STUN_GRENADE, CAUSE_WATER_CANNON
 from ..core.walk.state import FLEEING, INJURED, LEAVE, PROTESTER
-from ..config import table_to_dataclass
+from ..config import span, table_to_dataclass
+from ..errors import ScenarioError
 
 MEANS = ("tear_gas", "water_cannon", "stun_grenades")
 # hold: stand, no force. disperse: advance to a place using the unit's means and arresting.
@@ -65,28 +66,41 @@ class StunGrenades:
     injury_chance: float = 0.3
 
 
-_POSITIVE = {"low": 0.0, "low_open": True}
-_NONNEG = {"low": 0.0}
-_PROB = {"low": 0.0, "high": 1.0}
+# physical bounds: beyond them a setting means nothing (and the explicit gas scheme's sub-steps explode)
+_PROB = span(0.0, 1.0)
+_PER_S = span(0.0, 1.0, "per s")  # a chance per second
 
 
 def parse_tear_gas(table, path="tear_gas") -> TearGas:
-    bounds = {k: _POSITIVE for k in ("range_m", "emission_s", "grams", "diffusivity", "cell_m", "flee_concentration",
-                                     "dose_injure")}
-    bounds.update(rate_per_min=_NONNEG, half_life_s=_POSITIVE, injury_per_s=_PROB)
+    positive = {"range_m": (200, "m"), "emission_s": (600, "s"), "grams": (1000, "g"), "diffusivity": (100, "m2/s"),
+                "half_life_s": (86400, "s"), "cell_m": (50, "m"), "flee_concentration": (1e3, "g/m2"),
+                "dose_injure": (1e6, "g s/m2")}
+    bounds = {key: span(0, high, unit, low_open=True) for key, (high, unit) in positive.items()}
+    bounds.update(rate_per_min=span(0, 60, "per min"), wind_east=span(-30, 30, "m/s"),
+                  wind_north=span(-30, 30, "m/s"), injury_per_s=_PER_S)
     return table_to_dataclass(TearGas, table, path, bounds=bounds)
 
 
 def parse_water_cannon(table, path="water_cannon") -> WaterCannon:
-    bounds = {"trucks": {"low": 0}, "reach_m": _POSITIVE, "width_m": _POSITIVE, "knockdown_m": _NONNEG,
-              "knockdown_per_s": _PROB, "duty": _PROB}
-    return table_to_dataclass(WaterCannon, table, path, bounds=bounds)
+    bounds = {"trucks": span(0, 50), "reach_m": span(0, 100, "m", low_open=True),
+              "width_m": span(0, 50, "m", low_open=True), "knockdown_m": span(0, 100, "m"),
+              "knockdown_per_s": _PER_S, "duty": _PROB}
+    cannon = table_to_dataclass(WaterCannon, table, path, bounds=bounds)
+    if cannon.knockdown_m > cannon.reach_m:
+        raise ScenarioError(f"knock-down reach {cannon.knockdown_m:g} m is beyond the jet's reach {cannon.reach_m:g} m",
+                            path=f"{path}.knockdown_m")
+    return cannon
 
 
 def parse_stun_grenades(table, path="stun_grenades") -> StunGrenades:
-    bounds = {"rate_per_min": _NONNEG, "range_m": _POSITIVE, "startle_radius_m": _POSITIVE,
-              "injury_radius_m": _NONNEG, "injury_chance": _PROB}
-    return table_to_dataclass(StunGrenades, table, path, bounds=bounds)
+    bounds = {"rate_per_min": span(0, 60, "per min"), "range_m": span(0, 100, "m", low_open=True),
+              "startle_radius_m": span(0, 100, "m", low_open=True), "injury_radius_m": span(0, 100, "m"),
+              "injury_chance": _PROB}
+    grenades = table_to_dataclass(StunGrenades, table, path, bounds=bounds)
+    if grenades.injury_radius_m > grenades.startle_radius_m:
+        raise ScenarioError(f"injury radius {grenades.injury_radius_m:g} m is beyond the startle radius "
+                            f"{grenades.startle_radius_m:g} m", path=f"{path}.injury_radius_m")
+    return grenades
 
 
 def densest_protesters(counts: np.ndarray, centre: tuple[float, float], range_cells: float,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import table_to_dataclass
+from ..config import span, table_to_dataclass
 
 
 @dataclass(frozen=True)
@@ -39,19 +39,20 @@ class Gate:
     radius_m: float = 15.0
 
 
-_PROB_RATE = {"low": 0.0, "high": 1.0}
-_POS = {"low": 0.0, "low_open": True}
+_PER_S = span(0.0, 1.0, "per s")  # a chance per second
 
 
 def parse_protest(table, path="protest") -> ProtestRules:
-    bounds = {"legitimacy": {"low": 0.0, "high": 1.0}, "k": _POS, "threshold": {"low": 0.0},
-              "vision_m": _POS, "count_cell_m": _POS, "flee_time_s": {"low": 0.0}, "contagion_per_s": {"low": 0.0},
-              "crush_density": _POS, "crush_per_s": _PROB_RATE, "arrest_per_s": _PROB_RATE,
-              "baton_per_s": _PROB_RATE, "backup": {"low": 1}, "projectile_per_s": _PROB_RATE,
-              "projectile_cap": {"low": 1}}
+    bounds = {"legitimacy": span(0.0, 1.0), "k": span(0.0, 100.0, low_open=True), "threshold": span(0.0, 1.0),
+              "vision_m": span(0, 500, "m", low_open=True), "count_cell_m": span(0, 100, "m", low_open=True),
+              "flee_time_s": span(0, 3600, "s"), "contagion_per_s": span(0, 10, "per s"),
+              "crush_density": span(0, 10, "persons/m2", low_open=True), "crush_per_s": _PER_S, "arrest_per_s": _PER_S,
+              "baton_per_s": _PER_S, "backup": span(1, 100, "officers"), "projectile_per_s": _PER_S,
+              "projectile_cap": span(1, 100_000, "actives")}
     return table_to_dataclass(ProtestRules, table, path, bounds=bounds)
 
 
 def parse_gate(table, path="gate") -> Gate:
-    bounds = {"strength": _POS, "damage_per_active_s": {"low": 0.0}, "radius_m": _POS}
+    bounds = {"strength": span(0, 1e6, low_open=True), "damage_per_active_s": span(0, 1.0, "per active per s"),
+              "radius_m": span(0, 500, "m", low_open=True)}
     return table_to_dataclass(Gate, table, path, bounds=bounds)

@@ -12,6 +12,7 @@ from ..geo.catalog import builtin_map_names, builtin_place_names
 from .police import MEANS, POSTURES
 
 BEHAVIOURS = ("rally", "march", "leave")
+MAX_PEOPLE = 10_000_000  # in one crowd or unit (each also has to fit in its place, cell by cell)
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Event:
 
 def parse_map(table: dict, base_dir: Path | None) -> MapSpec:
     check_keys(table, ("builtin", "ascii", "ascii_file", "places", "exits", "cell_size"), "map")
-    cell = number(table.get("cell_size", 0.5), "map.cell_size", low=0, low_open=True)
+    cell = number(table.get("cell_size", 0.5), "map.cell_size", low=0.05, high=10, unit="m")
     kinds = [k for k in ("builtin", "ascii", "ascii_file") if k in table]
     if len(kinds) != 1:
         raise ScenarioError("give exactly one of builtin, ascii or ascii_file", path="map")
@@ -123,8 +124,8 @@ def parse_walking(table, path: str, base: Walking) -> Walking:
         raise ScenarioError("expected a table", path=path)
     check_keys(table, [f.name for f in fields(Walking)], path)
     values = {f.name: getattr(base, f.name) for f in fields(Walking)}
-    for key, value in table.items():
-        values[key] = number(value, join(path, key), low=0, low_open=key != "speed_sd")
+    for key, value in table.items():  # escape-panic desired speeds reach about 5 m/s (Helbing et al. 2000)
+        values[key] = number(value, join(path, key), low=0, low_open=key != "speed_sd", high=10.0, unit="m/s")
     w = Walking(**values)
     if w.speed_min > w.speed_max:
         raise ScenarioError(f"speed_min {w.speed_min} is above speed_max {w.speed_max}", path=join(path, "speed_min"))
@@ -137,7 +138,7 @@ def parse_crowd(name, table, path, places, walking) -> Crowd:
     if not isinstance(table, dict):
         raise ScenarioError("expected a table", path=path)
     check_keys(table, ("count", "place", "behaviour", "target", "walking", "legitimacy"), path)
-    count = number(required(table, "count", path), join(path, "count"), low=1, integer=True)
+    count = number(required(table, "count", path), join(path, "count"), low=1, high=MAX_PEOPLE, integer=True)
     start = place(required(table, "place", path), join(path, "place"), places)
     behaviour, target, legitimacy = _intent(table, path, places, table.get("behaviour", "rally"))
     return Crowd(name=name, count=count, place=start, behaviour=behaviour, target=target,
@@ -149,7 +150,7 @@ def parse_unit(name, table, path, places, walking) -> PoliceUnit:
     if not isinstance(table, dict):
         raise ScenarioError("expected a table", path=path)
     check_keys(table, ("count", "place", "posture", "walking", "means", "pursue"), path)
-    count = number(required(table, "count", path), join(path, "count"), low=1, integer=True)
+    count = number(required(table, "count", path), join(path, "count"), low=1, high=MAX_PEOPLE, integer=True)
     start = place(required(table, "place", path), join(path, "place"), places)
     posture = choice(table.get("posture", "hold"), join(path, "posture"), POSTURES)
     means = string_list(table.get("means", []), join(path, "means"))
@@ -176,7 +177,7 @@ def parse_events(items, path, crowds: dict, places, offset) -> tuple[Event, ...]
         at = required(item, "at", p)
         at_s = offset(at, join(p, "at"))
         crowd = required(item, "crowd", p)
-        if crowd not in crowds:
+        if not isinstance(crowd, str) or crowd not in crowds:
             raise ScenarioError(f"unknown crowd {crowd!r}{suggest(crowd, crowds)}", path=join(p, "crowd"))
         count = number(required(item, "count", p), join(p, "count"), low=1, integer=True)
         if count > crowds[crowd].count:

@@ -90,8 +90,10 @@ def parse_triggers(items, path: str, *, places, units, clock_to_offset) -> tuple
         kwargs = dict(label=label, when=when, units=tuple(unit_list), posture=item["posture"],
                       target=item.get("target"))
         if when == "actives_near":
-            kwargs.update(place=item["place"], radius_m=number(item["radius_m"], join(p, "radius_m"), low=0, low_open=True),
-                          at_least=number(item["at_least"], join(p, "at_least"), low=1, integer=True))
+            kwargs.update(place=item["place"],
+                          radius_m=number(item["radius_m"], join(p, "radius_m"), low=0, low_open=True, high=10_000,
+                                          unit="m"),
+                          at_least=number(item["at_least"], join(p, "at_least"), low=1, high=10**7, integer=True))
         elif when == "gate_strength_below":
             kwargs.update(value=number(item["value"], join(p, "value"), low=0, high=1))
         elif when == "clock":
@@ -101,7 +103,8 @@ def parse_triggers(items, path: str, *, places, units, clock_to_offset) -> tuple
         else:
             if not any(t.label == item["trigger"] for t in out):
                 raise ScenarioError(f"no earlier trigger is labelled {item['trigger']!r}", path=join(p, "trigger"))
-            kwargs.update(trigger=item["trigger"], delay_s=number(item["delay_s"], join(p, "delay_s"), low=0))
+            kwargs.update(trigger=item["trigger"],
+                          delay_s=number(item["delay_s"], join(p, "delay_s"), low=0, high=86400, unit="s"))
         out.append(Trigger(**kwargs))
     return tuple(out)
 
