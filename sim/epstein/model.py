@@ -1,8 +1,8 @@
 """EpsteinModel: a Mesa model of Epstein's civil violence over the numba core (or its reference).
 
-The arrays live in ``self.world`` (``sim.core.epstein.World``); ``Citizen`` and ``Cop`` agents
-are views over one row of them, so ``model.agents_by_type``, ``AgentSet.groupby`` and Mesa's
-DataCollector work while no Python runs per agent per step. Mesa's ``run_for`` and ``run_until``
+The arrays live in ``self.world`` (``sim.core.epstein.world.World``); ``Citizen`` and ``Cop``
+agents are views over one row of them, so ``model.agents_by_type``, ``AgentSet.groupby`` and
+Mesa's DataCollector work while no Python runs per agent per step. Mesa's ``run_for`` and ``run_until``
 run their steps in one call of the engine, with no Python per step either (see ``_run_batched``).
 """
 
@@ -13,15 +13,16 @@ import numpy as np
 import pandas as pd
 from mesa.time.events import Schedule
 
-from ..core.epstein import phases as core
 from ..core.activation import RATIO_ROUNDING
 from ..core.counter_rng import new_key_rows, new_keys
+from ..core.epstein.engine import Kernels
 from ..core.epstein.reference import Reference
+from ..core.epstein.world import COP, JAIL_MODES, NEIGHBOURHOODS, STATE_NAMES, Rules, World, populate
 from .scenario import EpsteinScenario
 
-ENGINES = {"numba": core.Kernels, "python": Reference}
+ENGINES = {"numba": Kernels, "python": Reference}
 # the DataCollector's columns: the model attribute each reads
-REPORTERS = {"step": "steps_done", "legitimacy": "legitimacy", **{name: name for name in core.STATE_NAMES}}
+REPORTERS = {"step": "steps_done", "legitimacy": "legitimacy", **{name: name for name in STATE_NAMES}}
 
 
 class EpsteinAgent(mesa.Agent):
@@ -51,7 +52,7 @@ class Citizen(EpsteinAgent):
     @property
     def state(self) -> str:
         """quiet, active or jailed."""
-        return core.STATE_NAMES[self.model.world.state[self.index]]
+        return STATE_NAMES[self.model.world.state[self.index]]
 
     @property
     def jail_term(self) -> int:
@@ -91,16 +92,16 @@ class EpsteinModel(mesa.Model):
         self.engine = engine
         self.total_steps = int(scenario.steps if steps is None else steps)
         g, a, r = scenario.grid, scenario.agents, scenario.rules
-        self.rules = core.Rules(width=g.width, height=g.height, citizen_vision=a.citizen_vision,
-                                cop_vision=a.cop_vision, neighbourhood=core.NEIGHBOURHOODS[r.neighbourhood],
-                                rounding=RATIO_ROUNDING[r.arrest_ratio], jail_mode=core.JAIL_MODES[r.jailed],
-                                k=r.k, threshold=r.threshold, max_jail_term=r.max_jail_term, movement=r.movement)
-        self._world = core.populate(g.width, g.height, a.citizen_density, a.cop_density, self.rng)
+        self.rules = Rules(width=g.width, height=g.height, citizen_vision=a.citizen_vision, cop_vision=a.cop_vision,
+                           neighbourhood=NEIGHBOURHOODS[r.neighbourhood], rounding=RATIO_ROUNDING[r.arrest_ratio],
+                           jail_mode=JAIL_MODES[r.jailed], k=r.k, threshold=r.threshold,
+                           max_jail_term=r.max_jail_term, movement=r.movement)
+        self._world = populate(g.width, g.height, a.citizen_density, a.cop_density, self.rng)
         self.core = ENGINES[engine](self.rules, self._world)
         if agent_views:
             for i, kind in enumerate(self.world.kind.tolist()):
-                (Cop if kind == core.COP else Citizen)(self, i)
-        self.cops = int(np.count_nonzero(self.world.kind == core.COP))
+                (Cop if kind == COP else Citizen)(self, i)
+        self.cops = int(np.count_nonzero(self.world.kind == COP))
         self.citizens = len(self.world) - self.cops
         self.steps_done = 0
         self.legitimacy = scenario.legitimacy_at(0)
@@ -109,7 +110,7 @@ class EpsteinModel(mesa.Model):
         self.running = True
 
     @property
-    def world(self) -> core.World:
+    def world(self) -> World:
         """The agents' arrays, up to date (the numba engine writes positions and states on demand)."""
         self.core.sync(self._world)
         return self._world
@@ -182,7 +183,7 @@ class EpsteinModel(mesa.Model):
         self.legitimacy = float(legitimacy[-1])
         self.quiet, self.active, self.jailed = (int(c) for c in tally[-1])
         columns = {"step": list(range(first, first + steps)), "legitimacy": legitimacy.tolist(),
-                   **{name: tally[:, k].tolist() for k, name in enumerate(core.STATE_NAMES)}}
+                   **{name: tally[:, k].tolist() for k, name in enumerate(STATE_NAMES)}}
         for name, values in columns.items():
             self.datacollector.model_vars[name].extend(values)
         collected_at = getattr(self.datacollector, "_collection_steps", None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field, fields
 
-from ..core.epstein.phases import MAX_VISION
+from ..core.epstein.world import MAX_VISION
 from ..errors import ScenarioError
 from ..config import check_keys, join, number, table_to_dataclass
 

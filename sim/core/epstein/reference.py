@@ -1,4 +1,4 @@
-"""The Epstein step of ``sim.core.epstein`` in plain Python, one agent at a time.
+"""The Epstein step of ``sim.core.epstein.engine`` in plain Python, one agent at a time.
 
 Slow on purpose: counts come from scanning each agent's window, not from summed-area tables,
 and every rule is written out where it applies, so it can be read against the paper and
@@ -11,35 +11,23 @@ import numpy as np
 
 from ..activation import is_active_py
 from ..counter_rng import draw64_py
-from .phases import (
-    ACTIVE,
-    COP,
-    CITIZEN,
-    EMPTY,
-    JAILED,
-    KEEP_CELL,
-    LEAVE_GRID,
-    MOVE_TRIES,
-    QUIET,
-    Rules,
-    World,
-    move_bands,
-)
+from .draws import MOVE_TRIES
+from .world import ACTIVE, CITIZEN, COP, EMPTY, JAILED, KEEP_CELL, LEAVE_GRID, QUIET, Rules, World, move_bands
 
 
 def pick_py(key: int, i: int, k: int, m: int) -> int:
-    """Plain-Python twin of :func:`sim.core.epstein.pick`: a uniform integer in [0, m)."""
+    """Plain-Python twin of :func:`sim.core.epstein.draws.pick`: a uniform integer in [0, m)."""
     return ((draw64_py(key, i, k) >> 32) * m) >> 32
 
 
 def try_pick_py(key: int, i: int, t: int, m: int) -> int:
-    """Plain-Python twin of :func:`sim.core.epstein.try_pick` for movement try ``t`` (two per draw)."""
+    """Plain-Python twin of :func:`sim.core.epstein.draws.try_pick` for movement try ``t`` (two per draw)."""
     half = (draw64_py(key, i, t // 2) >> (32 * (t % 2))) & 0xFFFFFFFF
     return (half * m) >> 32
 
 
 class Reference:
-    """The reference engine: same interface as :class:`sim.core.epstein.Kernels`."""
+    """The reference engine: same interface as :class:`sim.core.epstein.engine.Kernels`."""
 
     def __init__(self, rules: Rules, world: World) -> None:
         self.rules = rules
