@@ -18,7 +18,7 @@ from sim.core.epstein.counts import COUNT_BITS, window_counts
 from sim.core.epstein.engine import PARALLEL_CELLS, Kernels
 from sim.core.epstein.kernels import PARALLEL, SERIAL
 from sim.core.epstein.reference import Reference
-from sim.core.epstein.world import (CITIZEN, COP, JAILED, KEEP_CELL, LEAVE_GRID, MOORE, QUIET, VON_NEUMANN, Rules, World,
+from sim.core.epstein.world import (CITIZEN, COP, KEEP_CELL, LEAVE_GRID, MOORE, VON_NEUMANN, CitizenState, Rules, World,
                                     move_bands, populate, window_offsets)
 
 BUILDS = {"SERIAL": SERIAL, "PARALLEL": PARALLEL}
@@ -91,7 +91,7 @@ def test_numba_and_reference_agree_on_a_wider_grid(neighbourhood, jail_mode, var
         kernels.sync(fast)
         reference.step(slow, 0.45, keys)
         _assert_same(fast, slow, step)
-        arrests += int(np.count_nonzero((fast.state == JAILED) & (before != JAILED)))
+        arrests += int(np.count_nonzero((fast.state == CitizenState.JAILED) & (before != CitizenState.JAILED)))
     assert arrests > 0
 
 
@@ -239,12 +239,12 @@ def test_a_step_keeps_the_invariants(jail_mode, neighbourhood):
         kernels.step(world, 0.6, (new_key(rng), new_key(rng), new_key(rng)))
         kernels.sync(world)
         assert np.array_equal(world.kind, kinds)  # nobody appears, vanishes or changes side
-        assert np.all(world.state[world.kind == COP] == QUIET)
+        assert np.all(world.state[world.kind == COP] == CitizenState.QUIET)
         on = world.occ[world.occ >= 0]
         assert len(np.unique(on)) == len(on)  # one agent per cell
         placed = np.zeros(len(world), bool)
         placed[on] = True
-        jailed, was_jailed = world.state == JAILED, old.state == JAILED
+        jailed, was_jailed = world.state == CitizenState.JAILED, old.state == CitizenState.JAILED
         if jail_mode == KEEP_CELL:
             assert placed.all()
         else:
@@ -282,7 +282,7 @@ def test_a_world_changed_between_steps_is_picked_up_by_refresh():
     kernels.step(fast, 0.5, (1, 2, 3))
     kernels.sync(fast)
     citizens = np.flatnonzero(fast.kind == CITIZEN)
-    fast.state[citizens[:40]] = JAILED  # e.g. a user jails some
+    fast.state[citizens[:40]] = CitizenState.JAILED  # e.g. a user jails some
     fast.jail[citizens[:40]] = 2
     fast.hardship[citizens[40:80]] = 0.1  # and gives some a hardship float32 cannot hold
     slow = fast.copy()

@@ -17,12 +17,12 @@ from ..core.activation import RATIO_ROUNDING
 from ..core.counter_rng import new_key_rows, new_keys
 from ..core.epstein.engine import Kernels
 from ..core.epstein.reference import Reference
-from ..core.epstein.world import COP, JAIL_MODES, NEIGHBOURHOODS, STATE_NAMES, Rules, World, populate
+from ..core.epstein.world import CITIZEN_STATE_NAMES, COP, JAIL_MODES, NEIGHBOURHOODS, Rules, World, populate
 from .scenario import EpsteinScenario
 
 ENGINES = {"numba": Kernels, "python": Reference}
 # the DataCollector's columns: the model attribute each reads
-REPORTERS = {"step": "steps_done", "legitimacy": "legitimacy", **{name: name for name in STATE_NAMES}}
+REPORTERS = {"step": "steps_done", "legitimacy": "legitimacy", **{name: name for name in CITIZEN_STATE_NAMES}}
 
 
 class EpsteinAgent(mesa.Agent):
@@ -52,7 +52,7 @@ class Citizen(EpsteinAgent):
     @property
     def state(self) -> str:
         """quiet, active or jailed."""
-        return STATE_NAMES[self.model.world.state[self.index]]
+        return CITIZEN_STATE_NAMES[self.model.world.state[self.index]]
 
     @property
     def jail_term(self) -> int:
@@ -116,7 +116,7 @@ class EpsteinModel(mesa.Model):
         return self._world
 
     def counts(self) -> np.ndarray:
-        """Citizens quiet, active and jailed now (cops are always in state QUIET)."""
+        """Citizens quiet, active and jailed now (cops are always ``CitizenState.QUIET``)."""
         return np.array(self.core.state_counts(self._world))
 
     def _collect(self) -> None:
@@ -183,7 +183,7 @@ class EpsteinModel(mesa.Model):
         self.legitimacy = float(legitimacy[-1])
         self.quiet, self.active, self.jailed = (int(c) for c in tally[-1])
         columns = {"step": list(range(first, first + steps)), "legitimacy": legitimacy.tolist(),
-                   **{name: tally[:, k].tolist() for k, name in enumerate(STATE_NAMES)}}
+                   **{name: tally[:, k].tolist() for k, name in enumerate(CITIZEN_STATE_NAMES)}}
         for name, values in columns.items():
             self.datacollector.model_vars[name].extend(values)
         collected_at = getattr(self.datacollector, "_collection_steps", None)

@@ -31,7 +31,7 @@ class Agents(NamedTuple):
 
     x: np.ndarray  # int32, cell
     y: np.ndarray  # int32, cell
-    state: np.ndarray  # uint8: QUIET, ACTIVE or JAILED
+    state: np.ndarray  # uint8, a CitizenState
     hardship: np.ndarray  # float64, U(0, 1)
     risk: np.ndarray  # float64, U(0, 1)
     jail: np.ndarray  # int32, steps left in jail

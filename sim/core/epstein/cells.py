@@ -13,7 +13,7 @@ from __future__ import annotations
 from numba import njit, prange
 
 from ..parallel import PRANGE_ONLY, serial_twins
-from .world import ACTIVE, COP, JAILED, LEAVE_GRID, QUIET
+from .world import COP, LEAVE_GRID, CitizenState
 
 FREE, QUIET_CITIZEN, ACTIVE_CITIZEN, COP_CELL, STAYS = 0, 1, 2, 3, 4  # cell codes (STAYS: jailed on its cell)
 MOVED = 8  # added to the code of an agent that has moved this step (cleared at the end of the phase)
@@ -40,13 +40,13 @@ def build_cells(x, y, kind, state, cells, jail_mode):
             cells[cx, cy] = FREE
     for i in prange(x.shape[0]):
         s = state[i]
-        if s == JAILED:
+        if s == CitizenState.JAILED:
             if jail_mode == LEAVE_GRID:
                 continue
             c = STAYS
         elif kind[i] == COP:
             c = COP_CELL
-        elif s == ACTIVE:
+        elif s == CitizenState.ACTIVE:
             c = ACTIVE_CITIZEN
         else:
             c = QUIET_CITIZEN
@@ -68,8 +68,8 @@ def sync_agents(x, y, state, occ, cells):
                 continue
             a = orow[cy]
             x[a], y[a] = cx, cy
-            state[a] = (ACTIVE if code == ACTIVE_CITIZEN
-                        else (JAILED if code == STAYS else QUIET))
+            state[a] = (CitizenState.ACTIVE if code == ACTIVE_CITIZEN
+                        else (CitizenState.JAILED if code == STAYS else CitizenState.QUIET))
 
 
 @njit(cache=True, inline="always")

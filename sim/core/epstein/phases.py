@@ -35,7 +35,7 @@ from ..parallel import PRANGE_ONLY, serial_twins
 from .cells import ACTIVE_CITIZEN, COP_CELL, FREE, MOVED, QUIET_CITIZEN, STAYS, wrap
 from .counts import COUNT_BITS
 from .draws import pick, random_empty, random_empty_inside
-from .world import EMPTY, JAILED, LEAVE_GRID, QUIET
+from .world import EMPTY, LEAVE_GRID, CitizenState
 
 BLOCK_BITS = 3
 BLOCK = 1 << BLOCK_BITS  # cells: the arrests' map of actives has one entry per BLOCK x BLOCK cells
@@ -52,7 +52,7 @@ def jail_phase(agents, grid, geometry, key):
     w, h = occ.shape
     flat = occ.reshape(w * h)
     for i in range(x.shape[0]):
-        if state[i] != JAILED:
+        if state[i] != CitizenState.JAILED:
             continue
         if jail[i] > 0:
             jail[i] -= 1
@@ -67,7 +67,7 @@ def jail_phase(agents, grid, geometry, key):
             cells[cx, cy] = QUIET_CITIZEN
             traits[cx, cy, 0] = agents.hardship[i]
             traits[cx, cy, 1] = agents.risk[i]
-            state[i] = QUIET
+            state[i] = CitizenState.QUIET
 
 
 # --- 2. decisions -----------------------------------------------------------------------------------
@@ -219,7 +219,7 @@ def jail_rows(x, y, state, jail, occ, cells, blocks, marks, key, max_jail_term, 
                     continue
                 marks[cx, cy] = 0
                 a = occ[cx, cy]
-                state[a] = JAILED
+                state[a] = CitizenState.JAILED
                 jail[a] = pick(key, a, 1, max_jail_term + 1)
                 x[a], y[a] = cx, cy
                 if jail_mode == LEAVE_GRID:

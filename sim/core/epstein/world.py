@@ -10,14 +10,25 @@ the movement phase walks (:func:`move_bands`). The engines are ``sim.core.epstei
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
 
 import numpy as np
 
 from ..activation import arrest_probability_grid, arrest_probability_table
 
 
-QUIET, ACTIVE, JAILED = 0, 1, 2  # World.state
-STATE_NAMES = ("quiet", "active", "jailed")
+class CitizenState(IntEnum):
+    """What a citizen is doing, as stored in ``World.state`` (uint8). Cops stay ``QUIET``.
+
+    An ``IntEnum``: numba compiles its members as integer constants, and numpy stores them as
+    the integers they are."""
+
+    QUIET = 0
+    ACTIVE = 1
+    JAILED = 2
+
+
+CITIZEN_STATE_NAMES = ("quiet", "active", "jailed")  # indexed by CitizenState
 CITIZEN, COP = 0, 1  # World.kind
 VON_NEUMANN, MOORE = 0, 1  # Rules.neighbourhood
 NEIGHBOURHOODS = {"von_neumann": VON_NEUMANN, "moore": MOORE}
@@ -64,7 +75,7 @@ class World:
     x: np.ndarray  # int32
     y: np.ndarray  # int32
     kind: np.ndarray  # uint8: CITIZEN or COP
-    state: np.ndarray  # uint8: QUIET, ACTIVE, JAILED (cops stay QUIET)
+    state: np.ndarray  # uint8: a CitizenState (cops stay QUIET)
     hardship: np.ndarray  # float64, U(0, 1)
     risk: np.ndarray  # float64, U(0, 1)
     jail: np.ndarray  # int32, steps left in jail
