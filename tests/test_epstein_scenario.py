@@ -10,7 +10,9 @@ import mesa
 import numpy as np
 import pandas as pd
 import pytest
+from mesa.time import EventGenerator, Schedule
 
+from sim.epstein import mesa_clock
 from sim.epstein.model import Citizen, Cop, EpsteinModel
 from sim.epstein.scenario import EpsteinScenario
 from sim.errors import ScenarioError
@@ -118,6 +120,16 @@ def test_both_engines_give_the_same_run():
     assert runs[0]["jailed"].iloc[-1] > 0
 
 
+def _clock(model) -> dict:
+    """What Mesa keeps of a model's time and collected rows: a batched run must leave all of it as
+    Mesa's loop stepping one at a time does."""
+    schedule = mesa_clock.step_schedule(model)
+    return dict(time=model.time, steps=model.steps, next_step=schedule.next_scheduled_time,
+                runs=schedule.execution_count, active=schedule.is_active, plan=schedule.schedule,
+                events=len(model._event_list), heap=len(model._event_list._events),
+                rows=model.datacollector.model_vars, collected_at=model.datacollector._collection_steps)
+
+
 @pytest.mark.parametrize("engine", ["numba", "python"])
 @pytest.mark.parametrize("path", [CLASSIC, MESA])
 def test_run_for_gives_what_stepping_gives(path, engine):
@@ -126,23 +138,112 @@ def test_run_for_gives_what_stepping_gives(path, engine):
     scenario = load_scenario(path).with_values({"grid.width": 24, "grid.height": 21, "legitimacy": [
         {"at_step": 6, "value": 0.55, "over_steps": 5}]})
     stepped, batched = (EpsteinModel(scenario, engine=engine, seed=2, steps=40) for _ in range(2))
+    runs = []
+    engine_run = batched.core.run
+    batched.core.run = lambda *args: runs.append(len(args[1])) or engine_run(*args)
     for _ in range(25):
         stepped.step()
     batched.run_for(10)
     batched.run_until(25.5)  # steps 11..25; the clock stops between steps, as Mesa's
+    assert runs == [10, 15]  # the batched path, not Mesa's loop
     assert batched.time == 25.5 and batched.steps == stepped.steps == 25
     stepped.run_for(0.5)  # Mesa steps none: both clocks at 25.5
     pd.testing.assert_frame_equal(batched.datacollector.get_model_vars_dataframe(),
                                   stepped.datacollector.get_model_vars_dataframe())
-    assert batched.datacollector._collection_steps == stepped.datacollector._collection_steps
+    assert _clock(batched) == _clock(stepped)
     for name in stepped.world.__dataclass_fields__:
         assert np.array_equal(getattr(batched.world, name), getattr(stepped.world, name)), name
     assert batched.legitimacy == stepped.legitimacy and batched.active == stepped.active
     batched.step()
     stepped.step()
     assert batched.time == stepped.time == 26.5 and batched.counts().tolist() == stepped.counts().tolist()
+    assert _clock(batched) == _clock(stepped)
     batched.run_for(20)
     assert batched.steps_done == 46 and not batched.running  # past the scenario's 40 steps, as step() goes
+
+
+class _Counter(mesa.Model):
+    """A bare Mesa model whose step counts and collects: Mesa's clock and DataCollector with
+    nothing of ours in the way."""
+
+    def __init__(self):
+        super().__init__(rng=1)
+        self.count = 0
+        self.datacollector = mesa.DataCollector(model_reporters={"count": "count"})
+        self.datacollector.collect(self)
+
+    def step(self):
+        self.count += 1
+        self.datacollector.collect(self)
+
+
+def test_mesa_clock_relies_on_mesa_internals_that_are_as_assumed():
+    """The Mesa internals ``sim.epstein.mesa_clock`` uses exist and behave as it assumes (this
+    fails first when a Mesa release changes them): the step schedule is an EventGenerator every
+    time unit from 1; the event list's len counts the events not cancelled; the DataCollector
+    keeps a list per reporter and the model time of each row."""
+    model = _Counter()
+    schedule = mesa_clock.step_schedule(model)
+    assert schedule is model._default_schedule and isinstance(schedule, EventGenerator) and schedule.is_active
+    assert schedule.schedule == Schedule(interval=1.0, start=1.0) and schedule.next_scheduled_time == 1.0
+    assert schedule._execution_count == schedule.execution_count == 0
+    assert len(model._event_list) == 1
+    extra = model.schedule_event(model.step, at=2.5)
+    assert len(model._event_list) == 2
+    extra.cancel()
+    assert len(model._event_list) == 1
+    assert model._event_list.pop_event() is schedule._current_event  # the due step comes off the list
+    model._event_list.add_event(schedule._current_event)
+    model.run_for(2)
+    assert schedule._execution_count == 2 and schedule.next_scheduled_time == 3.0
+    assert model.datacollector.model_vars == {"count": [0, 1, 2]}
+    assert model.datacollector._collection_steps == [0.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize("runs", [[("for", 7)], [("for", 7.5), ("until", 12)], [("for", 0.5), ("for", 1)],
+                                  [("until", 3.25), ("for", 2.75), ("for", 4)]])
+def test_mesa_clock_leaves_a_model_as_mesas_loop_does(runs):
+    """Steps run by the caller and accounted for by ``mesa_clock`` leave Mesa's clock, step
+    schedule, event list and DataCollector exactly as Mesa's ``run_for`` / ``run_until`` running
+    them one at a time; Mesa's loop then goes on from there alike."""
+    looped, batched = _Counter(), _Counter()
+    for kind, value in runs:
+        until = looped.time + value if kind == "for" else value
+        (looped.run_for(value) if kind == "for" else looped.run_until(value))
+        times = mesa_clock.due_step_times(batched, until)
+        if times:
+            values = list(range(batched.count + 1, batched.count + 1 + len(times)))
+            batched.count = values[-1]
+            mesa_clock.append_rows(batched.datacollector, {"count": values}, times)
+            mesa_clock.finish_steps(batched, times, until)
+        else:
+            batched.run_until(until)
+        assert _clock(batched) == _clock(looped), (kind, value)
+    looped.run_for(3)
+    batched.run_for(3)
+    assert _clock(batched) == _clock(looped)
+
+
+def test_mesa_clock_leaves_to_mesa_what_it_cannot_batch():
+    """No batch when something else is on the event list, the step schedule is stopped or not
+    once per time unit, or no step is due; none with reporters of one's own."""
+    model = _Counter()
+    assert mesa_clock.due_step_times(model, 3.5) == [1.0, 2.0, 3.0]
+    assert mesa_clock.due_step_times(model, 0.5) == []
+    extra = model.schedule_event(model.step, at=10)
+    assert mesa_clock.due_step_times(model, 3.5) == []
+    extra.cancel()
+    schedule = mesa_clock.step_schedule(model)
+    schedule.stop()
+    assert mesa_clock.due_step_times(model, 3.5) == []
+    other = _Counter()
+    mesa_clock.step_schedule(other).schedule = Schedule(interval=2.0, start=1.0)
+    assert mesa_clock.due_step_times(other, 3.5) == []
+    reporters = {"count": "count"}
+    assert mesa_clock.collects_exactly(model.datacollector, reporters)
+    assert not mesa_clock.collects_exactly(mesa.DataCollector(model_reporters={"count": lambda m: 0}), reporters)
+    assert not mesa_clock.collects_exactly(mesa.DataCollector(model_reporters=reporters,
+                                                              agent_reporters={"id": "unique_id"}), reporters)
 
 
 def test_run_for_leaves_other_scheduled_events_and_reporters_to_mesa():

@@ -1,9 +1,10 @@
 """EpsteinModel: a Mesa model of Epstein's civil violence over the numba core (or its reference).
 
-The arrays live in ``self.world`` (``sim.core.epstein.World``); ``Citizen`` and ``Cop`` agents
-are views over one row of them, so ``model.agents_by_type``, ``AgentSet.groupby`` and Mesa's
-DataCollector work while no Python runs per agent per step. Mesa's ``run_for`` and ``run_until``
-run their steps in one call of the engine, with no Python per step either (see ``_run_batched``).
+The arrays live in ``self.world`` (``sim.core.epstein.world.World``); ``Citizen`` and ``Cop``
+agents are views over one row of them, so ``model.agents_by_type``, ``AgentSet.groupby`` and
+Mesa's DataCollector work while no Python runs per agent per step. Mesa's ``run_for`` and
+``run_until`` run their steps in one call of the engine, with no Python per step either (see
+``_run_batched``; what that needs of Mesa's internals is in ``sim.epstein.mesa_clock``).
 """
 
 from __future__ import annotations
@@ -11,17 +12,18 @@ from __future__ import annotations
 import mesa
 import numpy as np
 import pandas as pd
-from mesa.time.events import Schedule
 
-from ..core.epstein import phases as core
 from ..core.activation import RATIO_ROUNDING
 from ..core.counter_rng import new_key_rows, new_keys
+from ..core.epstein.engine import Kernels
 from ..core.epstein.reference import Reference
+from ..core.epstein.world import CITIZEN_STATE_NAMES, COP, JAIL_MODES, NEIGHBOURHOODS, Rules, World, populate
+from . import mesa_clock
 from .scenario import EpsteinScenario
 
-ENGINES = {"numba": core.Kernels, "python": Reference}
+ENGINES = {"numba": Kernels, "python": Reference}
 # the DataCollector's columns: the model attribute each reads
-REPORTERS = {"step": "steps_done", "legitimacy": "legitimacy", **{name: name for name in core.STATE_NAMES}}
+REPORTERS = {"step": "steps_done", "legitimacy": "legitimacy", **{name: name for name in CITIZEN_STATE_NAMES}}
 
 
 class EpsteinAgent(mesa.Agent):
@@ -51,7 +53,7 @@ class Citizen(EpsteinAgent):
     @property
     def state(self) -> str:
         """quiet, active or jailed."""
-        return core.STATE_NAMES[self.model.world.state[self.index]]
+        return CITIZEN_STATE_NAMES[self.model.world.state[self.index]]
 
     @property
     def jail_term(self) -> int:
@@ -91,16 +93,16 @@ class EpsteinModel(mesa.Model):
         self.engine = engine
         self.total_steps = int(scenario.steps if steps is None else steps)
         g, a, r = scenario.grid, scenario.agents, scenario.rules
-        self.rules = core.Rules(width=g.width, height=g.height, citizen_vision=a.citizen_vision,
-                                cop_vision=a.cop_vision, neighbourhood=core.NEIGHBOURHOODS[r.neighbourhood],
-                                rounding=RATIO_ROUNDING[r.arrest_ratio], jail_mode=core.JAIL_MODES[r.jailed],
-                                k=r.k, threshold=r.threshold, max_jail_term=r.max_jail_term, movement=r.movement)
-        self._world = core.populate(g.width, g.height, a.citizen_density, a.cop_density, self.rng)
+        self.rules = Rules(width=g.width, height=g.height, citizen_vision=a.citizen_vision, cop_vision=a.cop_vision,
+                           neighbourhood=NEIGHBOURHOODS[r.neighbourhood], rounding=RATIO_ROUNDING[r.arrest_ratio],
+                           jail_mode=JAIL_MODES[r.jailed], k=r.k, threshold=r.threshold,
+                           max_jail_term=r.max_jail_term, movement=r.movement)
+        self._world = populate(g.width, g.height, a.citizen_density, a.cop_density, self.rng)
         self.core = ENGINES[engine](self.rules, self._world)
         if agent_views:
             for i, kind in enumerate(self.world.kind.tolist()):
-                (Cop if kind == core.COP else Citizen)(self, i)
-        self.cops = int(np.count_nonzero(self.world.kind == core.COP))
+                (Cop if kind == COP else Citizen)(self, i)
+        self.cops = int(np.count_nonzero(self.world.kind == COP))
         self.citizens = len(self.world) - self.cops
         self.steps_done = 0
         self.legitimacy = scenario.legitimacy_at(0)
@@ -109,13 +111,13 @@ class EpsteinModel(mesa.Model):
         self.running = True
 
     @property
-    def world(self) -> core.World:
+    def world(self) -> World:
         """The agents' arrays, up to date (the numba engine writes positions and states on demand)."""
         self.core.sync(self._world)
         return self._world
 
     def counts(self) -> np.ndarray:
-        """Citizens quiet, active and jailed now (cops are always in state QUIET)."""
+        """Citizens quiet, active and jailed now (cops are always ``CitizenState.QUIET``)."""
         return np.array(self.core.state_counts(self._world))
 
     def _collect(self) -> None:
@@ -144,37 +146,26 @@ class EpsteinModel(mesa.Model):
     def _run_batched(self, until: float) -> bool:
         """Run the steps due by time ``until`` in one call of the engine and leave the model, its
         DataCollector and Mesa's clock as Mesa's event loop stepping them one by one would
-        (tests/test_epstein_scenario.py checks it). Only when the model's own steps, once per
-        time unit, are all that is scheduled; otherwise returns False and Mesa steps them.
+        (``sim.epstein.mesa_clock``; tests/test_epstein_scenario.py checks it). Only when the
+        model's own steps, once per time unit, are all that is scheduled, and the DataCollector
+        collects the model's own columns and nothing else (only the counts are known after a
+        batch); otherwise returns False and Mesa steps them.
 
-        At 40x40 the Python around a step (Mesa's event loop, drawing keys, the DataCollector)
-        costs more than the step. A DataCollector given reporters of one's own also goes back to
-        stepping one at a time, as only the model's counts are known after a batch."""
-        schedule = getattr(self, "_default_schedule", None)  # Mesa 3.5's own step schedule
-        events = getattr(self, "_event_list", None)
-        if schedule is None or events is None or len(events) != 1 or schedule.next_scheduled_time is None:
+        Why: at 40x40 the Python around a step (Mesa's event loop, drawing keys, the
+        DataCollector) costs more than the step."""
+        if not mesa_clock.collects_exactly(self.datacollector, REPORTERS):
             return False
-        collector = self.datacollector
-        if set(collector.model_reporters) != set(REPORTERS) or collector.agent_reporters or \
-                getattr(collector, "agenttype_reporters", None):
+        times = mesa_clock.due_step_times(self, until)
+        if not times:
             return False
-        plan = schedule.schedule
-        if plan.interval != 1 or plan.end is not None or plan.count is not None:
-            return False
-        first = schedule.next_scheduled_time
-        steps = int(np.floor(until - first)) + 1 if until >= first else 0
-        if steps < 1:
-            return False
-        self._step_many(steps, [first + k for k in range(steps)])
-        schedule.stop()  # the next step is due a time unit after the last
-        schedule.schedule = Schedule(interval=plan.interval, start=first + steps)
-        schedule.start()
-        self.steps += steps
-        self.time = until
+        self._step_many(times)
+        mesa_clock.finish_steps(self, times, until)
         return True
 
-    def _step_many(self, steps: int, times: list[float]) -> None:
-        """``steps`` of :meth:`step` in one call of the engine (``times``: Mesa's clock at each)."""
+    def _step_many(self, times: list[float]) -> None:
+        """The steps of :meth:`step` due at Mesa's ``times``, in one call of the engine, and their
+        DataCollector rows."""
+        steps = len(times)
         first = self.steps_done + 1
         legitimacy = np.array([self.spec.legitimacy_at(s) for s in range(first, first + steps)])
         tally = self.core.run(self._world, legitimacy, new_key_rows(self.rng, steps, 3))
@@ -182,12 +173,8 @@ class EpsteinModel(mesa.Model):
         self.legitimacy = float(legitimacy[-1])
         self.quiet, self.active, self.jailed = (int(c) for c in tally[-1])
         columns = {"step": list(range(first, first + steps)), "legitimacy": legitimacy.tolist(),
-                   **{name: tally[:, k].tolist() for k, name in enumerate(core.STATE_NAMES)}}
-        for name, values in columns.items():
-            self.datacollector.model_vars[name].extend(values)
-        collected_at = getattr(self.datacollector, "_collection_steps", None)
-        if isinstance(collected_at, list):
-            collected_at.extend(times)
+                   **{name: tally[:, k].tolist() for k, name in enumerate(CITIZEN_STATE_NAMES)}}
+        mesa_clock.append_rows(self.datacollector, columns, times)
         if self.steps_done >= self.total_steps:
             self.running = False
 

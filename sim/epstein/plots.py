@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import ListedColormap
 
-from ..core.epstein import phases as core
+from ..core.epstein.world import COP, World
 from ..figures import STATE_COLOURS, new_figure, save
 
 GRID_COLOURS = ["#ffffff", STATE_COLOURS["quiet"], "#d62728", "#bbbbbb", "#111111"]  # empty, quiet, active, jailed, cop
@@ -32,16 +32,16 @@ def plot_counts(timeseries: pd.DataFrame, path, *, title: str = "", bursts=()):
     return fig
 
 
-def grid_image(world: core.World) -> np.ndarray:
+def grid_image(world: World) -> np.ndarray:
     """Per cell: 0 empty, 1 quiet, 2 active, 3 jailed (keeping its cell), 4 cop."""
     image = np.zeros(world.occ.shape, dtype=np.uint8)
     on = world.occ >= 0
     agents = world.occ[on]
-    image[on] = np.where(world.kind[agents] == core.COP, 4, world.state[agents] + 1)
+    image[on] = np.where(world.kind[agents] == COP, 4, world.state[agents] + 1)
     return image
 
 
-def plot_grid(world: core.World, path, *, title: str = ""):
+def plot_grid(world: World, path, *, title: str = ""):
     """The torus at the end of the run: quiet blue, active red, jailed grey, cops black."""
     image = grid_image(world)
     fig = new_figure(5.5, 5.5 * image.shape[1] / image.shape[0] + 0.4)

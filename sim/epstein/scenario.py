@@ -13,7 +13,7 @@ import copy
 import dataclasses
 from dataclasses import dataclass, field
 
-from ..core.epstein.phases import MAX_VISION
+from ..core.epstein.world import MAX_VISION
 from ..errors import ScenarioError
 from ..config import as_table, check_keys, dumps_toml, join, number, set_path, table_to_dataclass
 

@@ -1,4 +1,4 @@
-"""The Epstein step of ``sim.core.epstein`` in plain Python, one agent at a time.
+"""The Epstein step of ``sim.core.epstein.engine`` in plain Python, one agent at a time.
 
 Slow on purpose: counts come from scanning each agent's window, not from summed-area tables,
 and every rule is written out where it applies, so it can be read against the paper and
@@ -11,35 +11,23 @@ import numpy as np
 
 from ..activation import is_active_py
 from ..counter_rng import draw64_py
-from .phases import (
-    ACTIVE,
-    COP,
-    CITIZEN,
-    EMPTY,
-    JAILED,
-    KEEP_CELL,
-    LEAVE_GRID,
-    MOVE_TRIES,
-    QUIET,
-    Rules,
-    World,
-    move_bands,
-)
+from .draws import MOVE_TRIES
+from .world import CITIZEN, COP, EMPTY, KEEP_CELL, LEAVE_GRID, CitizenState, Rules, World, move_bands
 
 
 def pick_py(key: int, i: int, k: int, m: int) -> int:
-    """Plain-Python twin of :func:`sim.core.epstein.pick`: a uniform integer in [0, m)."""
+    """Plain-Python twin of :func:`sim.core.epstein.draws.pick`: a uniform integer in [0, m)."""
     return ((draw64_py(key, i, k) >> 32) * m) >> 32
 
 
 def try_pick_py(key: int, i: int, t: int, m: int) -> int:
-    """Plain-Python twin of :func:`sim.core.epstein.try_pick` for movement try ``t`` (two per draw)."""
+    """Plain-Python twin of :func:`sim.core.epstein.draws.try_pick` for movement try ``t`` (two per draw)."""
     half = (draw64_py(key, i, t // 2) >> (32 * (t % 2))) & 0xFFFFFFFF
     return (half * m) >> 32
 
 
 class Reference:
-    """The reference engine: same interface as :class:`sim.core.epstein.Kernels`."""
+    """The reference engine: same interface as :class:`sim.core.epstein.engine.Kernels`."""
 
     def __init__(self, rules: Rules, world: World) -> None:
         self.rules = rules
@@ -55,7 +43,7 @@ class Reference:
     def state_counts(self, world: World) -> tuple[int, int, int]:
         """Citizens quiet, active and jailed."""
         citizen = world.kind == CITIZEN
-        return tuple(int(np.count_nonzero(citizen & (world.state == s))) for s in (QUIET, ACTIVE, JAILED))
+        return tuple(int(np.count_nonzero(citizen & (world.state == s))) for s in CitizenState)
 
     def run(self, world: World, legitimacies, keys) -> np.ndarray:
         """Steps under ``legitimacies[s]`` and ``keys[s]``; the counts after each, as ``Kernels.run``."""
@@ -85,12 +73,12 @@ class Reference:
         r = self.rules
         # 1. jail terms count down; released citizens come back
         for i in range(len(world)):
-            if world.state[i] != JAILED:
+            if world.state[i] != CitizenState.JAILED:
                 continue
             if world.jail[i] > 0:
                 world.jail[i] -= 1
             elif r.jail_mode == KEEP_CELL:
-                world.state[i] = QUIET
+                world.state[i] = CitizenState.QUIET
             else:
                 cell = (int(world.x[i]), int(world.y[i]))
                 if world.occ[cell] != EMPTY:
@@ -98,12 +86,12 @@ class Reference:
                 if cell is not None:
                     world.x[i], world.y[i] = cell
                     world.occ[cell] = i
-                    world.state[i] = QUIET
+                    world.state[i] = CitizenState.QUIET
 
         # 2. decisions, all from the states at the start of the phase
         before = world.state.copy()
         for i in range(len(world)):
-            if world.kind[i] != CITIZEN or before[i] == JAILED:
+            if world.kind[i] != CITIZEN or before[i] == CitizenState.JAILED:
                 continue
             cops, actives = 0, 1  # the citizen counts itself among the actives
             for c in self.cells(int(world.x[i]), int(world.y[i]), self.citizen_window):
@@ -112,11 +100,11 @@ class Reference:
                     continue
                 if world.kind[a] == COP:
                     cops += 1
-                elif before[a] == ACTIVE:
+                elif before[a] == CitizenState.ACTIVE:
                     actives += 1
             grievance = float(world.hardship[i]) * (1.0 - legitimacy)
             rebel = is_active_py(grievance, float(world.risk[i]), cops, actives, self.p_table, r.threshold, r.rounding)
-            world.state[i] = ACTIVE if rebel else QUIET
+            world.state[i] = CitizenState.ACTIVE if rebel else CitizenState.QUIET
 
         # 3. arrests: each cop picks a random active in its vision; one arrest per active
         arrested = set()
@@ -124,11 +112,11 @@ class Reference:
             if world.kind[i] != COP:
                 continue
             actives = [a for a in (world.occ[c] for c in self.cells(int(world.x[i]), int(world.y[i]), self.cop_window))
-                       if a != EMPTY and world.kind[a] == CITIZEN and world.state[a] == ACTIVE]
+                       if a != EMPTY and world.kind[a] == CITIZEN and world.state[a] == CitizenState.ACTIVE]
             if actives:
                 arrested.add(int(actives[pick_py(keys[1], i, 0, len(actives))]))
         for a in sorted(arrested):
-            world.state[a] = JAILED
+            world.state[a] = CitizenState.JAILED
             world.jail[a] = pick_py(keys[1], a, 1, r.max_jail_term + 1)
             if r.jail_mode == LEAVE_GRID:
                 world.occ[world.x[a], world.y[a]] = EMPTY
@@ -144,7 +132,7 @@ class Reference:
             for cx in range(lo, hi):
                 for cy in range(r.height):
                     a = int(world.occ[cx, cy])
-                    if a == EMPTY or a in moved or world.state[a] == JAILED:
+                    if a == EMPTY or a in moved or world.state[a] == CitizenState.JAILED:
                         continue
                     window = self.cop_window if world.kind[a] == COP else self.citizen_window
                     cell = self.random_empty(world, cx, cy, window, keys[2], a)
