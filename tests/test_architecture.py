@@ -12,7 +12,8 @@ MAX_LINES = 400
 # lowest first; a module may import from its own layer only within its own package (or a package above
 # it in the same layer: sim.core.walk may use sim.core's shared modules, not sim.core.epstein)
 LAYERS = (
-    ("foundation", ("sim.errors", "sim.config", "sim.atomic", "sim.gc_pause", "sim.provenance", "sim.figures")),
+    ("foundation", ("sim.errors", "sim.config", "sim.atomic", "sim.gc_pause", "sim.provenance", "sim.figures",
+                    "sim.resources")),
     ("engines and maps", ("sim.core", "sim.geo")),
     ("run folders", ("sim.results", "sim.stepping")),
     ("models", ("sim.protest", "sim.epstein")),
