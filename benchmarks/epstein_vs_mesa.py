@@ -77,7 +77,7 @@ def _compare(size: int, warm: int, mesa_reps: int, mesa_steps: int | None, reps:
     n_mesa = len(mesa.agents)
     ours = _ours_model(size)
     n_ours = len(ours.world)
-    threads = numba.get_num_threads()  # small grids too: their runs go on two workers (sim.core.epstein_duo)
+    threads = numba.get_num_threads()  # small grids too: their runs go on two workers (sim.core.epstein.duo)
     row = {"agents": n_mesa, "mesa_setup_s": setup, "numba_threads": threads,
            "numba_timed": f"median of {reps} x {steps} steps"}
     if mesa_steps is None:

@@ -190,7 +190,7 @@ def test_figures_draw_in_threads(tmp_path):
 def test_pyplot_is_never_imported(tmp_path):
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
             "from tests.test_plots import small_map, timeline_data, _snapshots\n"
-            "from sim.plots import plot_density, plot_timeline\n"
+            "from sim.protest.plots import plot_density, plot_timeline\n"
             f"plot_timeline(timeline_data()[0], {str(tmp_path / 't.png')!r}, events=timeline_data()[1])\n"
             f"plot_density(small_map(), _snapshots(), {str(tmp_path / 'd.png')!r})\n"
             "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n")

@@ -7,7 +7,7 @@ from .gridmap import GridMap
 
 
 def load_map(spec) -> GridMap:
-    """``spec`` is a ``sim.scenario.MapSpec``: a built-in map by name, or a text map with its legend."""
+    """``spec`` is a ``sim.protest.sections.MapSpec``: a built-in map by name, or a text map with its legend."""
     if spec.builtin:
         from .raster import load_builtin_map
 

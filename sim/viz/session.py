@@ -3,7 +3,7 @@
 Mesa's SolaraViz re-creates the model on Reset as ``type(model)(**slider_values)``, so the page
 needs a model class whose keyword arguments are the sliders. :class:`VizModel` is that class: it
 loads a scenario file, applies the slider values with ``Scenario.with_values`` and builds the
-:class:`~sim.model.ProtestModel` in a thread, because building the Bishkek model takes seconds
+:class:`~sim.protest.model.ProtestModel` in a thread, because building the Bishkek model takes seconds
 (more the first time, while the distance fields are computed and cached). Until it is ready the
 page shows a loading state and ``step()`` does nothing.
 
@@ -144,7 +144,7 @@ def overrides(sc: Scenario, *, legitimacy=None, threshold=None, trigger_actives=
 
 # --- the model the page drives --------------------------------------------------------------------------
 class VizModel(mesa.Model):
-    """A Mesa model wrapping one :class:`~sim.model.ProtestModel`, built from a scenario file and the
+    """A Mesa model wrapping one :class:`~sim.protest.model.ProtestModel`, built from a scenario file and the
     page's slider values; ``background=True`` builds it in a thread (see :meth:`wait_ready`).
     One Mesa step is one second of protest, so Mesa's "render interval" counts seconds.
 
