@@ -23,6 +23,7 @@ from pathlib import Path
 from ..atomic import new_temp_folder, publish_folder, write_json, write_text
 from ..errors import ScenarioError
 from .executors import Backend, limit_threads, local_scheduler, make_backend
+from .metrics import values
 from .sweep import RunSpec, Sweep, load_sweep
 from .table import RunTable
 
@@ -46,8 +47,9 @@ def _write_failed(run_dir: Path, record: dict) -> None:
 def execute(task: dict) -> dict:
     """Run one batch run in whatever process the executor chose; never raises for a failing run.
 
-    ``task`` holds ``run_id, scenario, seed, duration_s, engine, run_dir, threads``. Returns the
-    run's status, its summary (if complete) or its error, and timings.
+    ``task`` holds ``run_id, scenario, seed, duration_s, engine, run_dir, threads`` and
+    ``metrics`` (``sim.run.metrics.Metric``s to compute from the run's files). Returns the run's
+    status, its summary (if complete) or its error, the metrics' values, and timings.
     """
     started = time.time()
     t0 = time.perf_counter()
@@ -59,6 +61,7 @@ def execute(task: dict) -> dict:
         summary = run_to_folder(task["scenario"], seed=task["seed"], duration_s=task["duration_s"],
                                 engine=task["engine"], out=run_dir, progress=False,
                                 force=True).summary  # its own folder: at most a failed earlier try
+        found = values(task.get("metrics", ()), summary, run_dir)  # here, where the run's files are
         status, error = "complete", None
         shutil.rmtree(run_dir.with_name(run_dir.name + ".partial"), ignore_errors=True)  # of an earlier failure
     except Exception as err:  # noqa: BLE001 - a failing run is recorded, not fatal; Ctrl-C still propagates
@@ -66,8 +69,8 @@ def execute(task: dict) -> dict:
         summary = {"run_id": task["run_id"], "seed": task["seed"], "error": error,
                    "traceback": traceback.format_exc(), "wall_seconds": time.perf_counter() - t0}
         _write_failed(run_dir, summary)
-        status = "failed"
-    return {"run_id": task["run_id"], "status": status, "error": error, "summary": summary,
+        status, found = "failed", {}
+    return {"run_id": task["run_id"], "status": status, "error": error, "summary": summary, "values": found,
             "task_seconds": time.perf_counter() - t0, "started": started, "finished": time.time(),
             "pid": os.getpid()}
 
@@ -90,7 +93,7 @@ def check_batch_out(out: Path) -> Path:
     return out.resolve()
 
 
-def _read_done(run_dir: Path) -> tuple[str, dict | None]:
+def read_done(run_dir: Path) -> tuple[str, dict | None]:
     """"complete", "failed" or "pending" for a run folder, with its summary."""
     from ..results import is_complete_run
 
@@ -135,9 +138,10 @@ def run_batch(sweep_path, *, workers: int | None = None, scheduler: str | None =
 
     plan = sweep.plan()
     table = RunTable(sweep, plan, out)
+    table.load_previous()  # metric values of runs done before: their folders need not be read again
     todo = []
     for spec in plan:  # the run folders say what is done
-        status, summary = _read_done(runs_dir / spec.run_id)
+        status, summary = read_done(runs_dir / spec.run_id)
         if status == "failed" and retry_failed:
             status = "pending"
         if status == "pending":
@@ -169,7 +173,8 @@ def run_batch(sweep_path, *, workers: int | None = None, scheduler: str | None =
         _write_batch_json(sweep, out, table, session, status="running")
         table.write(force=True)
         if todo:
-            _drive(sweep, backend, todo, table, runs_dir, stats, progress, done_before, len(plan))
+            drive(sweep.name, backend, todo, table, lambda spec: _task(sweep, spec, runs_dir), runs_dir, stats,
+                  progress, done_before, len(plan), fn=execute)
         finished = True
     except KeyboardInterrupt:
         interrupted = True
@@ -205,8 +210,10 @@ def run_batch(sweep_path, *, workers: int | None = None, scheduler: str | None =
     return out
 
 
-def _drive(sweep, backend, todo, table, runs_dir, stats, progress, done_before, total) -> None:
-    """Submit the runs, collect results as they come; survive worker processes dying.
+def drive(name, backend, todo, table, make_task, runs_dir, stats, progress, done_before, total, *,
+          fn=execute) -> None:
+    """Submit the runs (``make_task(spec)``: the task ``fn`` runs), collect results into ``table`` as
+    they come (its ``set``, ``counts`` and ``write``); survive worker processes dying.
 
     When a process-pool worker dies (a segfault, the OOM killer), the pool breaks and every
     unfinished run comes back with BrokenProcessPool. Those that were running (their marker
@@ -219,7 +226,7 @@ def _drive(sweep, backend, todo, table, runs_dir, stats, progress, done_before, 
 
     restarts = 0
     queue, suspects = list(todo), []
-    with tqdm(total=total, initial=done_before, disable=not progress, unit="run", desc=sweep.name,
+    with tqdm(total=total, initial=done_before, disable=not progress, unit="run", desc=name,
               dynamic_ncols=True, smoothing=0.1) as bar:
         def postfix():
             c = table.counts()
@@ -238,8 +245,7 @@ def _drive(sweep, backend, todo, table, runs_dir, stats, progress, done_before, 
                 batch = [suspects.pop(0)]
             else:
                 batch, queue = queue, []
-            futures = {backend.executor.submit(_guarded, execute, _task(sweep, spec, runs_dir)): spec
-                       for spec in batch}
+            futures = {backend.executor.submit(_guarded, fn, make_task(spec)): spec for spec in batch}
             broken = False
             for fut in cf.as_completed(futures):
                 spec = futures[fut]
@@ -261,7 +267,7 @@ def _drive(sweep, backend, todo, table, runs_dir, stats, progress, done_before, 
                 except Exception as err:  # noqa: BLE001 - e.g. dask gave up on it, or it could not be sent
                     fail(spec, f"{type(err).__name__}: {err}", err)
                 else:
-                    table.set(spec, res["status"], res["summary"])
+                    table.set(spec, res["status"], res["summary"], res.get("values"))
                     stats["executed"] += 1
                     stats["task_seconds"] += res["task_seconds"]
                     first = stats["first_task_start"]
@@ -300,7 +306,8 @@ def _guarded(fn, task: dict) -> dict:
 
 def _task(sweep: Sweep, spec: RunSpec, runs_dir: Path) -> dict:
     return {"run_id": spec.run_id, "scenario": spec.scenario, "seed": spec.seed, "duration_s": sweep.duration_s,
-            "engine": sweep.engine, "run_dir": str(runs_dir / spec.run_id), "threads": 1}
+            "engine": sweep.engine, "run_dir": str(runs_dir / spec.run_id), "threads": 1,
+            "metrics": sweep.metric_specs}
 
 
 def _utc() -> str:

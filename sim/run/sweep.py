@@ -7,7 +7,7 @@ scenario and checked against its map.
     replicates = 4
     base_seed = 1
     duration_s = 5400                          # optional: the scenario's full length
-    metrics = ["injured_protesters", "arrested"]
+    metrics = ["injured_protesters", "arrested"]   # or expressions: sim.run.metrics
 
     [parameters]                               # every combination (mode = "grid")
     "tear_gas.rate_per_min" = [0, 2, 6]
@@ -28,11 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import check_keys, choice, load_toml, number, suggest
+from ..config import check_keys, choice, load_toml, number
 from ..core import ENGINES
 from ..errors import ScenarioError
 from ..kinds import kind_of, load_scenario
-from .metrics import metric_names
+from .metrics import parse_metrics
 
 _SWEEP_KEYS = ("name", "description", "scenario", "replicates", "base_seed", "seeds", "duration_s", "engine",
                "metrics", "mode")
@@ -76,6 +76,7 @@ class Sweep:
     workers: int | None = None
     scheduler: str | None = None
     points: tuple = field(default=(), repr=False)  # ((params dict, Scenario), ...)
+    metric_specs: tuple = field(default=(), repr=False)  # the metrics parsed (sim.run.metrics.Metric)
 
     @property
     def kind(self):
@@ -158,7 +159,10 @@ def _parse_sweep(data: dict, path: Path) -> Sweep:
         duration = number(duration, "sweep.duration_s", low=0, low_open=True, unit=kind.DURATION_UNIT)
     engine = choice(head.get("engine", "numba"), "sweep.engine", ENGINES)
     mode = choice(head.get("mode", "grid"), "sweep.mode", MODES)
-    metrics = _parse_metrics(head.get("metrics", list(kind.DEFAULT_METRICS)), kind)
+    metric_specs = parse_metrics(head.get("metrics", list(kind.DEFAULT_METRICS)), kind, scenario=base,
+                                 duration=float(duration if duration is not None else kind.duration(base)),
+                                 path="sweep.metrics")
+    metrics = tuple(m.name for m in metric_specs)
 
     batch = data.get("batch", {})
     if not isinstance(batch, dict):
@@ -181,7 +185,7 @@ def _parse_sweep(data: dict, path: Path) -> Sweep:
                             f"a folder each; at most {MAX_RUNS:,} in one batch", path="sweep.replicates")
     checked = []
     for params in points:
-        scenario = _apply(base, params, parameters)
+        scenario = apply_point(base, params, parameters)
         try:
             kind.check(scenario)
         except ScenarioError as err:
@@ -190,20 +194,7 @@ def _parse_sweep(data: dict, path: Path) -> Sweep:
     return Sweep(name=name, description=description, source=str(path), scenario_path=str(scenario_file), base=base,
                  parameters=parameters, mode=mode, replicates=replicates, base_seed=base_seed, seeds=seeds,
                  duration_s=duration, engine=engine, metrics=metrics, workers=workers, scheduler=scheduler,
-                 points=tuple(checked))
-
-
-def _parse_metrics(value, kind) -> tuple[str, ...]:
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise ScenarioError("expected a non-empty list of metric names", path="sweep.metrics")
-    known = metric_names(kind)
-    for k, name in enumerate(value):
-        if name not in known:
-            raise ScenarioError(f"unknown metric {name!r} for the {kind.NAME} model{suggest(name, known)}",
-                                path=f"sweep.metrics.{k}")
-    if len(set(value)) != len(value):
-        raise ScenarioError("a metric is listed twice", path="sweep.metrics")
-    return tuple(value)
+                 points=tuple(checked), metric_specs=metric_specs)
 
 
 def _is_range(value) -> bool:
@@ -322,7 +313,7 @@ def _describe(params: dict) -> str:
     return ", ".join(f"{k} = {json.dumps(v)}" for k, v in params.items()) or "the base scenario"
 
 
-def _apply(base, params: dict, parameters: dict):
+def apply_point(base, params: dict, parameters) -> object:
     """The base scenario with one point's values; errors say which key path and value were refused."""
     try:
         return base.with_values(copy.deepcopy(params))

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import write_file
-from .metrics import metric_value
+from .metrics import parse_metrics, values
 from .sweep import RunSpec, Sweep
 
 STATUSES = ("complete", "failed", "pending")
@@ -20,23 +20,52 @@ class RunTable:
 
     def __init__(self, sweep: Sweep, plan: list[RunSpec], out: Path, every: float = 2.0):
         self.sweep, self.plan, self.out, self.every = sweep, plan, out, every
+        self.specs = sweep.metric_specs or parse_metrics(list(sweep.metrics), sweep.kind)
+        self._previous: dict[str, dict] = {}
         self.rows = {spec.run_id: self._row(spec, "pending", None) for spec in plan}
         self._last = 0.0
 
-    def _row(self, spec: RunSpec, status: str, summary: dict | None) -> dict:
+    def load_previous(self) -> None:
+        """Metric values of the complete runs in an earlier ``runs.parquet`` (a resumed batch), so
+        their time series need not be read again."""
+        import pandas as pd
+
+        try:
+            df = pd.read_parquet(self.out / "runs.parquet")
+        except (OSError, ValueError):
+            return
+        names = [m.name for m in self.specs]
+        if not set(names) <= set(df.columns) or "run_id" not in df.columns:
+            return
+        done = df[df["status"].astype(str) == "complete"]
+        self._previous = {rid: dict(zip(names, vals)) for rid, *vals in
+                          done[["run_id", *names]].itertuples(index=False, name=None)}
+
+    def _values(self, spec: RunSpec, summary: dict) -> dict:
+        """A complete run's metric values: from its summary, an earlier table, or (last resort) its files."""
+        if not any(m.needs_timeseries for m in self.specs):
+            return values(self.specs, summary)
+        if spec.run_id in self._previous:
+            return self._previous[spec.run_id]
+        return values(self.specs, summary, self.out / "runs" / spec.run_id)
+
+    def _row(self, spec: RunSpec, status: str, summary: dict | None, found: dict | None = None) -> dict:
         row = {"run_id": spec.run_id, "point": spec.point, "replicate": spec.replicate, "seed": spec.seed}
         row.update(spec.params)
         row["status"] = status
         row["error"] = (summary or {}).get("error") if status == "failed" else None
         wall = (summary or {}).get("wall_seconds")
         row["wall_seconds"] = float(wall) if isinstance(wall, (int, float)) else math.nan
+        if status == "complete":
+            found = found if found else self._values(spec, summary)
         for m in self.sweep.metrics:
-            row[m] = metric_value(summary, m, self.sweep.kind) if status == "complete" else math.nan
+            row[m] = float(found.get(m, math.nan)) if status == "complete" else math.nan
         row["run_dir"] = f"runs/{spec.run_id}"
         return row
 
-    def set(self, spec: RunSpec, status: str, summary: dict | None) -> None:
-        self.rows[spec.run_id] = self._row(spec, status, summary)
+    def set(self, spec: RunSpec, status: str, summary: dict | None, found: dict | None = None) -> None:
+        """Record a run; ``found``: its metric values, computed where it ran (else from its summary)."""
+        self.rows[spec.run_id] = self._row(spec, status, summary, found)
 
     def counts(self) -> dict:
         out = dict.fromkeys(STATUSES, 0)
