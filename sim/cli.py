@@ -1,4 +1,4 @@
-"""``protest-sim``: run, validate, batch, watch and draw scenarios from the shell.
+"""``protest-sim``: run, validate, batch, analyse, calibrate, watch and draw scenarios from the shell.
 
 User mistakes (a bad scenario, an unknown map) print one line and exit with status 2; only
 bugs give a traceback.
@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
-    validate.add_argument("scenarios", type=Path, nargs="+", help="scenario or sweep files")
+    validate.add_argument("scenarios", type=Path, nargs="+", help="scenario, sweep, sensitivity or calibration files")
 
     batch = sub.add_parser("batch", help="run or complete a sweep: every point and replicate, resumable")
     batch.add_argument("sweep", type=Path, help="sweep TOML file")
@@ -100,6 +100,19 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--out", type=Path, help="batch folder (default results/batches/<sweep file>)")
     batch.add_argument("--retry-failed", action="store_true", help="run the runs that failed again")
     batch.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    for name, text in (("sensitivity", "global sensitivity analysis (SALib: Morris, Sobol') of a spec's parameters"),
+                       ("calibrate", "calibrate a spec's parameters against reported figures (pyabc: ABC-SMC)")):
+        cmd = sub.add_parser(name, help=text + "; resumable")
+        cmd.add_argument("spec", type=Path, help=f"{name} spec TOML file")
+        cmd.add_argument("--workers", type=_positive_int, help="worker processes (default: one per CPU)")
+        cmd.add_argument("--scheduler", help="a dask.distributed scheduler address (tcp://host:8786), or local[:N]; "
+                         "default $PROTEST_SIM_SCHEDULER, else a local process pool")
+        cmd.add_argument("--scheduler-from-file", action="store_true",
+                         help="connect to a remote scheduler named in the spec's [batch] scheduler")
+        cmd.add_argument("--out", type=Path, help=f"output folder (default results/{name}/<spec file>[-quick])")
+        cmd.add_argument("--quick", action="store_true", help="the spec's [quick] budget (tests, CI, a first look)")
+        cmd.add_argument("--quiet", action="store_true", help="no progress bar")
 
     viz = sub.add_parser("viz", help="watch a scenario in the browser (Mesa's SolaraViz, works offline)")
     viz.add_argument("scenario", type=Path, nargs="?", help="scenario TOML file (default: the 5 October evening)")
@@ -131,6 +144,17 @@ def cmd_validate(args) -> int:
     for path in args.scenarios:
         try:
             data = load_toml(path, what="scenario or sweep file")
+            if "sensitivity" in data or "calibration" in data:
+                from .run.calibrate import parse_spec as parse_calibration
+                from .run.sensitivity import parse_spec as parse_sensitivity
+
+                try:
+                    spec = (parse_sensitivity if "sensitivity" in data else parse_calibration)(data, path, False)
+                except ScenarioError as err:
+                    raise err.with_file(str(path)) if not err.file else err
+                print(f"{path}: ok ({'sensitivity' if 'sensitivity' in data else 'calibration'} spec over "
+                      f"{', '.join(spec.design.names)})")
+                continue
             if "sweep" in data:
                 sweep = parse_sweep(data, path)
                 print(f"{path}: ok (sweep of {len(sweep.points)} points x {sweep.replicates} replicates over "
@@ -168,6 +192,34 @@ def cmd_batch(args) -> int:
     return 0 if info["pending"] == 0 and info["failed"] == 0 else 1
 
 
+def cmd_analysis(args) -> int:
+    """``sensitivity`` and ``calibrate``: the spec checked whole, then run (or completed)."""
+    from .run.executors import local_scheduler
+
+    if args.command == "sensitivity":
+        from .run.sensitivity import load_sensitivity as load, run_sensitivity as run
+    else:
+        from .run.calibrate import load_calibration as load, run_calibration as run
+    spec = load(args.spec, quick=args.quick)
+    scheduler = spec.design.scheduler
+    if scheduler and not local_scheduler(scheduler) and not args.scheduler_from_file:
+        if not args.scheduler:
+            print(f"note: not connecting to [batch] scheduler = {scheduler!r} of {args.spec} (pass "
+                  "--scheduler-from-file to use it); running on local processes", file=sys.stderr)
+        scheduler = None
+    try:
+        out = run(spec, workers=args.workers, scheduler=args.scheduler or scheduler, out=args.out,
+                  progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to go on where it stopped", file=sys.stderr)
+        return 130
+    marker = "sensitivity.json" if args.command == "sensitivity" else "calibration.json"
+    info = json.loads((out / marker).read_text(encoding="utf-8"))
+    print(f"{args.command} folder: {out} ({info['session']['executed']} runs executed, "
+          f"{info['session']['reused']} reused)")
+    return 0
+
+
 def cmd_viz(args) -> int:
     try:
         from .viz.app import serve
@@ -195,7 +247,8 @@ def cmd_map(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "batch": cmd_batch, "viz": cmd_viz, "map": cmd_map}
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "batch": cmd_batch, "sensitivity": cmd_analysis,
+            "calibrate": cmd_analysis, "viz": cmd_viz, "map": cmd_map}
 
 
 def main(argv: list[str] | None = None) -> int:
