@@ -72,6 +72,14 @@ def table(report: dict) -> str:
         lines.append(f"| batch of {c['runs']} runs, 2 workers against 1 | {c['speedup_2_vs_1']:.2f}x "
                      f"({c['steady_state_speedup_2_vs_1']:.2f}x once the workers are up); "
                      f"overhead {1e3 * c['overhead_per_run_s']:.0f} ms per run |")
+    if "analysis_throughput" in cases:
+        c = cases["analysis_throughput"]
+        lines.append(f"| sensitivity and calibration evaluations, 2 workers against 1 | "
+                     f"{c['sensitivity']['speedup_2_vs_1']:.2f}x and {c['calibration']['speedup_2_vs_1']:.2f}x |")
+    if "calibration_quick" in cases:
+        c = cases["calibration_quick"]
+        lines.append(f"| the 5 October calibration, --quick ({c['evaluations']} runs of the whole evening) | "
+                     f"{c['wall_seconds'] / 60:.0f} min on 2 workers |")
     if "viz_frames" in cases:
         c = cases["viz_frames"]
         lines.append(f"| browser view, {c['protesters_on_map']:,} protesters ({c['moment']}) | "

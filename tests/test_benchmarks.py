@@ -24,3 +24,7 @@ def test_quick_benchmarks_write_their_json(tmp_path):
     epstein = report["cases"]["epstein_vs_mesa"]["sizes"]
     assert epstein["100x100"]["ratio"] > 0 and epstein["1000x1000"]["numba_agent_steps_per_s"] > 0
     assert (tmp_path / "scaling.png").stat().st_size > 1000
+    analysis = report["cases"]["analysis_throughput"]
+    for kind in ("sensitivity", "calibration"):
+        assert analysis[kind]["speedup_2_vs_1"] > 0 and analysis[kind]["same_results_on_1_and_2_workers"]
+    assert report["cases"]["calibration_quick"]["evaluations"] > 0

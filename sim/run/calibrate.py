@@ -38,7 +38,7 @@ best-supported settings) and ``figures/`` (marginals, pairs, the posterior-predi
 from __future__ import annotations
 
 import logging
-import math
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -208,7 +208,8 @@ def run_calibration(spec_or_path, *, workers=None, scheduler=None, out=None, qui
     distance = pyabc.PNormDistance(p=np.inf, fixed_weights={s: 1.0 / t.tolerance for s, t in zip(stats, spec.targets)})
     abc = pyabc.ABCSMC(model, priors, distance, population_size=spec.population, sampler=sampler,
                        eps=pyabc.QuantileEpsilon(initial_epsilon=np.inf, alpha=spec.alpha))
-    db = out / f".abc-{time.time_ns()}.db"
+    _remove_stale_databases(out)
+    db = out / f".abc-{os.getpid()}-{time.time_ns()}.db"
     finished = False
     try:
         abc.new(f"sqlite:///{db}", {s: t.centre for s, t in zip(stats, spec.targets)})
@@ -237,9 +238,13 @@ def _read(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def weighted_quantiles(x, w, qs) -> list[float]:
-    """Quantiles of ``x`` under weights ``w`` (pyabc's weighted statistics)."""
-    from pyabc.weighted_statistics import weighted_quantile
-
-    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
-    return [float(weighted_quantile(x, w, alpha=q)) if len(x) else math.nan for q in qs]
+def _remove_stale_databases(out: Path) -> None:
+    """pyabc databases of sessions that were killed (their process is gone): rebuilt anyway."""
+    for path in out.glob(".abc-*.db"):
+        try:
+            pid = int(path.name.split("-")[1])
+            os.kill(pid, 0)
+        except (ValueError, IndexError, ProcessLookupError):
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass

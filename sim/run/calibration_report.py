@@ -44,8 +44,6 @@ def write_report(spec, history, ev, out, keys, stats, evaluations_by_generation,
     from pyabc import MultivariateNormalTransition
     from pyabc.weighted_statistics import effective_sample_size
 
-    from .calibrate import weighted_quantiles
-
     d = spec.design
     names = d.names
     post = posterior_frame(spec, history, keys, stats)
@@ -124,6 +122,14 @@ def write_report(spec, history, ev, out, keys, stats, evaluations_by_generation,
 
         info["figures"] = [str(p.relative_to(out)) for p in plot_calibration(spec, post, pred, out / "figures")]
     write_json(out / "calibration.json", info)
+
+
+def weighted_quantiles(x, w, qs) -> list[float]:
+    """Quantiles of ``x`` under weights ``w`` (pyabc's weighted statistics)."""
+    from pyabc.weighted_statistics import weighted_quantile
+
+    x, w = np.asarray(x, dtype=float), np.asarray(w, dtype=float)
+    return [float(weighted_quantile(x, w, alpha=q)) if len(x) else math.nan for q in qs]
 
 
 def _closest(post, tg) -> float:

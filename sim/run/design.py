@@ -260,6 +260,8 @@ def _check_bounds(parameters: tuple[Parameter, ...], design: Design) -> None:
             try:
                 kind.check(apply_point(design.base, params, names))
             except ScenarioError as err:
+                if "unknown key" in err.message:  # the key path itself, not its range
+                    raise ScenarioError(f"unknown key path: {err.message}", path=f"parameters.{p.path}") from None
                 raise ScenarioError(f"{end} = {params[p.path]} is outside what the scenario accepts: "
                                     f"{err.message}", path=f"parameters.{p.path}.{end}") from None
     for end in ("low", "high"):

@@ -141,6 +141,9 @@ def analyze(spec: SensitivitySpec, method: str, unit: np.ndarray, y: np.ndarray)
     if not np.isfinite(y).all():
         return [{"parameter": n, "index": i, "value": math.nan, "conf": math.nan}
                 for n in names for i in (("mu_star", "mu", "sigma") if method == "morris" else ("S1", "ST"))]
+    if np.ptp(y) == 0:  # the metric never changed: no effect, no variance to apportion
+        return [{"parameter": n, "index": i, "value": 0.0, "conf": 0.0}
+                for n in names for i in (("mu_star", "mu", "sigma") if method == "morris" else ("S1", "ST"))]
     rows = []
     if method == "morris":
         from SALib.analyze import morris

@@ -1,0 +1,103 @@
+"""A tiny ABC-SMC calibration on the pursuit example against a target the model can hit: the
+posterior moves toward it, the outputs are complete, the best-supported settings form a scenario
+file that runs, and the same command again repeats no simulation and gives the same posterior."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.kinds import load_scenario
+from sim.run.calibrate import run_calibration
+from sim.run.runner import run_to_folder
+
+ROOT = Path(__file__).resolve().parent.parent
+PURSUIT = ROOT / "scenarios" / "examples" / "pursuit.toml"
+# with the scenario's rules, 60 s of pursuit see a dozen arrests; the target asks for 2-4
+SPEC = f"""
+[calibration]
+name = "pursuit calibration"
+scenario = "{PURSUIT}"
+duration_s = 60
+base_seed = 5
+population = 6
+generations = 3
+max_evaluations = 200
+predictive = 4
+
+[parameters."protest.arrest_per_s"]
+low = 0.005
+high = 0.5
+distribution = "loguniform"
+
+[parameters."police.unit.count"]
+low = 4
+high = 14
+
+[[targets]]
+metric = "arrested"
+label = "people arrested"
+low = 2
+high = 4
+"""
+
+
+@pytest.fixture(scope="module")
+def spec_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cal") / "pursuit_cal.toml"
+    path.write_text(SPEC)
+    return path
+
+
+@pytest.fixture(scope="module")
+def calibrated(spec_file, tmp_path_factory):
+    return run_calibration(spec_file, workers=2, out=tmp_path_factory.mktemp("ref") / "cal", progress=False)
+
+
+def test_the_posterior_moves_toward_the_target(calibrated):
+    post = pd.read_parquet(calibrated / "posterior.parquet")
+    info = json.loads((calibrated / "calibration.json").read_text())
+    gens = sorted(post["generation"].unique())
+    assert gens == [0, 1, 2] and (post.groupby("generation").size() == 6).all()
+    eps = [g["epsilon"] for g in info["generations"]]
+    assert np.isinf(post.loc[post["generation"] == 0, "epsilon"]).all() and eps[1] > eps[2]
+    first, last = (post[post["generation"] == g] for g in (0, gens[-1]))
+
+    def mean(df, col):
+        return float(np.sum(df[col] * df["weight"]))
+
+    # the prior draws arrest too many; the posterior lowers the arrest rate and comes close to the band
+    assert mean(last, "arrested") < mean(first, "arrested")
+    assert mean(last, "protest.arrest_per_s") < mean(first, "protest.arrest_per_s")
+    assert abs(mean(last, "arrested") - 3) < abs(mean(first, "arrested") - 3)
+    check = info["predictive_check"]["arrested"]
+    assert abs(check["predictive_median"] - 3) < abs(check["prior_median"] - 3)
+    assert info["reached_bands"] and info["best"]["distance"] <= eps[-1]
+
+
+def test_outputs_and_the_best_supported_scenario_runs(calibrated, tmp_path):
+    for name in ("posterior.parquet", "predictive.parquet", "evaluations.parquet", "abc.db", "calibration.json",
+                 "best_scenario.toml", "figures/marginals.png", "figures/pairs.png", "figures/predictive_check.png"):
+        assert (calibrated / name).is_file(), name
+    assert not [p.name for p in calibrated.iterdir() if p.name.startswith(".")]  # no temporary files left
+    info = json.loads((calibrated / "calibration.json").read_text())
+    assert set(info["posterior"]) == {"protest.arrest_per_s", "police.unit.count"}
+    p = info["posterior"]["protest.arrest_per_s"]
+    assert 0.005 <= p["q2.5"] <= p["median"] <= p["q97.5"] <= 0.5
+    pred = pd.read_parquet(calibrated / "predictive.parquet")
+    assert len(pred) == 4 and pred["arrested"].notna().all()
+    best = load_scenario(calibrated / "best_scenario.toml")
+    assert best.protest.arrest_per_s == info["best"]["params"]["protest.arrest_per_s"]
+    assert best.police[0].count == info["best"]["params"]["police.unit.count"]
+    outcome = run_to_folder(best, duration_s=60, out=tmp_path / "best", progress=False)
+    assert outcome.summary["status"] == "complete"
+
+
+def test_the_same_command_again_repeats_nothing(calibrated, spec_file):
+    before = pd.read_parquet(calibrated / "posterior.parquet")
+    run_calibration(spec_file, workers=2, out=calibrated, progress=False)
+    info = json.loads((calibrated / "calibration.json").read_text())
+    assert info["session"]["executed"] == 0 and info["session"]["reused"] > 0
+    pd.testing.assert_frame_equal(pd.read_parquet(calibrated / "posterior.parquet"), before)
