@@ -99,7 +99,7 @@ def _pairs(spec, post, pred):
 
 def _check(spec, post, pred):
     targets = spec.targets
-    fig = new_figure(4.0 * len(targets), 3.6)
+    fig = new_figure(max(6.0, 4.0 * len(targets)), 3.8)
     axes = fig.subplots(1, len(targets), squeeze=False)[0]
     first = post[post["generation"] == 0]
     rng = np.random.default_rng(0)  # horizontal jitter of the dots only
@@ -120,5 +120,6 @@ def _check(spec, post, pred):
         ax.set_title(tg.label, fontsize=9)
         ax.set_ylabel(tg.metric.name, fontsize=7)
         ax.legend(fontsize=7, loc="upper right")
-    fig.suptitle(f"Reported against simulated (diamonds: median and 90% range), {_title(spec)}", fontsize=10)
+    fig.suptitle(f"Posterior-predictive check: reported bands against runs at posterior settings\n"
+                 f"(diamonds: median and 90% range), {_title(spec)}", fontsize=10)
     return fig
