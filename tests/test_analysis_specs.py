@@ -91,6 +91,8 @@ def test_bad_sensitivity_specs_exit_2_with_one_line(tmp_path, capsys, old, new, 
     ('metric = "arrested"', 'metric = "cleared:the_moon"', "targets.0.metric", ["needs a place"]),
     ("high = 0.5", "high = 0.5\nmean = 0.1", "parameters.protest.arrest_per_s", ["truncnorm"]),
     ("duration_s = 60", "duration_s = 60\npopulaton = 10", "calibration.populaton", ["did you mean 'population'"]),
+    ("duration_s = 60", "duration_s = 60\npopulation = 10\nmax_evaluations = 5", "calibration.max_evaluations",
+     ["at least the population (10)"]),
     ("low = 0.01\nhigh = 0.5", "low = -0.1\nhigh = 0.5", "parameters.protest.arrest_per_s.low",
      ["outside what the scenario accepts"]),
 ])

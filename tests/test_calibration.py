@@ -101,3 +101,50 @@ def test_the_same_command_again_repeats_nothing(calibrated, spec_file):
     info = json.loads((calibrated / "calibration.json").read_text())
     assert info["session"]["executed"] == 0 and info["session"]["reused"] > 0
     pd.testing.assert_frame_equal(pd.read_parquet(calibrated / "posterior.parquet"), before)
+
+
+def test_a_nan_statistic_is_infinitely_far():
+    from sim.run.abc_sampler import Distance
+
+    d = Distance(p=np.inf, fixed_weights={"s0": 1.0, "s1": 0.5})
+    x0 = {"s0": 1.0, "s1": 1.0}
+    d.initialize(0, None, x0, 0)
+    assert d({"s0": 3.0, "s1": 2.0}, x0, 0, {}) == 2.0  # pyabc's weighted p-norm, p = inf
+    assert d({"s0": float("nan"), "s1": 1.0}, x0, 0, {}) == np.inf
+
+
+def test_a_target_no_run_can_compute_ends_instead_of_proposing_forever(tmp_path):
+    """20 s of pursuit injure nobody, so the police share of the injured is NaN in every run:
+    the prior's sample is kept (at infinite distance) and the calibration ends within its budget."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    spec = tmp_path / "nan.toml"
+    spec.write_text(SPEC.replace("duration_s = 60", "duration_s = 20").replace("population = 6", "population = 3")
+                    .replace("generations = 3", "generations = 2").replace("max_evaluations = 200", "max_evaluations = 30")
+                    .replace("predictive = 4", "predictive = 1")
+                    .replace('metric = "arrested"', 'metric = "share:injured_police,injured_protesters"')
+                    .replace("low = 2\nhigh = 4", "low = 0.25\nhigh = 0.55"))
+    with ThreadPoolExecutor(2) as pool:
+        out = run_calibration(spec, executor=pool, out=tmp_path / "out", progress=False)
+    info = json.loads((out / "calibration.json").read_text())
+    post = pd.read_parquet(out / "posterior.parquet")
+    assert info["status"] == "complete" and sorted(post["generation"].unique()) == [0, 1]
+    assert np.isinf(post["distance"]).all() and post["share:injured_police,injured_protesters"].isna().all()
+    assert info["session"]["executed"] < 30 and not info["reached_bands"]
+
+
+def test_max_evaluations_holds_within_a_generation(tmp_path):
+    """pyabc checks its total budget only between generations; the sampler stops a generation at it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    spec = tmp_path / "budget.toml"
+    spec.write_text(SPEC.replace("duration_s = 60", "duration_s = 20").replace("max_evaluations = 200",
+                                                                              "max_evaluations = 9")
+                    .replace("predictive = 4", "predictive = 1"))
+    with ThreadPoolExecutor(2) as pool:
+        out = run_calibration(spec, executor=pool, out=tmp_path / "out", progress=False)
+    info = json.loads((out / "calibration.json").read_text())
+    # generation 0 takes 6 of the 9; generation 1 stops unfinished after the other 3 and is dropped
+    assert [g["generation"] for g in info["generations"]] == [0]
+    assert info["session"]["executed"] == 9 + 1  # and the posterior-predictive run
+    assert sorted(pd.read_parquet(out / "posterior.parquet")["generation"].unique()) == [0]

@@ -54,17 +54,34 @@ class RunModel(pyabc.Model):
         return self.results[k]
 
 
+class Distance(pyabc.PNormDistance):
+    """pyabc's p-norm distance, infinite where a statistic is NaN (a failed run; a share of no
+    injuries): such a particle is accepted only while the tolerance is infinite (generation 0,
+    the prior's sample) and never after. pyabc's own distance is NaN there, which no tolerance
+    accepts, so a prior whose runs all gave NaN would be proposed from without end."""
+
+    def __call__(self, x, x_0, t=None, par=None) -> float:
+        d = super().__call__(x, x_0, t, par)
+        return math.inf if math.isnan(d) else d
+
+
 class RunSampler(Sampler):
     """Deterministic ABC-SMC sampling on the batch engine (see the module docstring).
 
     ``run(list of pars) -> list of summary-statistic dicts`` runs the proposals (``RunModel.key``
     names them). ``round_size`` slots are proposed at a time (at least the number of workers).
+    ``budget`` caps the simulations of all generations together: pyabc checks its
+    ``max_total_nr_simulations`` only between generations, so a generation that accepts little
+    would otherwise run on past it; here it stops there, unfinished, and pyabc ends the run with
+    the generations before it.
     """
 
-    def __init__(self, model: RunModel, run, base_seed: int, round_size: int, on_generation=None):
+    def __init__(self, model: RunModel, run, base_seed: int, round_size: int, on_generation=None,
+                 budget: float = math.inf):
         super().__init__()
         self.model, self.run, self.base_seed = model, run, int(base_seed)
         self.round_size = max(1, int(round_size))
+        self.budget = budget
         self.on_generation = on_generation
         self.evaluations_by_generation: dict[int, int] = {}
 
@@ -76,6 +93,8 @@ class RunSampler(Sampler):
     def sample_until_n_accepted(self, n, simulate_one, t, *, max_eval=np.inf, all_accepted=False,
                                 ana_vars=None):
         sample = self._create_empty_sample()
+        spent = sum(v for k, v in self.evaluations_by_generation.items() if k != t)
+        max_eval = min(max_eval, max(self.budget - spent, 0))
         accepted, slot, rate = 0, 0, 1.0
         while accepted < n:
             if slot >= max_eval:

@@ -17,8 +17,10 @@ its simulations run on the batch engine.
     high = 120
 
 Distance: the largest of |simulated - centre| / half-width over the targets (pyabc's p-norm with
-p = inf and fixed weights), so distance <= 1 means every target inside its band. Generation 0
-accepts every prior draw (tolerance infinite); later tolerances shrink by the ``alpha`` quantile.
+p = inf and fixed weights), so distance <= 1 means every target inside its band; infinite where a
+statistic is NaN (a failed run, a share of no injuries). Generation 0 accepts every prior draw
+(tolerance infinite); later tolerances shrink by the ``alpha`` quantile. ``max_evaluations`` holds
+within a generation too: one it cuts short is dropped and the calibration ends with those before.
 
 Why pyabc's ABC-SMC and not history matching: it is the field's library for this, gives a
 posterior (not only a region not yet ruled out) with no emulator to build and check, and its
@@ -109,6 +111,9 @@ def parse_spec(data: dict, path: Path, quick: bool = False) -> CalibrationSpec:
     for key, default, low, high in (("population", 40, 2, 100_000), ("generations", 6, 1, 1000),
                                     ("max_evaluations", 1000, 2, 10_000_000), ("predictive", 20, 0, 100_000)):
         values[key] = number(head.get(key, default), where(key), low=low, high=high, integer=True)
+    if values["max_evaluations"] < values["population"]:
+        raise ScenarioError(f"must be at least the population ({values['population']}): generation 0 runs "
+                            "that many", path=where("max_evaluations"))
     values["alpha"] = number(head.get("alpha", 0.5), where("alpha"), low=0, high=1, low_open=True)
     values["minimum_epsilon"] = number(head.get("minimum_epsilon", 1.0), where("minimum_epsilon"), low=0)
     items = data.get("targets")
@@ -157,7 +162,7 @@ def run_calibration(spec_or_path, *, workers=None, scheduler=None, out=None, qui
     import pyabc
 
     from ..atomic import write_json, write_text
-    from .abc_sampler import RunModel, RunSampler
+    from .abc_sampler import Distance, RunModel, RunSampler
     from .calibration_report import write_report
     from .evaluate import Evaluator
     from .outputs import check_out, resolve_scheduler
@@ -203,9 +208,9 @@ def run_calibration(spec_or_path, *, workers=None, scheduler=None, out=None, qui
 
     model = RunModel(key)
     sampler = RunSampler(model, run, d.base_seed, round_size=max(2 * (workers or d.workers or 2), 4),
-                         on_generation=report)
+                         on_generation=report, budget=spec.max_evaluations)
     priors = pyabc.Distribution(**{k: p.pyabc_rv() for k, p in zip(keys, d.parameters)})
-    distance = pyabc.PNormDistance(p=np.inf, fixed_weights={s: 1.0 / t.tolerance for s, t in zip(stats, spec.targets)})
+    distance = Distance(p=np.inf, fixed_weights={s: 1.0 / t.tolerance for s, t in zip(stats, spec.targets)})
     abc = pyabc.ABCSMC(model, priors, distance, population_size=spec.population, sampler=sampler,
                        eps=pyabc.QuantileEpsilon(initial_epsilon=np.inf, alpha=spec.alpha))
     _remove_stale_databases(out)
