@@ -86,6 +86,10 @@ def test_bad_sensitivity_specs_exit_2_with_one_line(tmp_path, capsys, old, new, 
 
 
 @pytest.mark.parametrize("old, new, where, words", [
+    ('"protest.arrest_per_s"]', '"protest.arest_per_s"]', "parameters.protest.arest_per_s",
+     ["unknown key path"]),                                                          # unknown key path
+    ("low = 0.01\nhigh = 0.5", "low = 0.5\nhigh = 0.5", "parameters.protest.arrest_per_s.high",
+     ["empty range"]),                                                               # empty prior range
     ("low = 2\nhigh = 4", "low = 4\nhigh = 2", "targets.0.high", ["empty band"]),
     ("low = 2\nhigh = 4", "value = 3", "targets.0", ["low and high, or as value and tolerance"]),
     ('metric = "arrested"', 'metric = "cleared:the_moon"', "targets.0.metric", ["needs a place"]),
@@ -104,6 +108,19 @@ def test_bad_calibration_specs_exit_2_with_one_line(tmp_path, capsys, old, new, 
     assert len(err.splitlines()) == 1 and err.startswith(f"error: {path}: {where}: "), err
     assert all(w in err for w in words), err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("text, old, new, where", [
+    (SENSITIVITY, "low = 4\nhigh = 12", "low = 12\nhigh = 4", "parameters.police.unit.count.high"),
+    (CALIBRATION, '"protest.arrest_per_s"]', '"protest.arest_per_s"]', "parameters.protest.arest_per_s"),
+])
+def test_validate_rejects_bad_specs_with_one_line(tmp_path, capsys, text, old, new, where):
+    path = _write(tmp_path, text.replace(old, new, 1))
+    assert main(["validate", str(path)]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"{path}: {where}: "), err
+    assert "ok (" not in captured.out
 
 
 def test_quick_overrides_are_checked_too(tmp_path):
