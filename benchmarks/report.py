@@ -74,8 +74,10 @@ def table(report: dict) -> str:
                      f"overhead {1e3 * c['overhead_per_run_s']:.0f} ms per run |")
     if "analysis_throughput" in cases:
         c = cases["analysis_throughput"]
+        dask = [c[k].get("same_results_on_dask_and_the_process_pool") for k in ("sensitivity", "calibration")]
+        same = "" if None in dask else "; the same results on Dask" if all(dask) else "; DIFFERENT results on Dask"
         lines.append(f"| sensitivity and calibration evaluations, 2 workers against 1 | "
-                     f"{c['sensitivity']['speedup_2_vs_1']:.2f}x and {c['calibration']['speedup_2_vs_1']:.2f}x |")
+                     f"{c['sensitivity']['speedup_2_vs_1']:.2f}x and {c['calibration']['speedup_2_vs_1']:.2f}x{same} |")
     if "calibration_quick" in cases:
         c = cases["calibration_quick"]
         lines.append(f"| the 5 October calibration, --quick ({c['evaluations']} runs of the whole evening) | "

@@ -27,4 +27,5 @@ def test_quick_benchmarks_write_their_json(tmp_path):
     analysis = report["cases"]["analysis_throughput"]
     for kind in ("sensitivity", "calibration"):
         assert analysis[kind]["speedup_2_vs_1"] > 0 and analysis[kind]["same_results_on_1_and_2_workers"]
+        assert analysis[kind]["same_results_on_dask_and_the_process_pool"]  # the test extra has dask
     assert report["cases"]["calibration_quick"]["evaluations"] > 0
