@@ -192,7 +192,7 @@ def run_calibration(spec_or_path, *, workers=None, scheduler=None, out=None, qui
     stats = [f"s{i}" for i in range(len(spec.targets))]
 
     def point(pars) -> dict:
-        return d.point([pars[k] for k in keys])
+        return d.point([p.from_unit(pars[k]) for p, k in zip(d.parameters, keys)])
 
     def key(pars):
         return tuple(sorted(point(pars).items()))
@@ -209,7 +209,10 @@ def run_calibration(spec_or_path, *, workers=None, scheduler=None, out=None, qui
     model = RunModel(key)
     sampler = RunSampler(model, run, d.base_seed, round_size=max(2 * (workers or d.workers or 2), 4),
                          on_generation=report, budget=spec.max_evaluations)
-    priors = pyabc.Distribution(**{k: p.pyabc_rv() for k, p in zip(keys, d.parameters)})
+    # pyabc works in each parameter's unit interval (uniform priors mapped through the prior's quantiles):
+    # its kernel density estimates then see coordinates of one scale, where rates from 1e-6 to 0.5
+    # made their covariance numerically singular and proposals' densities zero
+    priors = pyabc.Distribution(**{k: pyabc.RV("uniform", 0.0, 1.0) for k in keys})
     distance = Distance(p=np.inf, fixed_weights={s: 1.0 / t.tolerance for s, t in zip(stats, spec.targets)})
     abc = pyabc.ABCSMC(model, priors, distance, population_size=spec.population, sampler=sampler,
                        eps=pyabc.QuantileEpsilon(initial_epsilon=np.inf, alpha=spec.alpha))

@@ -3,9 +3,10 @@ runs at settings drawn from the posterior, with fresh seeds, against the reporte
 best-supported settings as a scenario file, summaries in ``calibration.json``, and figures.
 
 The best-supported settings are the particle of the last generation where pyabc's kernel density
-estimate of the posterior (its ``MultivariateNormalTransition`` fitted to that generation) is
-highest: a setting that was simulated and accepted, not a mixture of marginal medians that may lie
-where the posterior has no mass.
+estimate of the posterior (its ``MultivariateNormalTransition`` fitted to that generation, in the
+parameters' unit coordinates, where the prior is uniform) is highest, so where the posterior most
+exceeds the prior: a setting that was simulated and accepted, not a mixture of marginal medians
+that may lie where the posterior has no mass.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def posterior_frame(spec, history, keys, stats) -> pd.DataFrame:
         for k, p in enumerate(history.get_population(t).particles):
             row = {"generation": t, "epsilon": float(eps.get(t, math.nan)), "particle": k,
                    "weight": float(p.weight), "distance": float(p.distance)}
-            row.update(d.point([p.parameter[key] for key in keys]))
+            row.update(d.point([q.from_unit(p.parameter[key]) for q, key in zip(d.parameters, keys)]))
             row.update({tg.metric.name: float(p.sum_stat[s]) for s, tg in zip(stats, spec.targets)})
             rows.append(row)
     df = pd.DataFrame(rows)
@@ -67,8 +68,7 @@ def write_report(spec, history, ev, out, keys, stats, evaluations_by_generation,
                            "prior": [p.low, p.high], "distribution": p.distribution}
 
     # best-supported: highest posterior density (pyabc's KDE) among the last generation's particles
-    par = last[names].astype(float)
-    par.columns = keys
+    par = pd.DataFrame({k: p.to_unit(last[p.path].to_numpy(dtype=float)) for k, p in zip(keys, d.parameters)})
     if len(last) > len(names) + 1:
         kde = MultivariateNormalTransition()
         kde.fit(par, w)

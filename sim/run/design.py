@@ -58,19 +58,13 @@ class Parameter:
         return stats.uniform(self.low, self.high - self.low)
 
     def from_unit(self, u) -> np.ndarray:
-        """Points of the unit interval (SALib's designs) to values of the parameter (its quantiles)."""
+        """Points of the unit interval (SALib's designs, pyabc's particles) to values of the parameter
+        (its quantiles)."""
         return np.clip(self._scipy().ppf(np.clip(np.asarray(u, dtype=float), 0.0, 1.0)), self.low, self.high)
 
-    def pyabc_rv(self):
-        """The prior as a pyabc random variable (scipy's distribution of the same name)."""
-        import pyabc
-
-        if self.distribution == "loguniform":
-            return pyabc.RV("loguniform", self.low, self.high)
-        if self.distribution == "truncnorm":
-            return pyabc.RV("truncnorm", (self.low - self.mean) / self.sd, (self.high - self.mean) / self.sd,
-                            loc=self.mean, scale=self.sd)
-        return pyabc.RV("uniform", self.low, self.high - self.low)
+    def to_unit(self, x) -> np.ndarray:
+        """Values of the parameter to the unit interval (its distribution function): ``from_unit`` undone."""
+        return np.clip(self._scipy().cdf(np.asarray(x, dtype=float)), 0.0, 1.0)
 
     def value(self, x: float):
         """What the scenario gets: rounded for integer settings, otherwise 12 significant digits."""
