@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import NullFormatter
 
 from ..atomic import new_temp_folder, publish_folder
 from ..figures import new_figure, save
@@ -55,6 +56,7 @@ def _marginals(spec, post, pred):
                     label=f"generation {t}" + (" (posterior)" if last else " (prior draws)" if t == 0 else ""))
         if log:
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())  # labels on minor ticks overlap
         ax.set_xlim(p.low, p.high)
         ax.set_title(p.path, fontsize=9)
         ax.set_ylabel("posterior weight")
@@ -88,6 +90,7 @@ def _pairs(spec, post, pred):
             for axis, p in ((ax.xaxis, pj), (ax.yaxis, pi)):
                 if p.distribution == "loguniform" and (axis is ax.xaxis or i != j):
                     (ax.set_xscale if axis is ax.xaxis else ax.set_yscale)("log")
+                    axis.set_minor_formatter(NullFormatter())
             ax.tick_params(labelsize=6)
             if i == k - 1:
                 ax.set_xlabel(pj.path, fontsize=7)
@@ -119,7 +122,7 @@ def _check(spec, post, pred):
         ax.set_xlim(-0.5, 1.6)
         ax.set_title(tg.label, fontsize=9)
         ax.set_ylabel(tg.metric.name, fontsize=7)
-        ax.legend(fontsize=7, loc="upper right")
+        ax.legend(fontsize=7, loc="best")
     fig.suptitle(f"Posterior-predictive check: reported bands against runs at posterior settings\n"
                  f"(diamonds: median and 90% range), {_title(spec)}", fontsize=10)
     return fig

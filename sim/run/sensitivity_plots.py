@@ -57,7 +57,7 @@ def _panel(ax, rows, method: str) -> None:
         ax.barh(y, main["value"], xerr=_err(main), color="#4c72b0", alpha=0.85, capsize=3, label="mu* (95% CI)")
         ax.plot(sigma.reindex(main["parameter"]).to_numpy(), y, "o", color="#dd8452", ms=5,
                 label="sigma (interactions, non-linearity)")
-        ax.set_xlabel("effect on the metric of sweeping the parameter over its range (metric's unit)")
+        ax.set_xlabel("effect on the metric of sweeping the parameter\nover its range (in the metric's unit)")
         ax.set_title("Morris screening", fontsize=9)
     else:
         s1 = rows[rows["index"] == "S1"].set_index("parameter")
