@@ -22,7 +22,7 @@ name = "pursuit calibration"
 scenario = "{PURSUIT}"
 duration_s = 60
 base_seed = 5
-population = 6
+population = 10
 generations = 3
 max_evaluations = 200
 predictive = 4
@@ -60,7 +60,7 @@ def test_the_posterior_moves_toward_the_target(calibrated):
     post = pd.read_parquet(calibrated / "posterior.parquet")
     info = json.loads((calibrated / "calibration.json").read_text())
     gens = sorted(post["generation"].unique())
-    assert gens == [0, 1, 2] and (post.groupby("generation").size() == 6).all()
+    assert gens == [0, 1, 2] and (post.groupby("generation").size() == 10).all()
     eps = [g["epsilon"] for g in info["generations"]]
     assert np.isinf(post.loc[post["generation"] == 0, "epsilon"]).all() and eps[1] > eps[2]
     first, last = (post[post["generation"] == g] for g in (0, gens[-1]))
@@ -140,6 +140,7 @@ def test_a_target_no_run_can_compute_ends_instead_of_proposing_forever(tmp_path)
 
     spec = tmp_path / "nan.toml"
     spec.write_text(SPEC.replace("duration_s = 60", "duration_s = 20").replace("generations = 3", "generations = 2")
+                    .replace("population = 10", "population = 6")
                     .replace("max_evaluations = 200", "max_evaluations = 40").replace("predictive = 4", "predictive = 1")
                     .replace("[[targets]]", RATES + "\n[[targets]]")
                     .replace('metric = "arrested"', 'metric = "share:injured_police,injured_protesters"')
@@ -159,9 +160,8 @@ def test_max_evaluations_holds_within_a_generation(tmp_path):
     from concurrent.futures import ThreadPoolExecutor
 
     spec = tmp_path / "budget.toml"
-    spec.write_text(SPEC.replace("duration_s = 60", "duration_s = 20").replace("max_evaluations = 200",
-                                                                              "max_evaluations = 9")
-                    .replace("predictive = 4", "predictive = 1"))
+    spec.write_text(SPEC.replace("duration_s = 60", "duration_s = 20").replace("population = 10", "population = 6")
+                    .replace("max_evaluations = 200", "max_evaluations = 9").replace("predictive = 4", "predictive = 1"))
     with ThreadPoolExecutor(2) as pool:
         out = run_calibration(spec, executor=pool, out=tmp_path / "out", progress=False)
     info = json.loads((out / "calibration.json").read_text())
