@@ -5,7 +5,9 @@ and the shipped 5 October calibration's ``--quick`` budget end to end.
   of the 5 October scenario cut to its first ``DURATION`` simulated seconds (a few seconds of wall
   time per run), from an empty folder each time (worker start-up included);
 * ``calibration``: the shipped calibration's priors and targets on the same short runs, 6
-  particles, 2 generations; pyabc proposes in rounds, so workers wait at the end of each round;
+  particles, 2 generations; pyabc proposes in rounds, so workers wait at the end of each round.
+  Ten minutes from 19:30 come before any force, so nobody is injured, the police share is NaN
+  and every particle is at infinite distance: this measures the machinery, not an inference;
 * ``evaluations_per_second`` of each, and ``speedup_2_vs_1`` (target >= 1.7 on 2 cores); the
   same design on a local dask.distributed cluster of two worker processes (if the dask extra is
   installed), whose evaluations must equal the process pool's;
