@@ -37,12 +37,12 @@ except (OSError, StopIteration):
 _CORE_PROBE = r"""
 import json, sys, time
 sys.path.insert(0, {root!r})
-from benchmarks.core_walking import bishkek_world, crowd
+from benchmarks.core_walking import bishkek_terrain, crowd
 from sim.core.engine import Core, WalkParams
 import numpy as np
-world = bishkek_world()
+terrain = bishkek_terrain()
 t1 = time.perf_counter()
-core = Core(world, WalkParams(dt=0.5, max_speed=2.2), crowd(world, {n}), "numba")
+core = Core(terrain, WalkParams(dt=0.5, max_speed=2.2), crowd(terrain, {n}), "numba")
 rng = np.random.default_rng(0)
 core.step(rng)
 t2 = time.perf_counter()

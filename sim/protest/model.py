@@ -10,7 +10,7 @@ import numpy as np
 
 from .agents import Police, Protester
 from ..core.walk import behaviour as B
-from ..core.walk.engine import Core, Decisions, WalkParams, World, arrest_probability_table, start_numba_set_up
+from ..core.walk.engine import Core, Decisions, Terrain, WalkParams, arrest_probability_table, start_numba_set_up
 from ..core.walk.hazards import GasField
 from ..core.walk.state import HOLD, INJURED, LEAVE, MARCH, POLICE, PROTESTER, RALLY, STATE_NAMES, AgentArrays
 from ..geo.fields import EXITS, SECTORS, escape_target, exit_sectors, field_stack
@@ -54,15 +54,15 @@ class ProtestModel(mesa.Model):
         fields = field_stack(self.gridmap, list(self.field_targets), use_cache=use_field_cache)
         field_place = np.array(
             [-1 if t.startswith(EXITS) else self.gridmap.place_index(t) for t in self.field_targets], dtype=np.int16)
-        world = World(self.gridmap.walkable, self.gridmap.place_id, exit_mask.view(np.uint8),
-                      fields, field_place, self.gridmap.cell_size)
+        terrain = Terrain(self.gridmap.walkable, self.gridmap.place_id, exit_mask.view(np.uint8),
+                          fields, field_place, self.gridmap.cell_size)
 
         self.arrays = self._place_agents(groups)
         max_speed = max(g.walking.speed_max for _, _, g in groups)
         rules = scenario.protest
         self.count_factor = max(1, int(round(rules.count_cell_m / self.gridmap.cell_size)))
         self.count_shape = tuple(-(-n // self.count_factor) for n in self.gridmap.shape)
-        self.core = Core(world, WalkParams(dt=self.dt, max_speed=max_speed), self.arrays, engine,
+        self.core = Core(terrain, WalkParams(dt=self.dt, max_speed=max_speed), self.arrays, engine,
                          decisions=self._decisions(scenario))
         for i, kind in enumerate(self.arrays.kind):
             (Police if kind == POLICE else Protester)(self, i)
@@ -305,7 +305,7 @@ class ProtestModel(mesa.Model):
             self.running = False
 
     def _fields_worth_copying(self) -> bool:
-        return (isinstance(self.core.world.fields.base, np.memmap)
+        return (isinstance(self.core.terrain.fields.base, np.memmap)
                 and len(self.arrays) * self.total_steps >= FIELDS_TO_MEMORY_MIN_AGENT_STEPS)
 
     def _copy_fields_to_memory(self) -> None:
@@ -315,10 +315,10 @@ class ProtestModel(mesa.Model):
         Mapped, the fields cost nothing at start-up, but a file is mapped in 4 KiB pages where a
         large array gets 2 MiB ones, and a dispersed crowd then misses the TLB on its field reads:
         steps 3-4% slower. The copy takes ~0.4 s of one core, so only long runs make it."""
-        mapped = self.core.world
+        mapped = self.core.terrain
 
         def copy() -> None:
-            self.core.world = dataclasses.replace(mapped, fields=np.array(mapped.fields))
+            self.core.terrain = dataclasses.replace(mapped, fields=np.array(mapped.fields))
 
         threading.Thread(target=copy, name="fields-to-memory", daemon=True).start()
 

@@ -1,4 +1,4 @@
-"""One object that steps the arrays: the map-side inputs, the walking parameters and an engine choice.
+"""One object that steps the arrays: the terrain, the walking parameters and an engine choice.
 
 ``Core`` is what the Mesa model drives and what the benchmarks time directly. Both engines
 get the same plan for each step (:class:`StepPlan`: where the strips of the turn order start,
@@ -27,7 +27,7 @@ ENGINES = ("numba", "python")
 
 
 @dataclass(frozen=True)
-class World:
+class Terrain:
     """What does not change during a step: the floor, the places, the exits and the fields."""
 
     walkable: np.ndarray  # uint8 [nx, ny]
@@ -75,7 +75,7 @@ class StepPlan:
 
 @dataclass
 class Decisions:
-    """What the decision pass needs beyond the walking world (see ``sim.core.behaviour``)."""
+    """What the decision pass needs beyond the walking terrain (see ``sim.core.behaviour``)."""
 
     params: np.ndarray  # float64 [N_PARAMS], indexed by behaviour.P_*
     arrest_p_table: np.ndarray  # float64: Epstein's P for each integer ratio floor(C / (1 + A))
@@ -96,7 +96,7 @@ def start_numba_set_up() -> None:
     """Start numba's own set-up on another thread.
 
     The first kernel call of a process costs ~0.5 s of numba setting itself up, even with every
-    kernel cached. A caller that first builds its world with numpy (which releases the GIL in its
+    kernel cached. A caller that first builds its terrain with numpy (which releases the GIL in its
     loops) can overlap the two, but both sides mostly hold the GIL: this saved 0.1-0.3 s when the
     model build did more numpy work, and since the map's tables come from fast kernels the gain is
     within the noise (build and first step of the 5 October scenario: 0.44-0.65 s with the thread,
@@ -118,17 +118,17 @@ def arrest_probability_table(k: float, max_ratio: int = 64) -> np.ndarray:
 
 
 class Core:
-    """Steps an :class:`AgentArrays` on a :class:`World` with the numba or the Python engine."""
+    """Steps an :class:`AgentArrays` on a :class:`Terrain` with the numba or the Python engine."""
 
-    def __init__(self, world: World, params: WalkParams, agents: AgentArrays, engine: str = "numba",
+    def __init__(self, terrain: Terrain, params: WalkParams, agents: AgentArrays, engine: str = "numba",
                  decisions: Decisions | None = None):
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
-        self.world = world
+        self.terrain = terrain
         self.params = params
         self.agents = agents
         self.engine = engine
-        cell = world.cell_size
+        cell = terrain.cell_size
         self.window_r = params.window_r(cell)
         self.max_moves = params.max_moves(cell)
         self.mill_threshold = params.mill_threshold()
@@ -137,13 +137,18 @@ class Core:
         draws_per_agent(self.max_moves)
         self.speed_table = weidmann_factor_table((2 * self.window_r + 1) ** 2 - 1, cell)
         self.strip_width = strip_width(self.max_moves, self.window_r)
-        self.strips = world.walkable.shape[0] // self.strip_width + 2
-        self.occ = agents.occupancy(world.walkable)  # bit grid: who stands where
-        self.cells = cell_table.build(world.walkable, world.place_id, world.is_exit, self.window_r)
+        self.strips = terrain.walkable.shape[0] // self.strip_width + 2
+        self.occ = agents.occupancy(terrain.walkable)  # bit grid: who stands where
+        self.cells = cell_table.build(terrain.walkable, terrain.place_id, terrain.is_exit, self.window_r)
         self.decisions = decisions
         self.injured_total = 0
         self.arrested_total = 0
         self.steps = 0
+
+    @property
+    def world(self) -> Terrain:
+        """The terrain under its other name (tests/test_bishkek_splinter.py reads ``core.world``)."""
+        return self.terrain
 
     def step(self, rng: np.random.Generator) -> int:
         """Decide (every ``decide_every`` steps), spread the gas, then walk; returns how many left the map."""
@@ -168,19 +173,19 @@ class Core:
 
     def open_cells(self, mask: np.ndarray) -> None:
         """Cells that were walls become floor (a gate gives way)."""
-        w = self.world
+        w = self.terrain
         w.walkable[mask] = 1
         if mask.any():  # once a run at most: the whole table anew (40-70 ms for the Bishkek map)
             self.cells = cell_table.build(w.walkable, w.place_id, w.is_exit, self.window_r)
 
     def occupied(self) -> np.ndarray:
         """Bool grid of the cells someone stands on (a copy, for checks and pictures)."""
-        return bits.unpack(self.occ, self.world.walkable.shape)
+        return bits.unpack(self.occ, self.terrain.walkable.shape)
 
     def counts_grid(self) -> np.ndarray:
         """Summed-area tables of police, actives, fleeing, protesters, arresting officers per coarse cell."""
         d, a = self.decisions, self.agents
-        nx, ny = self.world.walkable.shape
+        nx, ny = self.terrain.walkable.shape
         cx, cy = -(-nx // d.coarse_factor), -(-ny // d.coarse_factor)
         fn = coarse_counts if self.engine == "numba" else coarse_counts_reference
         return fn(a.x, a.y, a.kind, a.state, a.arresting, d.coarse_factor, cx, cy)
@@ -201,7 +206,7 @@ class Core:
 
     def step_with(self, plan: StepPlan) -> int:
         """Walk one step by ``plan``; returns how many left the map."""
-        w, a = self.world, self.agents
+        w, a = self.terrain, self.agents
         common = (w.field_place, self.speed_table, self.window_r, self.params.dt, w.cell_size, self.mill_threshold,
                   self.max_moves, self.params.flee_factor)
         if self.engine == "numba":
