@@ -10,7 +10,7 @@ from numba import njit
 from sim.core.walk import bits
 from sim.core import counter_rng
 from sim.core.walk.engine import Core, Terrain, WalkParams
-from sim.core.walk.movement import PARALLEL_GROUPING_MIN, group_by_strip, plan_slots, turn_sequence
+from sim.core.walk.strips import PARALLEL_GROUPING_MIN, group_by_strip, plan_slots, turn_sequence
 from sim.core.walk.state import FLEEING, LEAVE, MARCH, AgentArrays
 from sim.geo.fields import distance_field
 

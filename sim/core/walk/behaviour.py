@@ -1,7 +1,7 @@
 """Decisions, once a step and for everyone at once (numba): turn active, flee, calm down, get hurt or arrested.
 
 Every decision reads the same snapshot (counts on a coarse grid taken before the pass), so
-the outcome does not depend on the order agents are visited in; ``sim.core.reference``
+the outcome does not depend on the order agents are visited in; ``sim.core.walk.behaviour_reference``
 restates the rules in plain Python. The rules, for a protester on the map and not injured:
 
 * Gas: inside the visible cloud (concentration above ``flee_concentration``) it flees. Its

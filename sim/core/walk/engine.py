@@ -17,11 +17,13 @@ import numpy as np
 
 from . import bits, cell_table
 from .behaviour import N_PARAMS, coarse_counts, decide
+from .behaviour_reference import coarse_counts_reference, decide_reference
 from ..counter_rng import new_key
 from .hazards import GasField
-from .movement import draws_per_agent, step_agents, strip_width, turn_sequence
-from .reference import coarse_counts_reference, decide_reference, step_agents_reference
+from .movement import draws_per_agent, step_agents
+from .reference import step_agents_reference
 from .state import AgentArrays, weidmann_factor_table
+from .strips import strip_width, turn_sequence
 
 ENGINES = ("numba", "python")
 
@@ -65,7 +67,7 @@ class StepPlan:
     """What both engines need to walk one step identically: where the strips start (``offset``),
     which parity of strips goes first, the key that shuffles each strip's turns and the key of
     the step's counter-based draws. The turn order itself is derived from the agents' columns
-    at the start of the step (``sim.core.movement``)."""
+    at the start of the step (``sim.core.walk.strips``)."""
 
     offset: int
     first_phase: int

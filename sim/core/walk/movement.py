@@ -20,17 +20,8 @@ Python and must agree bit for bit):
   of unspent walking.
 * Stepping on an exit cell means leaving the map.
 
-Order and threads. Agents take their turns one at a time in a random order; so that two
-threads can walk them at once with the same result, the order is grouped by vertical strips
-of the map (:func:`group_by_strip`; each strip is then shuffled by :func:`shuffle_strip`, in
-the walk itself, by the thread that walks it). A strip is wider than twice the farthest an
-agent can reach in a step (its moves plus its density window), so agents of strips two apart
-never see each other's cells: all strips of one parity are walked in parallel, then all of
-the other. That is exactly a sequential pass over the strips of the first parity, then the
-second, each strip in its random order (:func:`turn_sequence`), which is what the reference
-engine does. The strips' offset and which parity goes first are drawn afresh every step, so
-no boundary stays in one place. Walking a strip at a time also keeps what a step reads in the
-caches.
+Order and threads: the turns are taken strip by strip, the strips of one parity on all threads
+at once, then the others (``sim.core.walk.strips`` says why that gives the sequential result).
 
 Memory. Occupancy is a bit grid (``sim.core.bits``). What a walker reads of the cell it stands
 on (the neighbours walls let it step to, exit, place, the floor area of its density window,
@@ -56,15 +47,15 @@ from numba import njit, prange
 
 from .bits import DX, DY, PAD, bits_at, flip, neighbours_taken, popcount64, prefetch, u64
 from .cell_table import area_of, enter_of, exit_of, place_of
-from ..counter_rng import STRIDE, draw16, draw64
+from ..counter_rng import STRIDE, draw16
 from ..parallel import PRANGE_ONLY
 from .state import FLEEING, INJURED, LEFT, MARCH, NOWHERE, RALLY
+from .strips import group_by_strip, plan_slots, take_strip
 
 BUDGET_CAP_CELLS = 1.5
 SQRT2 = 1.4142135623730951
 PREFETCH_AHEAD = 4  # agents: far enough to hide a cache miss, near enough to stay in the cache
 ROW_PREFETCH_AHEAD = 16  # agents: their own rows are fetched earlier, as the map prefetch reads them
-assert NOWHERE == -1  # group_by_strip's strip lookup holds off-map agents at index NOWHERE + 1 = 0
 
 
 def draws_per_agent(max_moves: int) -> int:
@@ -73,151 +64,6 @@ def draws_per_agent(max_moves: int) -> int:
     if n > STRIDE:
         raise ValueError(f"{max_moves} moves per step need more than {STRIDE} draws per agent")
     return n
-
-
-def strip_width(max_moves: int, window_r: int) -> int:
-    """Cells per strip: agents of strips two apart can neither reach nor see each other's cells.
-
-    An agent moves at most ``max_moves + 1`` cells in x (moves plus a step aside) and reads
-    ``max(window_r, 1)`` cells beyond where it stands; two such reaches must fit in a strip.
-    """
-    return 2 * (max_moves + 1 + max(window_r, 1)) + 2
-
-
-GROUPING_CHUNKS = 8  # agents are grouped by strip in this many index ranges at once, whatever the thread count
-PARALLEL_GROUPING_MIN = 20_000  # agents: below this, grouping them on one thread is quicker
-
-
-@njit(cache=True, parallel=PRANGE_ONLY)
-def group_by_strip(x, width, offset, nstrips):
-    """Agents grouped by strip (``(x + offset) // width``; agents off the map in strip 0), each strip's
-    in index order. Returns (order, strip start offsets): strip ``s`` is ``order[ptr[s]:ptr[s + 1]]``.
-
-    A counting sort over fixed index ranges: each range counts, then places, its own agents, so
-    the result is the serial one on any number of threads.
-    """
-    n = x.shape[0]
-    # strip_of[x + 1] is the strip of column x (NOWHERE = -1 to strip 0): a load, not a division per
-    # agent; the table is counted up column by column (3,264 divisions, one per column of the
-    # Bishkek map, took longer than grouping a thousand walkers)
-    last = nstrips * width - offset - 1  # the last column the strips cover: the map's are all inside
-    strip_of = np.empty(last + 2, dtype=np.int64)
-    strip_of[0] = 0
-    s = offset // width
-    into = offset - s * width  # column 0's place inside its strip
-    for col in range(last + 1):
-        strip_of[col + 1] = s
-        into += 1
-        if into == width:
-            into = 0
-            s += 1
-    # in parallel only for large crowds: each parallel loop wakes the other thread, which costs as
-    # much as grouping a few thousand agents
-    parallel = n >= PARALLEL_GROUPING_MIN
-    count = np.zeros((GROUPING_CHUNKS, nstrips), dtype=np.int64)
-    if parallel:
-        for c in prange(GROUPING_CHUNKS):
-            _count_chunk(x, strip_of, last, c * n // GROUPING_CHUNKS, (c + 1) * n // GROUPING_CHUNKS, count[c])
-    else:
-        for c in range(GROUPING_CHUNKS):
-            _count_chunk(x, strip_of, last, c * n // GROUPING_CHUNKS, (c + 1) * n // GROUPING_CHUNKS, count[c])
-    ptr = np.zeros(nstrips + 1, dtype=np.int64)
-    fill = np.empty((GROUPING_CHUNKS, nstrips), dtype=np.int64)  # where each range's next agent of a strip goes
-    at = 0
-    for s in range(nstrips):
-        for c in range(GROUPING_CHUNKS):
-            fill[c, s] = at
-            at += count[c, s]
-        ptr[s + 1] = at
-    order = np.empty(n, dtype=np.int64)
-    if parallel:
-        for c in prange(GROUPING_CHUNKS):
-            _place_chunk(x, strip_of, last, c * n // GROUPING_CHUNKS, (c + 1) * n // GROUPING_CHUNKS, fill[c], order)
-    else:
-        for c in range(GROUPING_CHUNKS):
-            _place_chunk(x, strip_of, last, c * n // GROUPING_CHUNKS, (c + 1) * n // GROUPING_CHUNKS, fill[c], order)
-    return order, ptr
-
-
-@njit(cache=True)
-def _count_chunk(x, strip_of, last, lo, hi, count):
-    """Agents ``lo:hi`` counted per strip into ``count``."""
-    for i in range(lo, hi):
-        count[strip_of[min(x[i], last) + 1]] += 1
-
-
-@njit(cache=True)
-def _place_chunk(x, strip_of, last, lo, hi, fill, order):
-    """Agents ``lo:hi`` written to ``order``, each at its strip's next free place (``fill``)."""
-    for i in range(lo, hi):
-        s = strip_of[min(x[i], last) + 1]
-        order[fill[s]] = i
-        fill[s] += 1
-
-
-@njit(cache=True)
-def shuffle_strip(turns, lo, hi, first, key):
-    """Put ``turns[lo:hi]``, one strip's agents, in a uniformly random order (Fisher-Yates). Draw
-    ``first + k`` of ``key`` serves position ``lo + k``, ``first`` being the strip's start in the
-    grouped order: wherever the strip is copied to, it gets the same order."""
-    for j in range(hi - 1, lo, -1):
-        # a uniform position in lo..j: the top 32 bits of a draw times the span, over 2^32
-        draw = draw64(key, first + j - lo, 0) >> np.uint64(32)
-        r = lo + np.int64(draw * np.uint64(j - lo + 1) >> np.uint64(32))
-        turns[j], turns[r] = turns[r], turns[j]
-
-
-@njit(cache=True)
-def take_strip(order, ptr, s, turns, m, order_key):
-    """Strip ``s``'s agents copied from the grouped ``order`` to ``turns[m:]`` and shuffled there;
-    returns where the next strip goes. Both engines take their turns through this."""
-    lo = m
-    for j in range(ptr[s], ptr[s + 1]):
-        turns[m] = order[j]
-        m += 1
-    shuffle_strip(turns, lo, m, ptr[s], order_key)
-    return m
-
-
-@njit(cache=True)
-def turn_sequence(x, width, offset, nstrips, first_phase, order_key):
-    """The step's turns as one sequential pass (what the reference engine walks): the strips of
-    parity ``first_phase``, then the others, each strip's agents shuffled with ``order_key``."""
-    order, ptr = group_by_strip(x, width, offset, nstrips)
-    turns = np.empty_like(order)
-    m = 0
-    for p in range(2):
-        for s in range(first_phase if p == 0 else 1 - first_phase, nstrips, 2):
-            m = take_strip(order, ptr, s, turns, m, order_key)
-    return turns
-
-
-@njit(cache=True)
-def plan_slots(ptr, nslots, first_phase):
-    """Which strips each of ``nslots`` threads walks, phase by phase: the strips of a parity spread
-    over the threads, largest first to the least loaded (``slot_ptr[phase * nslots + slot]`` indexes
-    ``slot_strips``). Any spread gives the same result; this one keeps both cores busy."""
-    nstrips = ptr.shape[0] - 1
-    slot_ptr = np.zeros(2 * nslots + 1, dtype=np.int64)
-    slot_strips = np.empty(nstrips, dtype=np.int64)
-    owner = np.empty(nstrips, dtype=np.int64)
-    filled = 0
-    for p in range(2):
-        phase = first_phase if p == 0 else 1 - first_phase
-        strips = np.arange(phase, nstrips, 2)
-        sizes = ptr[strips + 1] - ptr[strips]
-        load = np.zeros(nslots, dtype=np.int64)
-        for k in np.argsort(-sizes, kind="mergesort"):
-            slot = np.argmin(load)
-            load[slot] += sizes[k]
-            owner[strips[k]] = slot
-        for slot in range(nslots):
-            for s in strips:
-                if owner[s] == slot and ptr[s + 1] > ptr[s]:
-                    slot_strips[filled] = s
-                    filled += 1
-            slot_ptr[p * nslots + slot + 1] = filled
-    return slot_ptr, slot_strips
 
 
 @njit(cache=True)
@@ -364,7 +210,7 @@ def step_agents(width, offset, nstrips, first_phase, order_key, nslots, key, x, 
                 speed, budget, occ, cells, fields, field_place,
                 speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
     """Advance every agent by one time step in place, the strips of each parity spread over
-    ``nslots`` threads (see the module docstring); returns how many left the map. (The thread
+    ``nslots`` threads (``sim.core.walk.strips``); returns how many left the map. (The thread
     count comes from the caller: numba's ``get_num_threads`` inside a kernel stops it caching.)"""
     order, strip_ptr = group_by_strip(x, width, offset, nstrips)
     slot_ptr, slot_strips = plan_slots(strip_ptr, nslots, first_phase)
