@@ -1,11 +1,13 @@
 """The decision pass (Epstein activation, gas, flight, arrests, injuries): engines agree, invariants hold."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.core.walk import behaviour as B
+from sim.core.walk.behaviour import DecisionParams
 from sim.core.walk.engine import Core, Decisions, WalkParams, arrest_probability_table
 from sim.core.walk.hazards import GasField
 from sim.core.walk.state import ACTIVE, ARRESTED, FLEEING, INJURED, LEFT, POLICE, PROTESTER, QUIET
@@ -13,21 +15,11 @@ from tests.test_core_properties import terrains
 
 
 def _params(rng, dt):
-    p = np.zeros(B.N_PARAMS)
-    p[B.P_DT] = dt
-    p[B.P_THRESHOLD] = 0.1
-    p[B.P_FLEE_CONC] = rng.uniform(0.05, 1)
-    p[B.P_DOSE_INJURE] = rng.uniform(0.5, 5)
-    p[B.P_GAS_INJURY] = rng.uniform(0, 0.5)
-    p[B.P_FLEE_TIME] = rng.uniform(1, 20)
-    p[B.P_CONTAGION] = rng.uniform(0, 2)
-    p[B.P_CRUSH] = rng.uniform(0, 0.5)
-    p[B.P_ARREST] = rng.uniform(0, 1)
-    p[B.P_BATON] = rng.uniform(0, 0.5)
-    p[B.P_PROJECTILE] = rng.uniform(0, 0.2)
-    p[B.P_PROJECTILE_CAP] = 10
-    p[B.P_BACKUP] = rng.integers(1, 4)
-    return p
+    return DecisionParams(
+        interval_s=dt, threshold=0.1, flee_concentration=rng.uniform(0.05, 1), dose_injure=rng.uniform(0.5, 5),
+        gas_injury_per_s=rng.uniform(0, 0.5), flee_time_s=rng.uniform(1, 20), contagion_per_s=rng.uniform(0, 2),
+        crush_per_s=rng.uniform(0, 0.5), arrest_per_s=rng.uniform(0, 1), baton_per_s=rng.uniform(0, 0.5),
+        projectile_per_s=rng.uniform(0, 0.2), projectile_cap=10, backup=rng.integers(1, 4))
 
 
 def _decisions(terrain, rng, dt, regroup):
@@ -102,7 +94,7 @@ def test_epstein_rule_without_police_makes_the_aggrieved_active():
     a.grievance[:] = np.linspace(0, 0.2, 10)
     d = _decisions(terrain, np.random.default_rng(0), 0.5, False)
     d.gas.conc[:] = 0
-    d.params[B.P_CONTAGION] = 0
+    d = dataclasses.replace(d, params=d.params._replace(contagion_per_s=0.0))
     c = Core(terrain, WalkParams(dt=0.5, max_speed=2.2), a, "numba", decisions=d)
     c.decide_with(key=1)
     assert ((a.state == ACTIVE) == (a.grievance > 0.1)).all()
@@ -124,8 +116,7 @@ def test_police_in_sight_deter_activation(cops, expected):
     a.grievance[0], a.risk[0] = 0.5, 0.9
     d = _decisions(terrain, np.random.default_rng(0), 0.5, False)
     d.gas.conc[:] = 0
-    d.coarse_factor, d.vision_r = 2, 4
-    d.params[B.P_PROJECTILE] = 0
+    d = dataclasses.replace(d, coarse_factor=2, vision_r=4, params=d.params._replace(projectile_per_s=0.0))
     c = Core(terrain, WalkParams(dt=0.5, max_speed=2.2), a, "numba", decisions=d)
     c.decide_with(key=1)
     assert a.state[0] == expected

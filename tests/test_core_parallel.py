@@ -152,7 +152,7 @@ def test_two_threads_one_thread_and_the_reference_agree(terrain_agents, steps):
     terrain, a0, seed = terrain_agents
     params = WalkParams(dt=0.5, max_speed=2.2)
     cores = [Core(terrain, params, a0.copy(), engine) for engine in ("numba", "numba", "python")]
-    assert cores[0].strips >= 4
+    assert cores[0].walking.strips >= 4
     rng = np.random.default_rng(seed)
     for _ in range(steps):
         plan = cores[0].plan_step(rng)

@@ -9,7 +9,7 @@ import mesa
 import numpy as np
 
 from .agents import Police, Protester
-from ..core.walk import behaviour as B
+from ..core.walk.behaviour import DecisionParams
 from ..core.walk.engine import Core, Decisions, Terrain, WalkParams, arrest_probability_table, start_numba_set_up
 from ..core.walk.hazards import GasField
 from ..core.walk.state import HOLD, INJURED, LEAVE, MARCH, POLICE, PROTESTER, RALLY, STATE_NAMES, AgentArrays
@@ -132,28 +132,20 @@ class ProtestModel(mesa.Model):
     def _decisions(self, scenario: Scenario) -> Decisions:
         rules, gas = scenario.protest, scenario.tear_gas
         cell = self.gridmap.cell_size
-        p = np.zeros(B.N_PARAMS)
         decide_every = max(1, int(round(DECISION_INTERVAL_S / self.dt)))
-        p[B.P_DT] = self.dt * decide_every
-        p[B.P_THRESHOLD] = rules.threshold
-        p[B.P_FLEE_CONC] = gas.flee_concentration
-        p[B.P_DOSE_INJURE] = gas.dose_injure
-        p[B.P_GAS_INJURY] = gas.injury_per_s
-        p[B.P_FLEE_TIME] = rules.flee_time_s
-        p[B.P_CONTAGION] = rules.contagion_per_s
-        p[B.P_CRUSH] = rules.crush_per_s
-        p[B.P_ARREST] = rules.arrest_per_s
-        p[B.P_BATON] = rules.baton_per_s
-        p[B.P_PROJECTILE] = rules.projectile_per_s
-        p[B.P_PROJECTILE_CAP] = rules.projectile_cap
-        p[B.P_BACKUP] = rules.backup
+        params = DecisionParams(
+            interval_s=self.dt * decide_every, threshold=rules.threshold,
+            flee_concentration=gas.flee_concentration, dose_injure=gas.dose_injure,
+            gas_injury_per_s=gas.injury_per_s, flee_time_s=rules.flee_time_s, contagion_per_s=rules.contagion_per_s,
+            crush_per_s=rules.crush_per_s, arrest_per_s=rules.arrest_per_s, baton_per_s=rules.baton_per_s,
+            projectile_per_s=rules.projectile_per_s, projectile_cap=rules.projectile_cap, backup=rules.backup)
         gas_field = GasField(self.gridmap.walkable, cell, factor=max(1, int(round(gas.cell_m / cell))),
                              diffusivity=gas.diffusivity, wind_u=gas.wind_east, wind_v=gas.wind_north,
                              half_life_s=gas.half_life_s)
         window_r = WalkParams(dt=self.dt, max_speed=1.0).window_r(cell)
         window_m2 = ((2 * window_r + 1) ** 2) * cell * cell
         return Decisions(
-            params=p, arrest_p_table=arrest_probability_table(rules.k), gas=gas_field,
+            params=params, arrest_p_table=arrest_probability_table(rules.k), gas=gas_field,
             coarse_factor=self.count_factor, vision_r=max(0, int(round(rules.vision_m / (self.count_factor * cell)))),
             exit_target=self.field_targets.index(EXITS), regroup=rules.regroup,
             crush_count=int(np.ceil(rules.crush_density * window_m2)) - 1, decide_every=decide_every)

@@ -20,19 +20,6 @@ from .behaviour import (
     LAYER_POLICE,
     LAYER_PROTESTERS,
     N_LAYERS,
-    P_ARREST,
-    P_BACKUP,
-    P_BATON,
-    P_CONTAGION,
-    P_CRUSH,
-    P_FLEE_CONC,
-    P_DOSE_INJURE,
-    P_DT,
-    P_FLEE_TIME,
-    P_GAS_INJURY,
-    P_PROJECTILE,
-    P_PROJECTILE_CAP,
-    P_THRESHOLD,
 )
 from ..activation import FLOOR, is_active_py
 from .bits import Occupancy
@@ -70,17 +57,19 @@ def coarse_counts_reference(x, y, kind, state, arresting, factor, cx, cy):
     return sat
 
 
-def decide_reference(key, a, occ, gas, gas_factor, sat, coarse_factor, vision_r, arrest_p_table, params,
-                     exit_target, regroup, window_r, crush_count) -> tuple[int, int]:
-    """Plain twin of ``behaviour.decide``, one agent at a time; ``a`` is the AgentArrays."""
-    dt = float(params[P_DT])
+def decide_reference(key, agents, occ, sat, gas, params, settings) -> tuple[int, int]:
+    """Plain twin of ``behaviour.decide``, one agent at a time, on the same inputs (``agents``:
+    ``state.Deciders``, written in place)."""
+    a, cfg = agents, settings
+    coarse_factor, vision_r, gas_factor = cfg.coarse_factor, cfg.vision_r, cfg.gas_factor
+    dt = float(params.interval_s)
     cells = Occupancy(occ)  # cells off the map are in its padding: nobody stands there
 
     def u(i: int, k: int) -> float:
         return uniform_py(key, i, k)
 
     injured = arrested = 0
-    for i in range(len(a)):
+    for i in range(len(a.x)):
         x, y = int(a.x[i]), int(a.y[i])
         if x == NOWHERE or a.state[i] == INJURED:
             continue
@@ -88,7 +77,7 @@ def decide_reference(key, a, occ, gas, gas_factor, sat, coarse_factor, vision_r,
         if a.kind[i] == POLICE:
             actives = _window_sum(sat, LAYER_ACTIVE, gx, gy, vision_r)
             if actives > 0:
-                rate = params[P_PROJECTILE] * min(actives, params[P_PROJECTILE_CAP])
+                rate = params.projectile_per_s * min(actives, params.projectile_cap)
                 if u(i, 0) < rate * dt:
                     a.state[i], a.cause[i] = INJURED, CAUSE_PROJECTILE
                     injured += 1
@@ -97,54 +86,54 @@ def decide_reference(key, a, occ, gas, gas_factor, sat, coarse_factor, vision_r,
         here = gas[x // gas_factor, y // gas_factor]
         a.dose[i] += here * dt
         s = a.state[i]
-        if a.dose[i] > params[P_DOSE_INJURE] and u(i, 0) < params[P_GAS_INJURY] * dt:
+        if a.dose[i] > params.dose_injure and u(i, 0) < params.gas_injury_per_s * dt:
             a.state[i], a.cause[i] = INJURED, CAUSE_GAS
             injured += 1
             continue
 
-        if s in (ACTIVE, FLEEING) and _window_sum(sat, LAYER_ARRESTING, gx, gy, 1) >= params[P_BACKUP]:
-            if u(i, 1) < params[P_ARREST] * dt:
+        if s in (ACTIVE, FLEEING) and _window_sum(sat, LAYER_ARRESTING, gx, gy, 1) >= params.backup:
+            if u(i, 1) < params.arrest_per_s * dt:
                 a.state[i] = ARRESTED  # leaves its cell after the pass: everyone decides on the same state
                 arrested += 1
                 continue
-            if u(i, 2) < params[P_BATON] * dt:
+            if u(i, 2) < params.baton_per_s * dt:
                 a.state[i], a.cause[i] = INJURED, CAUSE_BATON
                 injured += 1
                 continue
 
         if s == FLEEING:
             a.timer[i] -= dt
-            if a.timer[i] <= 0.0 and here <= params[P_FLEE_CONC]:
+            if a.timer[i] <= 0.0 and here <= params.flee_concentration:
                 a.state[i] = QUIET
-                a.timer[i] = -params[P_FLEE_TIME]
-                if regroup:
+                a.timer[i] = -params.flee_time_s
+                if cfg.regroup:
                     a.behaviour[i], a.target[i] = RALLY, a.home[i]
                 continue
-            others = sum(1 for wx in range(x - window_r, x + window_r + 1)
-                         for wy in range(y - window_r, y + window_r + 1)
+            others = sum(1 for wx in range(x - cfg.window_r, x + cfg.window_r + 1)
+                         for wy in range(y - cfg.window_r, y + cfg.window_r + 1)
                          if cells.taken(wx, wy) and (wx, wy) != (x, y))
-            if others >= crush_count and u(i, 3) < params[P_CRUSH] * dt:
+            if others >= cfg.crush_count and u(i, 3) < params.crush_per_s * dt:
                 a.state[i], a.cause[i] = INJURED, CAUSE_CRUSH
                 injured += 1
             continue
 
-        flee = here > params[P_FLEE_CONC]
+        flee = here > params.flee_concentration
         if a.timer[i] < 0.0:
             a.timer[i] = min(0.0, a.timer[i] + dt)
         elif not flee:
             people = _window_sum(sat, LAYER_PROTESTERS, gx, gy, vision_r)
             fleeing = _window_sum(sat, LAYER_FLEEING, gx, gy, vision_r)
-            flee = fleeing > 0 and u(i, 4) < params[P_CONTAGION] * dt * fleeing / people
+            flee = fleeing > 0 and u(i, 4) < params.contagion_per_s * dt * fleeing / people
         if flee:
-            a.state[i], a.timer[i] = FLEEING, params[P_FLEE_TIME]
-            a.behaviour[i], a.target[i] = LEAVE, exit_target
+            a.state[i], a.timer[i] = FLEEING, params.flee_time_s
+            a.behaviour[i], a.target[i] = LEAVE, cfg.exit_target
             continue
 
         cops = _window_sum(sat, LAYER_POLICE, gx, gy, vision_r)
         actives = _window_sum(sat, LAYER_ACTIVE, gx, gy, vision_r) + (0 if s == ACTIVE else 1)
-        active = is_active_py(a.grievance[i], a.risk[i], cops, actives, arrest_p_table, params[P_THRESHOLD], FLOOR)
+        active = is_active_py(a.grievance[i], a.risk[i], cops, actives, cfg.arrest_p_table, params.threshold, FLOOR)
         a.state[i] = ACTIVE if active else QUIET
-    for i in range(len(a)):
+    for i in range(len(a.x)):
         if a.state[i] == ARRESTED and a.x[i] != NOWHERE:
             cells.set(int(a.x[i]), int(a.y[i]), False)
             a.x[i] = a.y[i] = NOWHERE

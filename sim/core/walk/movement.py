@@ -1,6 +1,6 @@
 """Floor-field walking with exclusion and Weidmann speed-density, one step for all agents (numba).
 
-The rules, per agent in the step's order (``sim.core.reference`` states them again in plain
+The rules, per agent in the step's order (``sim.core.walk.reference`` states them again in plain
 Python and must agree bit for bit):
 
 * Agents off the map (left, arrested) and injured agents do nothing.
@@ -23,17 +23,24 @@ Python and must agree bit for bit):
 Order and threads: the turns are taken strip by strip, the strips of one parity on all threads
 at once, then the others (``sim.core.walk.strips`` says why that gives the sequential result).
 
-Memory. Occupancy is a bit grid (``sim.core.bits``). What a walker reads of the cell it stands
-on (the neighbours walls let it step to, exit, place, the floor area of its density window,
-counted once since walls do not move) is one ``uint32`` per cell (``sim.core.cell_table``). A
-scan reads only the neighbours that mask and the occupancy leave free (the set bits of one
-byte, in the scan's order). Turns jump between agents at random, so without prefetching every
-read waits on memory: the rows of agents 16 turns ahead are prefetched, and for agents 4 turns
-ahead what their first two moves read (field rows x - 2 .. x + 2, cell-table rows x - 1 .. x + 1,
-the density window's rows): a miss after a move stalls the scan that picks the next. With the
-packed table, that made 1k-10k walkers spread over the map 1.45-2x faster (packing alone: 8-12%).
-Each thread's strips of a phase are one run of turns, so prefetching reaches across strips.
-Indices known to be in range are read unsigned (``bits.u64``).
+Inputs. The kernels take their inputs as named tuples: the agents' arrays (``state.Walkers``),
+the map as the walk reads it (:class:`Ground`) and the walking constants (:class:`WalkConstants`),
+built once per run (``engine.Core``), and the step's plan (:class:`StepPlan`). Numba passes a
+tuple's members to a compiled function as separate arguments, so a read through a tuple costs
+what a read of an argument does; the kernels unpack them once, before their loops. Only the call
+from Python costs more: numba's dispatcher takes about a microsecond to type each named tuple
+(it encodes the class and field names on every call), a few microseconds a step.
+
+Memory. Occupancy is a bit grid (``sim.core.walk.bits``). What a walker reads of the cell it
+stands on (the neighbours walls let it step to, exit, place, the floor area of its density
+window, counted once since walls do not move) is one ``uint32`` per cell
+(``sim.core.walk.cell_table``). A scan reads only the neighbours that mask and the occupancy
+leave free (the set bits of one byte, in the scan's order). Turns jump between agents at random,
+so without prefetching every read waits on memory: the rows of agents 16 turns ahead are
+prefetched, and for agents 4 turns ahead what their first two moves read (field rows
+x - 2 .. x + 2, cell-table rows x - 1 .. x + 1, the density window's rows): a miss after a move
+stalls the scan that picks the next. Each thread's strips of a phase are one run of turns, so
+prefetching reaches across strips. Indices known to be in range are read unsigned (``bits.u64``).
 
 Random numbers are counter-based (``sim.core.counter_rng``): draw ``m`` of agent ``i`` (the
 scan's starting direction of its move ``m``; ``max_moves`` and ``max_moves + 1``: the mill
@@ -41,6 +48,8 @@ chance and direction) is a hash of the step's key, ``i`` and ``m``.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -58,6 +67,44 @@ PREFETCH_AHEAD = 4  # agents: far enough to hide a cache miss, near enough to st
 ROW_PREFETCH_AHEAD = 16  # agents: their own rows are fetched earlier, as the map prefetch reads them
 
 
+class Ground(NamedTuple):
+    """The map as a walker's turn reads it; nothing in it changes during a step."""
+
+    cells: np.ndarray  # uint32 [nx, ny]: the packed cell table (sim.core.walk.cell_table)
+    fields: np.ndarray  # float32 [k, nx, ny]: metres to field k's target
+    field_place: np.ndarray  # int16 [k]: the place field k leads to, -1 for the exits
+
+
+class WalkConstants(NamedTuple):
+    """How far and how fast people walk, in cells, metres and seconds; fixed for a run.
+
+    Floats and ints as Python's own (``float``/``int``), so that one compiled kernel serves
+    every scenario: numba compiles a kernel anew for each new combination of types.
+    """
+
+    speed_table: np.ndarray  # float64 [others, floor cells]: Weidmann's v(rho)/v0 (state.weidmann_factor_table)
+    window_r: int  # cells: the density window is 2 window_r + 1 cells wide
+    dt: float  # s per step
+    cell_size: float  # m
+    mill_threshold: int  # out of 65536: a rallying agent's chance to try a milling move this step
+    max_moves: int  # moves (not counting a step aside) an agent may make in a step
+    flee_factor: float  # fleeing people walk this many times their free speed
+    strip_width: int  # cells (strips.strip_width)
+    strips: int  # strips that cover the map at any offset
+
+
+class StepPlan(NamedTuple):
+    """What both engines need to walk one step identically: where the strips start (``offset``,
+    cells), which parity of strips goes first, the key that shuffles each strip's turns and the
+    key of the step's counter-based draws. The turn order itself is derived from the agents'
+    columns at the start of the step (``sim.core.walk.strips``)."""
+
+    offset: int
+    first_phase: int
+    order_key: int
+    key: int
+
+
 def draws_per_agent(max_moves: int) -> int:
     """Counter-based draws an agent's step uses: a scan start per move, a mill chance, a mill direction."""
     n = max_moves + 2
@@ -67,10 +114,30 @@ def draws_per_agent(max_moves: int) -> int:
 
 
 @njit(cache=True)
-def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget,
-               occ, cells, fields, field_place,
-               speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
-    """Agents ``order[lo:hi]`` take their turns, in that order; returns how many left the map."""
+def walk_range(lo, hi, order, key, walkers, occ, ground, walking):
+    """Agents ``order[lo:hi]`` take their turns, in that order; returns how many left the map.
+
+    ``walkers``: ``state.Walkers``, written in place; ``occ``: the occupancy bit grid, kept in step
+    with every move; ``ground``: :class:`Ground`; ``walking``: :class:`WalkConstants`; ``key``: the
+    step's key of the counter-based draws.
+    """
+    x = walkers.x
+    y = walkers.y
+    state = walkers.state
+    behaviour = walkers.behaviour
+    target = walkers.target
+    speed = walkers.speed
+    budget = walkers.budget
+    cells = ground.cells
+    fields = ground.fields
+    field_place = ground.field_place
+    speed_table = walking.speed_table
+    window_r = walking.window_r
+    dt = walking.dt
+    cell_size = walking.cell_size
+    mill_threshold = walking.mill_threshold
+    max_moves = walking.max_moves
+    flee_factor = walking.flee_factor
     nyg = cells.shape[1]
     plane = cells.shape[0] * nyg
     words = occ.shape[1]
@@ -206,14 +273,20 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
 
 
 @njit(cache=True, parallel=PRANGE_ONLY)
-def step_agents(width, offset, nstrips, first_phase, order_key, nslots, key, x, y, state, behaviour, target,
-                speed, budget, occ, cells, fields, field_place,
-                speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
+def step_agents(plan, nslots, walkers, occ, ground, walking):
     """Advance every agent by one time step in place, the strips of each parity spread over
-    ``nslots`` threads (``sim.core.walk.strips``); returns how many left the map. (The thread
-    count comes from the caller: numba's ``get_num_threads`` inside a kernel stops it caching.)"""
-    order, strip_ptr = group_by_strip(x, width, offset, nstrips)
-    slot_ptr, slot_strips = plan_slots(strip_ptr, nslots, first_phase)
+    ``nslots`` threads (``sim.core.walk.strips``); returns how many left the map. ``plan`` is the
+    step's :class:`StepPlan`, the other inputs are :func:`walk_range`'s. (The thread count comes
+    from the caller: numba's ``get_num_threads`` inside a kernel stops it caching.)
+
+    The parallel loop hands the tuples on to :func:`walk_range` and writes nothing itself: numba's
+    parfor pass may drop a write, inside the loop, to an array taken out of a tuple (numba issue
+    #7135), never a call's.
+    """
+    order, strip_ptr = group_by_strip(walkers.x, walking.strip_width, plan.offset, walking.strips)
+    slot_ptr, slot_strips = plan_slots(strip_ptr, nslots, plan.first_phase)
+    order_key = plan.order_key
+    key = plan.key
     # each thread's turns of a phase copied into one run, its strips one after another (strips of
     # one parity are independent, so any sequence of them walks the same): prefetching then
     # reaches across strips, which matters when strips hold only a few agents each; each strip
@@ -233,7 +306,5 @@ def step_agents(width, offset, nstrips, first_phase, order_key, nslots, key, x, 
             m = start[p]
             for k in range(slot_ptr[p], slot_ptr[p + 1]):
                 m = take_strip(order, strip_ptr, slot_strips[k], turns, m, order_key)
-            left += walk_range(start[p], start[p + 1], turns, key, x, y, state, behaviour, target,
-                               speed, budget, occ, cells, fields, field_place,
-                               speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor)
+            left += walk_range(start[p], start[p + 1], turns, key, walkers, occ, ground, walking)
     return left

@@ -1,11 +1,12 @@
-"""The same step as ``sim.core.movement``, written the ordinary way: one agent at a time, in plain Python.
+"""The same step as ``sim.core.walk.movement``, written the ordinary way: one agent at a time, in plain Python.
 
 It is slow on purpose. It exists to prove the numba engine right (same draws in, same
 arrays out) and to measure the speed-up. Keep it readable rather than clever: if a rule
 changes, change it here first, then make the kernel agree. It shares the kernels' state (the
 occupancy bit grid, read and written a cell at a time through ``bits.Occupancy``) and their
 random numbers (the plain twins in ``sim.core.counter_rng``), and takes its turns one after
-another in the order the numba engine's strips amount to (``strips.turn_sequence``).
+another in the order the numba engine's strips amount to (``strips.turn_sequence``). It reads
+the map as it is (``engine.Terrain``: floor, places, exits), not the kernels' packed cell table.
 """
 
 from __future__ import annotations
@@ -20,26 +21,26 @@ _DY = [int(v) for v in DY]
 
 
 class ReferenceWalker:
-    """Holds the step's shared inputs; ``step_agent`` is one agent's turn."""
+    """Holds the step's shared inputs; ``step_agent`` is one agent's turn. ``agents``: ``state.Walkers``
+    (written in place), ``terrain``: ``engine.Terrain``, ``walking``: ``movement.WalkConstants``."""
 
-    def __init__(self, key, agents, occ, walkable, place_id, is_exit, fields, field_place,
-                 speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
-        self.flee_factor = float(flee_factor)
+    def __init__(self, key, agents, occ, terrain, walking):
         self.key = int(key)
         self.a = agents
         self.occ = Occupancy(occ)
-        self.walkable = walkable
-        self.place_id = place_id
-        self.is_exit = is_exit
-        self.fields = fields
-        self.field_place = field_place
-        self.speed_table = speed_table
-        self.window_r = int(window_r)
-        self.dt = float(dt)
-        self.cell_size = float(cell_size)
-        self.mill_threshold = int(mill_threshold)
-        self.max_moves = int(max_moves)
-        self.nx, self.ny = walkable.shape
+        self.walkable = terrain.walkable
+        self.place_id = terrain.place_id
+        self.is_exit = terrain.is_exit
+        self.fields = terrain.fields
+        self.field_place = terrain.field_place
+        self.speed_table = walking.speed_table
+        self.window_r = int(walking.window_r)
+        self.dt = float(walking.dt)
+        self.cell_size = float(walking.cell_size)
+        self.mill_threshold = int(walking.mill_threshold)
+        self.max_moves = int(walking.max_moves)
+        self.flee_factor = float(walking.flee_factor)
+        self.nx, self.ny = terrain.walkable.shape
 
     def can_enter(self, x: int, y: int, qx: int, qy: int, d: int) -> bool:
         if not (0 <= qx < self.nx and 0 <= qy < self.ny):
@@ -149,10 +150,8 @@ class ReferenceWalker:
         return left
 
 
-def step_agents_reference(sequence, key, agents, occ, walkable, place_id, is_exit, fields, field_place,
-                          speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor) -> int:
+def step_agents_reference(sequence, key, agents, occ, terrain, walking) -> int:
     """Plain-Python twin of ``movement.step_agents``: the agents of ``sequence`` take their turns one
-    after another; returns how many left the map."""
-    walker = ReferenceWalker(key, agents, occ, walkable, place_id, is_exit, fields, field_place,
-                             speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor)
+    after another; returns how many left the map. The inputs are :class:`ReferenceWalker`'s."""
+    walker = ReferenceWalker(key, agents, occ, terrain, walking)
     return sum(walker.step_agent(int(i)) for i in sequence)
