@@ -38,7 +38,7 @@ _CORE_PROBE = r"""
 import json, sys, time
 sys.path.insert(0, {root!r})
 from benchmarks.core_walking import bishkek_terrain, crowd
-from sim.core.engine import Core, WalkParams
+from sim.core.walk.engine import Core, WalkParams
 import numpy as np
 terrain = bishkek_terrain()
 t1 = time.perf_counter()
@@ -61,7 +61,7 @@ import json, time
 from sim import gc_pause
 gc_pause.pause()
 import mesa
-from sim.runner import ProtestModel, load_scenario
+from sim.run.runner import ProtestModel, load_scenario
 model = ProtestModel(load_scenario({scenario!r}))
 gc_pause.resume()
 model.step()

@@ -93,12 +93,10 @@ def start_numba_set_up() -> None:
     """Start numba's own set-up on another thread.
 
     The first kernel call of a process costs ~0.5 s of numba setting itself up, even with every
-    kernel cached. A caller that first builds its terrain with numpy (which releases the GIL in its
-    loops) can overlap the two, but both sides mostly hold the GIL: this saved 0.1-0.3 s when the
-    model build did more numpy work, and since the map's tables come from fast kernels the gain is
-    within the noise (build and first step of the 5 October scenario: 0.44-0.65 s with the thread,
-    0.44-0.77 s without). The thread loads the real kernel of the map's cell table; numba's
-    compiler lock makes later calls from other threads wait for it.
+    kernel cached. A caller that first builds its terrain with numpy (which releases the GIL in
+    its loops) can overlap the two, though both sides mostly hold the GIL, so the gain is small.
+    The thread loads the real kernel of the map's cell table; numba's compiler lock makes later
+    calls from other threads wait for it.
     """
     def load() -> None:
         try:

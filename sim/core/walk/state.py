@@ -17,7 +17,6 @@ from . import bits
 # kinds
 PROTESTER = 0
 POLICE = 1
-KIND_NAMES = ("protester", "police")
 
 # states: what happened to a person (counted in every time-series row)
 QUIET = 0
