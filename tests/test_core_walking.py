@@ -4,15 +4,15 @@ import numpy as np
 import pytest
 
 from sim.core.walk.state import LEFT, weidmann_factor_table
-from tests.builders import core, exit_world, leavers
+from tests.builders import core, exit_terrain, leavers
 
 
 def _time_to_leave(walkable, exit_cells, start, speed, dt=0.5):
-    _, world = exit_world(walkable, exit_cells)
+    _, terrain = exit_terrain(walkable, exit_cells)
     a = leavers((np.array([start[0]]), np.array([start[1]])), np.array([speed]))
-    c = core(world, a, dt=dt)
+    c = core(terrain, a, dt=dt)
     rng = np.random.default_rng(0)
-    distance = float(world.fields[0][start])
+    distance = float(terrain.fields[0][start])
     for step in range(1, 100_000):
         c.step(rng)
         if a.state[0] == LEFT:
@@ -67,11 +67,11 @@ def _bottleneck_flow(door_m: float, engine: str = "numba", n: int = 600, seed: i
     walk[41:] = 1
     exits = np.zeros_like(walk, bool)
     exits[-1] = True
-    _, world = exit_world(walk, exits, cell)
+    _, terrain = exit_terrain(walk, exits, cell)
     rng = np.random.default_rng(seed)
     cells = rng.choice(40 * ny, n, replace=False)
     a = leavers(np.unravel_index(cells, (40, ny)), np.clip(rng.normal(1.34, 0.26, n), 0.5, 2.2))
-    c = core(world, a, engine)
+    c = core(terrain, a, engine)
     passed = []
     while not passed or passed[-1] < n:
         c.step(rng)

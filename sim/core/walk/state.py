@@ -1,11 +1,14 @@
 """All per-agent state as a struct of numpy arrays: what the kernels read and write each step.
 
-Mesa agents (``sim.agents``) are views over one row of these arrays; nothing here knows Mesa.
+Mesa agents (``sim.protest.agents``) are views over one row of these arrays; nothing here knows
+Mesa. The kernels take the arrays they use as one named tuple (:class:`Walkers`,
+:class:`Deciders`): views of the same arrays, so their writes are the agents' own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
 
@@ -14,7 +17,6 @@ from . import bits
 # kinds
 PROTESTER = 0
 POLICE = 1
-KIND_NAMES = ("protester", "police")
 
 # states: what happened to a person (counted in every time-series row)
 QUIET = 0
@@ -35,9 +37,42 @@ BEHAVIOUR_NAMES = ("rally", "march", "leave", "hold")
 NOWHERE = -1  # position of agents no longer on the map
 
 
-@dataclass
+class Walkers(NamedTuple):
+    """The agents' arrays a walking step reads and writes (``sim.core.walk.movement``)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    state: np.ndarray
+    behaviour: np.ndarray
+    target: np.ndarray
+    speed: np.ndarray
+    budget: np.ndarray
+
+
+class Deciders(NamedTuple):
+    """The agents' arrays a decision pass reads and writes (``sim.core.walk.behaviour``)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    kind: np.ndarray
+    state: np.ndarray
+    behaviour: np.ndarray
+    target: np.ndarray
+    grievance: np.ndarray
+    risk: np.ndarray
+    dose: np.ndarray
+    timer: np.ndarray
+    cause: np.ndarray
+    home: np.ndarray
+
+
+@dataclass(frozen=True)
 class AgentArrays:
-    """One row per agent. Positions are cell indices; ``target`` indexes the field stack."""
+    """One row per agent. Positions are cell indices; ``target`` indexes the field stack.
+
+    Frozen: the arrays are written in place, never replaced, so the views the kernels are handed
+    (:meth:`walkers`, :meth:`deciders`) stay the agents' own for the whole run.
+    """
 
     x: np.ndarray  # int32
     y: np.ndarray  # int32
@@ -53,7 +88,7 @@ class AgentArrays:
     risk: np.ndarray  # float64, Epstein's risk aversion R
     dose: np.ndarray  # float64, accumulated tear-gas exposure (concentration x seconds)
     timer: np.ndarray  # float64, seconds of flight left
-    cause: np.ndarray  # uint8, injury cause (sim.core.behaviour.CAUSE_*)
+    cause: np.ndarray  # uint8, injury cause (sim.core.walk.behaviour.CAUSE_*)
     arresting: np.ndarray  # uint8, 1 for officers of a unit allowed to arrest
 
     @classmethod
@@ -86,11 +121,17 @@ class AgentArrays:
     def equals(self, other: "AgentArrays") -> bool:
         return all(np.array_equal(getattr(self, f.name), getattr(other, f.name)) for f in fields(self))
 
+    def walkers(self) -> Walkers:
+        return Walkers(*(getattr(self, name) for name in Walkers._fields))
+
+    def deciders(self) -> Deciders:
+        return Deciders(*(getattr(self, name) for name in Deciders._fields))
+
     def on_map(self) -> np.ndarray:
         return self.x != NOWHERE
 
     def occupancy(self, walkable: np.ndarray) -> np.ndarray:
-        """The bit grid (``sim.core.bits``) of the cells agents stand on."""
+        """The bit grid (``sim.core.walk.bits``) of the cells agents stand on."""
         taken = np.zeros(walkable.shape, dtype=bool)
         on = self.on_map()
         taken[self.x[on], self.y[on]] = True
