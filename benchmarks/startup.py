@@ -61,7 +61,9 @@ import json, time
 from sim import gc_pause
 gc_pause.pause()
 import mesa
-from sim.run.runner import ProtestModel, load_scenario
+from sim.run import runner
+from sim.protest.model import ProtestModel
+from sim.kinds import load_scenario
 model = ProtestModel(load_scenario({scenario!r}))
 gc_pause.resume()
 model.step()

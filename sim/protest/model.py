@@ -16,6 +16,7 @@ from ..core.walk.state import HOLD, INJURED, LEAVE, MARCH, POLICE, PROTESTER, RA
 from ..geo.fields import EXITS, SECTORS, escape_target, exit_sectors, field_stack
 from ..geo.gridmap import GridMap, cells
 from ..geo.loader import load_map
+from .checks import check_goals, floor_reachability
 from .policing import Policing
 from .scenario import Scenario, check_capacity, seconds_to_clock
 
@@ -52,6 +53,7 @@ class ProtestModel(mesa.Model):
         exit_mask = self.gridmap.exit_mask()
         self.field_targets = self._field_targets(scenario, self.gridmap, exit_mask)
         fields = field_stack(self.gridmap, list(self.field_targets), use_cache=use_field_cache)
+        check_goals(scenario, self._reachability(gridmap, fields), exits=bool(gridmap.exits))
         field_place = np.array(
             [-1 if t.startswith(EXITS) else self.gridmap.place_index(t) for t in self.field_targets], dtype=np.int16)
         terrain = Terrain(self.gridmap.walkable, self.gridmap.place_id, exit_mask.view(np.uint8),
@@ -103,6 +105,22 @@ class ProtestModel(mesa.Model):
         sides = set(exit_sectors(gridmap, exit_mask).values())
         targets.extend(escape_target(s) for s in SECTORS if s in sides)
         return tuple(dict.fromkeys(targets))
+
+    def _reachability(self, open_map: GridMap, fields: np.ndarray):
+        """Whether people in a place can walk to a target: yes if the target's distance field is
+        finite somewhere in the place (free, the fields are computed). Else the floor of the map with
+        its gate open decides, since people behind a closed gate may reach their goal once it breaks."""
+        floor = None
+
+        def reachable(start: str, target: str) -> bool:
+            nonlocal floor
+            field = fields[self.field_targets.index(target)]
+            if np.isfinite(field[open_map.place_mask(start)]).any():
+                return True
+            floor = floor or floor_reachability(open_map)
+            return floor(start, target)
+
+        return reachable
 
     def _escape_routes(self) -> list[tuple[int, np.ndarray]]:
         """(field index, direction) of each side of the map that has exits: where startled people run."""

@@ -21,6 +21,7 @@ import numpy as np
 from . import bits, cell_table
 from .behaviour import DecisionParams, DecisionSettings, coarse_counts, decide
 from .behaviour_reference import coarse_counts_reference, decide_reference
+from .. import ENGINES
 from ..counter_rng import new_key
 from .hazards import GasField
 from .movement import Ground, StepPlan, WalkConstants, draws_per_agent, step_agents
@@ -28,7 +29,6 @@ from .reference import step_agents_reference
 from .state import AgentArrays, weidmann_factor_table
 from .strips import strip_width, turn_sequence
 
-ENGINES = ("numba", "python")
 
 
 @dataclass(frozen=True)
