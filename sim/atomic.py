@@ -1,7 +1,7 @@
 """Writing files and folders so that a crash, Ctrl-C or kill -9 at any moment never leaves half of one.
 
 A file is written to a temporary file beside it, flushed to disk and renamed into place; a folder
-is filled under a temporary name beside it (``.<name>.tmp-<pid>-<random>``), synced, and renamed
+is filled under a temporary name beside it (``.<name>.tmp-<pid>@<host>-<random>``), synced, and renamed
 into place, replacing a previous version by an atomic exchange where the OS has one
 (``renameat2(RENAME_EXCHANGE)`` on Linux; elsewhere: old renamed away, new renamed in, old
 deleted). Temporary folders left by writers that died are removed by the next writer in the same
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import hashlib
 import json
 import os
 import re
@@ -26,8 +27,10 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 TMP_MARK = ".tmp-"
-WRITER = ".writer"  # inside a temporary folder while it is written: who writes it (host, pid)
-_TMP_NAME = re.compile(r"^\..+\.tmp-(?:[a-z]+-)?(\d+)-")
+# who writes a temporary folder is in its name (host: a hash of the host name), so it is known from
+# the moment the folder exists, even if its writer is killed then
+_TMP_NAME = re.compile(r"^\..+\.tmp-(?:[a-z]+-)?(\d+)(?:@([0-9a-f]{8}))?-")
+HOST_TAG = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
 _FOREIGN_GRACE_S = 60.0  # a temporary folder no local live process owns, written elsewhere: left this long
 _ANCIENT_S = 86400.0  # no write takes a day: older temporary folders go whoever wrote them
 
@@ -95,10 +98,9 @@ def fsync_dir(folder: Path) -> None:
 
 # --- folders ------------------------------------------------------------------------------------------
 def new_temp_folder(out: Path) -> Path:
-    """An empty temporary folder beside ``out``, marked with who writes it."""
-    tmp = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:10]}"
+    """An empty temporary folder beside ``out``, named with who writes it."""
+    tmp = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}@{HOST_TAG}-{uuid.uuid4().hex[:10]}"
     tmp.mkdir()
-    (tmp / WRITER).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}), encoding="utf-8")
     return tmp
 
 
@@ -107,7 +109,6 @@ def publish_folder(tmp: Path, out: Path, *, replace: bool,
     """Rename the finished folder ``tmp`` to ``out``. With ``replace``, an existing ``out`` for which
     ``replaceable(out)`` holds is swapped out (never a moment without a complete ``out``) and deleted;
     otherwise an existing ``out`` raises FileExistsError."""
-    (tmp / WRITER).unlink(missing_ok=True)
     fsync_dir(tmp)
     _publish(tmp, out, replace=replace, replaceable=replaceable)
     fsync_dir(out.parent)
@@ -201,14 +202,9 @@ def _is_stale(p: Path) -> bool:
     if age > _ANCIENT_S:
         return True
     m = _TMP_NAME.match(p.name)
-    pid = int(m.group(1)) if m else None
-    if pid is not None and _pid_alive(pid):
-        return False
-    try:
-        host = json.loads((p / WRITER).read_text(encoding="utf-8")).get("host")
-    except (OSError, ValueError, AttributeError):
-        host = None
-    return host == socket.gethostname() or age > _FOREIGN_GRACE_S
+    if m is None or m.group(2) not in (None, HOST_TAG):  # unnamed, or written on another host
+        return age > _FOREIGN_GRACE_S
+    return not _pid_alive(int(m.group(1))) and (m.group(2) == HOST_TAG or age > _FOREIGN_GRACE_S)
 
 
 def _pid_alive(pid: int) -> bool:
