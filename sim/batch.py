@@ -770,6 +770,10 @@ def run_batch(sweep_path, *, workers: int | None = None, scheduler: str | None =
         table.write(force=True)
         if todo:
             _drive(sweep, backend, todo, table, runs_dir, stats, progress, done_before, len(plan))
+        from .results import clean_stale_temps
+
+        for folder in (runs_dir, out):  # what writers of a killed batch left, now that they are gone
+            clean_stale_temps(folder)
         finished = True
     except KeyboardInterrupt:
         interrupted = True

@@ -387,7 +387,17 @@ def _pid_alive(pid: int) -> bool:
         return False
     except (PermissionError, OSError):
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """True for a process that has died but not been reaped: in a container whose first process
+    reaps no orphans, a killed batch's workers stay zombies, and ``kill(pid, 0)`` still finds them."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _write_bytes(path: Path, data: bytes, *, sync: bool = True) -> None:

@@ -296,6 +296,21 @@ def test_stale_temp_dirs_are_cleaned_live_ones_kept(tmp_path):
     assert live.exists() and is_complete_run(tmp_path / "run")
 
 
+
+def test_a_temp_folder_of_a_dead_unreaped_writer_is_stale(tmp_path):
+    """A killed writer that nobody reaped (a zombie, as in containers whose first process reaps no
+    orphans) still answers kill(pid, 0); its folder must go all the same."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    try:
+        left = _temp(tmp_path, "a", child.pid, host=socket.gethostname())
+        assert clean_stale_temps(tmp_path) == [left]
+    finally:
+        child.wait()
+
 # --- JSON ----------------------------------------------------------------------------------------
 def test_json_of_numpy_and_friends(tmp_path):
     data = {"i": np.int32(3), "f": np.float64(0.25), "f32": np.float32(1.5), "b": np.bool_(False),
