@@ -466,8 +466,10 @@ def _atomic_json(path: Path, data: dict) -> None:
 
 def _write_failed(run_dir: Path, record: dict) -> None:
     """A failed run's folder: just summary.json with status "failed", written atomically."""
+    from .results import temp_name
+
     run_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir.parent / f".{run_dir.name}.tmp-failed-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = run_dir.parent / temp_name(run_dir.name, "failed")
     tmp.mkdir()
     _atomic_json(tmp / "summary.json", {**record, "status": "failed"})
     if run_dir.exists():

@@ -3,7 +3,7 @@
 A run folder holds ``summary.json``, ``timeseries.parquet``, ``events.csv``, ``scenario.toml``
 (as resolved), ``manifest.json`` (versions, seed, engine, wall time) and ``figures/*.png``.
 
-Everything is written into a temporary sibling folder ``.<name>.tmp-<pid>-<random>`` first,
+Everything is written into a temporary sibling folder ``.<name>.tmp-<pid>@<host>-<random>`` first,
 every file is fsynced, ``summary.json`` is written last, and the folder is renamed into place.
 So a crash, Ctrl-C or kill -9 at any moment leaves either nothing, the previous complete run,
 or a temporary folder that readers ignore and the next write into the same parent removes.
@@ -27,6 +27,7 @@ import dataclasses
 import datetime as dt
 import enum
 import errno
+import hashlib
 import json
 import math
 import os
@@ -51,8 +52,10 @@ PARTIAL_SUFFIX = ".partial"
 DATA_FILES = ("timeseries.parquet", "events.csv", "scenario.toml", "manifest.json")
 EVENT_COLUMNS = ("time_s", "clock", "kind", "label", "detail")
 _EVENT_TEXT = EVENT_COLUMNS[1:]
-_WRITER = ".writer"  # inside a temporary folder while it is written: who writes it (host, pid)
-_TMP_NAME = re.compile(r"^\..+\.tmp-(?:[a-z]+-)?(\d+)-")
+# who writes a temporary folder is in its name, ``.<name>.tmp-<pid>@<host>-<random>`` (host: a hash of
+# the host name), so it is known from the moment the folder exists, even if its writer is killed then
+_TMP_NAME = re.compile(r"^\..+\.tmp-(?:[a-z]+-)?(\d+)(?:@([0-9a-f]{8}))?-")
+HOST_TAG = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
 _FOREIGN_GRACE_S = 60.0  # a temporary folder no local live process owns, written elsewhere: left this long
 _ANCIENT_S = 86400.0  # no write takes a day: older temporary folders go whoever wrote them
 
@@ -198,7 +201,6 @@ def write_run(out_dir, *, summary: dict, timeseries: pd.DataFrame, events: pd.Da
     try:
         _fill(tmp, summary=summary, timeseries=timeseries, events=events, scenario_toml=scenario_toml,
               manifest=manifest, figures=figures)
-        (tmp / _WRITER).unlink()
         _fsync_dir(tmp)
         _publish(tmp, out, overwrite=overwrite)
         _fsync_dir(out.parent)
@@ -273,10 +275,14 @@ def _fill(folder: Path, *, summary, timeseries, events, scenario_toml, manifest,
     write_json(folder / "summary.json", summary)  # last: its presence marks a complete folder
 
 
+def temp_name(name: str, kind: str = "") -> str:
+    """The name of a temporary sibling of ``name`` that says who writes it (see ``_TMP_NAME``)."""
+    return f".{name}{TMP_MARK}{kind + '-' if kind else ''}{os.getpid()}@{HOST_TAG}-{uuid.uuid4().hex[:10]}"
+
+
 def _new_temp(out: Path) -> Path:
-    tmp = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:10]}"
+    tmp = out.parent / temp_name(out.name)
     tmp.mkdir()
-    (tmp / _WRITER).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}), encoding="utf-8")
     return tmp
 
 
@@ -368,14 +374,11 @@ def _is_stale(p: Path) -> bool:
     if age > _ANCIENT_S:
         return True
     m = _TMP_NAME.match(p.name)
-    pid = int(m.group(1)) if m else None
-    if pid is not None and _pid_alive(pid):
-        return False
-    try:
-        host = json.loads((p / _WRITER).read_text(encoding="utf-8")).get("host")
-    except (OSError, ValueError, AttributeError):
-        host = None
-    return host == socket.gethostname() or age > _FOREIGN_GRACE_S
+    if m is None:
+        return age > _FOREIGN_GRACE_S
+    if m.group(2) not in (None, HOST_TAG):  # written on another host sharing the file system
+        return age > _FOREIGN_GRACE_S
+    return not _pid_alive(int(m.group(1))) and (m.group(2) == HOST_TAG or age > _FOREIGN_GRACE_S)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -269,11 +269,11 @@ def _dead_pid() -> int:
 
 
 def _temp(parent: Path, name: str, pid: int, *, host: str | None, age_s: float = 0.0) -> Path:
-    p = parent / f".{name}{results.TMP_MARK}{pid}-deadbeef"
+    """A temporary folder as a writer on ``host`` (this one, another, or unnamed) leaves it."""
+    tag = {None: "", socket.gethostname(): f"@{results.HOST_TAG}"}.get(host, "@0badc0de")
+    p = parent / f".{name}{results.TMP_MARK}{pid}{tag}-deadbeef"
     p.mkdir(parents=True)
     (p / "timeseries.parquet").write_bytes(b"x")
-    if host is not None:
-        (p / results._WRITER).write_text(json.dumps({"host": host, "pid": pid}))
     if age_s:
         then = time.time() - age_s
         os.utime(p, (then, then))
@@ -310,6 +310,16 @@ def test_a_temp_folder_of_a_dead_unreaped_writer_is_stale(tmp_path):
         assert clean_stale_temps(tmp_path) == [left]
     finally:
         child.wait()
+
+
+def test_a_temp_folder_whose_writer_died_at_once_is_stale_at_once(tmp_path):
+    """Killed right after creating its temporary folder (before writing anything into it), a writer
+    on this host still leaves a folder the next clean-up recognises: who wrote it is in its name."""
+    code = f"from pathlib import Path; from sim.results import _new_temp; _new_temp(Path({str(tmp_path)!r}) / 'run')"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    left = [p for p in tmp_path.iterdir()]
+    assert len(left) == 1 and not any(left[0].iterdir())
+    assert clean_stale_temps(tmp_path) == left
 
 # --- JSON ----------------------------------------------------------------------------------------
 def test_json_of_numpy_and_friends(tmp_path):
