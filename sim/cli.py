@@ -12,6 +12,7 @@ import json
 import math
 import os
 import sys
+import time
 from pathlib import Path
 
 from . import gc_pause
@@ -84,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "it must not exist yet, or be empty")
     run.add_argument("--force", action="store_true",
                      help="replace an earlier run in that folder (a folder holding anything else is never replaced)")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--quiet", action="store_true", help="print nothing: no progress bar, no headline at the end")
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario or sweep files")
@@ -114,11 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args) -> int:
-    from .run.runner import run
+    """Run, then (unless ``--quiet``) a headline of the run and the files worth opening."""
+    from .kinds import kind_of, load_scenario
+    from .run.runner import run_to_folder
 
-    out = run(args.scenario, seed=args.seed, duration_s=args.duration, engine=args.engine, out=args.out,
-              progress=not args.quiet, force=args.force)
-    print(f"run folder: {out}")
+    started = time.perf_counter()
+    scenario = load_scenario(args.scenario)
+    outcome = run_to_folder(scenario, seed=args.seed, duration_s=args.duration, engine=args.engine, out=args.out,
+                            progress=not args.quiet, force=args.force)
+    if not args.quiet:
+        print(kind_of(scenario).headline(outcome, time.perf_counter() - started))
     return 0
 
 

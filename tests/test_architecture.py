@@ -15,7 +15,7 @@ LAYERS = (
     ("foundation", ("sim.errors", "sim.config", "sim.atomic", "sim.gc_pause", "sim.provenance", "sim.figures",
                     "sim.resources")),
     ("engines and maps", ("sim.core", "sim.geo")),
-    ("run folders", ("sim.results", "sim.stepping")),
+    ("run folders", ("sim.results", "sim.schema", "sim.headlines", "sim.stepping")),
     ("models", ("sim.protest", "sim.epstein")),
     ("registry", ("sim.kinds",)),
     ("applications", ("sim.run", "sim.viz")),

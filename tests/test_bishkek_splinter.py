@@ -52,9 +52,9 @@ def test_the_rally_is_peaceful_until_the_splinter_group_leaves(scenario, request
     model, *_ = request.getfixturevalue(scenario)
     ts = model.timeseries()
     before = ts[ts["time_s"] < 2400]  # 20:10
-    assert (before["state_quiet"] == 5450).all()
-    assert (before["injured_protesters"] == 0).all() and (before["injured_police"] == 0).all()
-    assert before["place_ala_too_square"].iloc[-1] == 5000
+    assert (before["protesters_quiet"] == 5000).all() and (before["police_on_duty"] == 450).all()
+    assert (before["protesters_injured"] == 0).all() and (before["police_injured"] == 0).all()
+    assert before["protesters_in_ala_too_square"].iloc[-1] == 5000
 
 
 def test_police_act_only_once_the_splinter_group_is_at_the_gate(flagship):

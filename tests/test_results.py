@@ -393,7 +393,7 @@ def test_run_writes_the_documented_folder(tmp_path):
                 "final_counts", "agent_steps_per_second", "first_force_s", "injured_protesters", "arrested"):
         assert key in res.summary
     assert (out / "figures" / "timeline.png").is_file() and (out / "figures" / "density.png").is_file()
-    assert "place_gate" in res.timeseries and "clock" in res.timeseries
+    assert "protesters_in_gate" in res.timeseries and "clock" in res.timeseries
     assert (out / "scenario.toml").read_text().startswith("[scenario]")
 
 
@@ -419,13 +419,13 @@ def test_interrupted_run_keeps_its_data(tmp_path, monkeypatch):
 
 
 def test_a_run_whose_figure_fails_keeps_its_data(tmp_path, monkeypatch):
-    from sim.protest import plots
+    from sim.protest import density
     from sim.run import runner
 
     def broken(*args, **kwargs):
         raise RuntimeError("no figure today")
 
-    monkeypatch.setattr(plots, "plot_density", broken)  # the runner imports it when it writes
+    monkeypatch.setattr(density, "plot_density", broken)  # the runner imports it when it writes
     with pytest.raises(RuntimeError, match="no figure today"):
         runner.run(ROOT / "scenarios/examples/square_and_street.toml", out=tmp_path / "r", progress=False)
     assert not (tmp_path / "r").exists()

@@ -45,6 +45,8 @@ LABEL_STYLE = {  # kind -> fontsize, style, weight
 }
 EXIT_MARKERS = {"north": "^", "south": "v", "east": ">", "west": "<"}
 ESTIMATED_MARK = "\u2020"  # dagger after a label: position estimated
+ESTIMATED_NOTE = (f"{ESTIMATED_MARK} after a name: position estimated from sourced topology and sizes, "
+                  "approximate, typically 30-80 m off")
 
 
 def _step(gridmap, max_pixels: int = MAX_PIXELS) -> int:
@@ -209,16 +211,34 @@ def legend_handles(gridmap) -> list:
     return handles
 
 
-def _scale_bar(ax, w: float, h: float) -> None:
-    target = w / 8
-    bar = max(v for v in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000) if v <= max(target, 1))
-    x0, y0 = w * 0.03, h * 0.035
-    ax.plot([x0, x0 + bar], [y0, y0], color="black", lw=3, solid_capstyle="butt", zorder=7)
-    ax.plot([x0, x0 + bar / 2], [y0, y0], color="white", lw=1.4, solid_capstyle="butt", zorder=8)
-    ax.text(x0 + bar / 2, y0 + h * 0.015, f"{bar:g} m", ha="center", va="bottom", fontsize=8, zorder=8,
-            path_effects=[patheffects.withStroke(linewidth=2.0, foreground="white")])
-    ax.annotate("N", xy=(w * 0.97, h * 0.95), xytext=(w * 0.97, h * 0.86), ha="center", va="center", fontsize=9,
-                weight="bold", zorder=8, arrowprops=dict(arrowstyle="-|>", color="black", lw=1.2))
+SCALE_BAR_M = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+_HALO = [patheffects.withStroke(linewidth=2.0, foreground="white")]
+
+
+def scale_bar(ax, *, fontsize: float = 8.0) -> float:
+    """A black-and-white bar of a round length near an eighth of the view, bottom left, labelled
+    in metres; drawn for the axes' current limits (set them first). Returns its length in m."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    w, h = x1 - x0, y1 - y0
+    bar = max(v for v in SCALE_BAR_M if v <= max(w / 8, 1))
+    bx, by = x0 + w * 0.04, y0 + h * 0.04
+    ax.plot([bx, bx + bar], [by, by], color="black", lw=3, solid_capstyle="butt", zorder=9, clip_on=False)
+    ax.plot([bx, bx + bar / 2], [by, by], color="white", lw=1.4, solid_capstyle="butt", zorder=10, clip_on=False)
+    ax.text(bx + bar / 2, by + h * 0.015, f"{bar:g} m", ha="center", va="bottom", fontsize=fontsize, zorder=10,
+            path_effects=_HALO, clip_on=False)
+    return bar
+
+
+def north_arrow(ax, *, fontsize: float = 9.0) -> None:
+    """An arrow pointing north (up: every map here has y north), top right of the axes."""
+    ax.annotate("N", xy=(0.95, 0.95), xycoords="axes fraction", xytext=(0.95, 0.83), textcoords="axes fraction",
+                ha="center", va="center", fontsize=fontsize, weight="bold", zorder=10, path_effects=_HALO,
+                arrowprops=dict(arrowstyle="-|>", color="black", lw=1.2), clip_on=False, annotation_clip=False)
+
+
+def has_estimated_labels(gridmap) -> bool:
+    """Whether :func:`draw_map` marks some place name with :data:`ESTIMATED_MARK`."""
+    return any(_is_estimated(gridmap, name) for name in (*gridmap.places, *gridmap.features.get("obstacles", {})))
 
 
 def _footnote(gridmap) -> str:
@@ -228,8 +248,7 @@ def _footnote(gridmap) -> str:
     conf = feats.get("confidence", {})
     streets = feats.get("streets", {})
     osm = [streets[s].get("name", s) for s in streets if str(conf.get(s, "")).startswith("sourced_osm")]
-    lines = [f"{ESTIMATED_MARK} position estimated from sourced topology and sizes: approximate, "
-             "typically 30-80 m off (White House, its fence and gate, museum, squares, parks, minor streets).",
+    lines = [ESTIMATED_NOTE + " (White House, its fence and gate, museum, squares, parks, minor streets).",
              "Street centrelines from OpenStreetMap (5-15 m): " + ", ".join(osm) + ". "
              "Grades and sources of every feature: sim/geo/maps/" + gridmap.name + ".json."]
     return "\n".join(lines)
@@ -244,7 +263,8 @@ def save_map_png(gridmap, path, *, labels: bool = True, dpi: int = 150) -> Path:
     FigureCanvasAgg(fig)
     ax = fig.subplots()
     draw_map(ax, gridmap, labels=labels)
-    _scale_bar(ax, w, h)
+    scale_bar(ax)
+    north_arrow(ax)
     ax.set_xlabel("metres east", fontsize=8)
     ax.set_ylabel("metres north", fontsize=8)
     ax.tick_params(labelsize=7)

@@ -22,13 +22,19 @@ def metric_names(kind) -> list[str]:
 
 
 def metric_label(kind, name: str) -> str:
-    """A label for axes and tables: "protesters injured", "injured by gas", "quiet at the end"."""
+    """A label for axes and tables: "protesters injured", "injured by gas", "quiet at the end".
+
+    A kind's ``FAMILY_LABELS`` gives a family a format with one ``{}`` for the member, or a dict of
+    one label per member."""
     if name in kind.METRICS:
         return kind.METRICS[name]
     if name in COMMON:
         return COMMON[name]
     family, _, key = name.rpartition(".")
-    return kind.FAMILY_LABELS.get(family, family + " {}").format(key.replace("_", " "))
+    label = kind.FAMILY_LABELS.get(family, family + " {}")
+    if isinstance(label, dict):  # one label per member
+        return label[key]
+    return label.format(key.replace("_", " "))
 
 
 def metric_value(summary: dict, name: str, kind) -> float:

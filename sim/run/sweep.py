@@ -198,6 +198,8 @@ def _parse_metrics(value, kind) -> tuple[str, ...]:
         raise ScenarioError("expected a non-empty list of metric names", path="sweep.metrics")
     known = metric_names(kind)
     for k, name in enumerate(value):
+        if name in kind.RENAMED_METRICS:
+            raise ScenarioError(f"the metric {name!r} is now {kind.RENAMED_METRICS[name]}", path=f"sweep.metrics.{k}")
         if name not in known:
             raise ScenarioError(f"unknown metric {name!r} for the {kind.NAME} model{suggest(name, known)}",
                                 path=f"sweep.metrics.{k}")
