@@ -135,6 +135,8 @@ def test_injuries_by_cause_count_up_per_side(tmp_path):
     assert "march on the street" in " ".join(t.get_text() for t in key.texts)
     none = plot_injuries(ts, events[events["kind"] != "injury"], tmp_path / "none.png")
     assert "no protesters injured" in [t.get_text() for t in none.axes[0].texts]
+    # injuries, arrests and uses of force come by the hundred: never marked as key events
+    assert len(plot_timeline(ts, tmp_path / "t.png", events=events[events["kind"] == "injury"]).axes) == 3
 
 
 # --- density -------------------------------------------------------------------------------------

@@ -28,7 +28,8 @@ HARM_LINES = (  # column, label, style: the middle panel of the timeline
 )
 CAUSE_COLOURS = {"gas": "#8c9a00", "water_cannon": "#1f77b4", "stun_grenade": "#9467bd", "baton": "#d62728",
                  "crush": "#ff7f0e", "projectile": "#5a3a1a"}
-KEY_EVENT_KINDS = ("event", "trigger", "first_force", "gate")  # marked when present; else all events
+KEY_EVENT_KINDS = ("event", "trigger", "first_force", "gate")  # marked when present; else all events ...
+BULK_EVENT_KINDS = ("force", "injury", "arrest")  # ... but these, which come by the hundred
 MAX_EVENTS = 12
 _CLOCK = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d*)?))?\s*$")
 _TICK_STEPS_S = (10, 15, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 10800, 21600)
@@ -69,6 +70,8 @@ def _key_events(events) -> pd.DataFrame:
     ev = ev[np.isfinite(ev["time_s"].to_numpy(dtype=float))]
     if "kind" in ev and ev["kind"].isin(KEY_EVENT_KINDS).any():
         ev = ev[ev["kind"].isin(KEY_EVENT_KINDS)]
+    elif "kind" in ev:
+        ev = ev[~ev["kind"].isin(BULK_EVENT_KINDS)]
     for col in ("label", "clock"):
         ev[col] = ev[col].fillna("").astype(str) if col in ev else ""
     return ev.sort_values("time_s", kind="stable").head(MAX_EVENTS).reset_index(drop=True)
@@ -80,8 +83,8 @@ def plot_timeline(timeseries: pd.DataFrame, path, *, events=None, title: str = "
 
     A place gets its own line if it ever holds more than ``PLACE_SHARE`` of the protesters (at
     most ``MAX_PLACE_LINES``, the fullest first); the others are summed as "other places". Key
-    events (``KEY_EVENT_KINDS`` when present, else all) are dashed lines numbered in time order
-    and listed under the plots.
+    events (``KEY_EVENT_KINDS`` when present, else all but ``BULK_EVENT_KINDS``) are dashed lines
+    numbered in time order and listed under the plots.
     """
     ts = timeseries.reset_index(drop=True)
     offset = clock_offset_s(ts)
