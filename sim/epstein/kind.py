@@ -25,7 +25,7 @@ COUNT_FAMILIES = {
     "mean_counts": ("quiet", "active", "jailed"),
 }
 FAMILY_LABELS = {"final_counts": "{} at the end", "mean_counts": "mean {}"}
-RENAMED_METRICS: dict[str, str] = {}  # metric names of earlier versions -> what replaces them
+RENAMED_METRICS: dict[str, str] = {}  # metric names a sweep may not list -> what replaces them
 DEFAULT_METRICS = ("peak_active", "mean_counts.active", "mean_counts.jailed")
 
 

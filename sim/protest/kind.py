@@ -39,7 +39,8 @@ FAMILY_LABELS = {"final_counts.protesters": "protesters {} at the end", "final_c
                  "injuries_by_cause.police": "police injured by {}",
                  "means_used": {"tear_gas": "tear gas canisters thrown", "stun_grenades": "stun grenades thrown",
                                 "water_cannon_s": "seconds of water cannon jet (summed over trucks)"}}
-# metric names of earlier versions: a sweep naming one is refused with its replacement
+# metric names a sweep may not list (they mixed both sides, or counted steps): each is refused
+# with the name that replaces it
 RENAMED_METRICS = {
     "final_counts.quiet": "final_counts.protesters.quiet (officers: final_counts.police.on_duty)",
     "final_counts.active": "final_counts.protesters.active",
@@ -47,7 +48,7 @@ RENAMED_METRICS = {
     "final_counts.injured": "final_counts.protesters.injured or final_counts.police.injured",
     "final_counts.arrested": "final_counts.protesters.arrested",
     "final_counts.left": "final_counts.protesters.left or final_counts.police.left",
-    "means_used.water_cannon": "means_used.water_cannon_s (seconds of jet summed over trucks, no longer steps)",
+    "means_used.water_cannon": "means_used.water_cannon_s (seconds of jet summed over trucks, not steps)",
 }
 DEFAULT_METRICS = ("injured_protesters", "injured_police", "arrested", "left_the_area", "first_force_s")
 
