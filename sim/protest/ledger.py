@@ -8,8 +8,9 @@ with the cause the rules wrote (``AgentArrays.cause``). So the police's means (s
 water cannon, in ``sim.protest.police``) and the decision kernels' rules (gas, batons, crush,
 thrown objects) are counted the same way, and the numbers always add up to the states' counts.
 
-Rows are one per step, side, group, place and cause (usually one person). Water cannon jets fire
-every step a truck has someone in reach: they are summed per unit, minute and place instead.
+Rows are one per step, side, group, place and cause (usually one person). A water cannon fires
+step after step while its truck has people in reach: its jets are summed per unit, minute and
+place instead.
 """
 
 from __future__ import annotations
