@@ -108,14 +108,16 @@ def _is_estimated(gridmap, name: str) -> bool:
     return bool(grade) and str(grade).startswith("estimated")
 
 
-def draw_map(ax, gridmap, *, labels: bool = True):
+def draw_map(ax, gridmap, *, labels: bool = True, image: np.ndarray | None = None):
     """Draw ``gridmap`` on ``ax`` (extent in metres); returns the background image artist.
 
     ``labels`` writes place names (streets along the street, small type; exits are only
-    coloured). Estimated positions get a dagger.
+    coloured). Estimated positions get a dagger. ``image``: :func:`map_image` of the map, when
+    the caller draws it on several axes (it takes 40 ms at 0.5 m cells).
     """
     w, h = gridmap.size_m
-    image = ax.imshow(map_image(gridmap), origin="lower", extent=(0, w, 0, h), interpolation="nearest", zorder=0)
+    picture = map_image(gridmap) if image is None else image
+    image = ax.imshow(picture, origin="lower", extent=(0, w, 0, h), interpolation="nearest", zorder=0)
     feats = gridmap.features
     surfaces = feats.get("area_surface", {})
     for aid, poly in feats.get("areas", {}).items():
@@ -230,10 +232,12 @@ def scale_bar(ax, *, fontsize: float = 8.0) -> float:
 
 
 def north_arrow(ax, *, fontsize: float = 9.0) -> None:
-    """An arrow pointing north (up: every map here has y north), top right of the axes."""
-    ax.annotate("N", xy=(0.95, 0.95), xycoords="axes fraction", xytext=(0.95, 0.83), textcoords="axes fraction",
-                ha="center", va="center", fontsize=fontsize, weight="bold", zorder=10, path_effects=_HALO,
-                arrowprops=dict(arrowstyle="-|>", color="black", lw=1.2), clip_on=False, annotation_clip=False)
+    """An arrow pointing north (up: every map here has y north), top right of the axes. A line and
+    a marker rather than an annotation arrow, whose clipping costs ~30 ms a panel."""
+    kw = dict(transform=ax.transAxes, color="black", zorder=10, clip_on=False)
+    ax.plot([0.95, 0.95], [0.85, 0.935], lw=1.2, solid_capstyle="butt", **kw)
+    ax.plot([0.95], [0.935], marker="^", ms=fontsize * 0.8, mew=0, **kw)
+    ax.text(0.95, 0.83, "N", ha="center", va="top", fontsize=fontsize, weight="bold", path_effects=_HALO, **kw)
 
 
 def has_estimated_labels(gridmap) -> bool:

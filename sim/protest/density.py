@@ -95,8 +95,9 @@ def plot_density(gridmap, snapshots, path, *, bin_m: float = 5.0, title: str = "
     fig = new_figure(panel_w * cols + 1.1, panel_h * rows + 0.45 * rows + (0.5 if title else 0.1) + 1.3)
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     marks: set[str] = set()
+    picture = _map_picture(gridmap)
     for i, (ax, snap, grid) in enumerate(zip(axes, snaps, grids)):
-        dagger = _background(ax, gridmap, labels=i == 0)
+        dagger = _background(ax, gridmap, labels=i == 0, picture=picture)
         shown = np.ma.masked_less_equal(grid.T, 0.0)
         ax.imshow(shown, origin="lower", extent=(0, edges_x[-1], 0, edges_y[-1]), cmap=DENSITY_CMAP, norm=norm,
                   alpha=0.9, interpolation="nearest", zorder=3)
@@ -113,7 +114,7 @@ def plot_density(gridmap, snapshots, path, *, bin_m: float = 5.0, title: str = "
     for ax in axes[len(snaps):]:
         ax.axis("off")
     if not snaps:
-        _background(axes[0], gridmap, labels=True)
+        _background(axes[0], gridmap, labels=True, picture=picture)
         axes[0].set_title("no snapshots", fontsize=10)
     used = list(axes[: max(1, len(snaps))])
     mappable = axes[0].images[-1] if snaps else None
@@ -178,7 +179,16 @@ def _compass(ax) -> None:
     north_arrow(ax, fontsize=8)
 
 
-def _background(ax, gridmap, *, labels: bool) -> bool:
+def _map_picture(gridmap):
+    """The map's background image, drawn once for all panels (None without the map renderer)."""
+    try:
+        from ..geo.render import map_image
+    except ImportError:
+        return None
+    return map_image(gridmap)
+
+
+def _background(ax, gridmap, *, labels: bool, picture=None) -> bool:
     """The map under a panel; returns whether some label carries the estimated-position mark."""
     try:
         from ..geo.render import draw_map, has_estimated_labels
@@ -187,7 +197,7 @@ def _background(ax, gridmap, *, labels: bool) -> bool:
         ax.imshow(gridmap.walkable.T, origin="lower", extent=(0, width, 0, height), cmap="gray", vmin=-1.5,
                   vmax=1.1, interpolation="nearest", zorder=0)
         return False
-    draw_map(ax, gridmap, labels=labels)
+    draw_map(ax, gridmap, labels=labels, image=picture)
     for artist in (*ax.lines, *ax.texts):  # exit markers etc. may sit outside a cropped view
         artist.set_clip_on(True)
     return labels and has_estimated_labels(gridmap)
