@@ -18,7 +18,7 @@ LAYERS = (
     ("run folders", ("sim.results", "sim.stepping")),
     ("models", ("sim.protest", "sim.epstein")),
     ("registry", ("sim.kinds",)),
-    ("applications", ("sim.run", "sim.viz")),
+    ("applications", ("sim.run", "sim.viz", "sim.verify")),
     ("entry points", ("sim.cli", "sim.__main__", "sim")),
 )
 
