@@ -1,4 +1,4 @@
-"""``protest-sim``: run, validate, batch, watch and draw scenarios from the shell.
+"""``protest-sim``: run, validate, batch, watch, verify and draw scenarios from the shell.
 
 User mistakes (a bad scenario, an unknown map) print one line and exit with status 2; only
 bugs give a traceback.
@@ -106,6 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     viz.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     viz.add_argument("--port", type=_port, default=8765, help="port (default 8765)")
 
+    verify = sub.add_parser("verify", help="the crowd-physics validation suite: RiMEA tests, fundamental diagram, "
+                            "door flow, counterflow, crossing, against published bands (verify extra)")
+    verify.add_argument("--quick", action="store_true", help="fewer densities and door widths")
+    verify.add_argument("--case", nargs="+", action="extend", metavar="NAME",
+                        help="run only these cases (e.g. rimea_1 fundamental_diagram bottleneck counterflow)")
+    verify.add_argument("--out", type=Path, help="a new or empty folder (default results/verify/verify-<time>)")
+    verify.add_argument("--seeds", type=_positive_int, default=1,
+                        help="seeds per case (default 1): quantities are averaged, 'everybody through' must hold for each")
+    verify.add_argument("--quiet", action="store_true", help="no progress bar")
+
     draw = sub.add_parser("map", help="draw a built-in map with its places labelled")
     draw.add_argument("name", help="built-in map name, e.g. bishkek_center")
     draw.add_argument("--png", type=Path, required=True, help="output PNG file")
@@ -179,6 +189,28 @@ def cmd_viz(args) -> int:
     return serve(None if args.scenario is None else str(args.scenario), args.host, args.port)
 
 
+def cmd_verify(args) -> int:
+    """Exit 0 when every band is met, 1 when any is not; 2 for a usage mistake (unknown case, a
+    folder that is not new or empty, the verify extra missing)."""
+    from importlib.util import find_spec
+
+    if find_spec("pedpy") is None:  # not imported here: sim.verify.measure imports it with care for logging
+        raise ScenarioError('the validation suite needs the verify extra (PedPy is missing): '
+                            'python -m pip install -e ".[verify]"')
+    from .verify.cases import get
+    from .verify.report import all_pass
+    from .verify.suite import check_out, default_out, run_suite
+
+    for name in args.case or []:
+        get(name)
+    out = check_out(args.out if args.out is not None else default_out())
+    out, table = run_suite(out, quick=args.quick, cases=args.case, seeds=args.seeds, progress=not args.quiet)
+    counts = table["status"].value_counts()
+    print(f"verify folder: {out} ({int(counts.get('pass', 0))} pass, {int(counts.get('FAIL', 0))} fail, "
+          f"{int(counts.get('n/a', 0))} not applicable; see report.md)")
+    return 0 if all_pass(table) else 1
+
+
 def cmd_map(args) -> int:
     from .geo.catalog import builtin_map_names
     from .geo.raster import builtin_shape, load_builtin_map
@@ -195,7 +227,8 @@ def cmd_map(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "batch": cmd_batch, "viz": cmd_viz, "map": cmd_map}
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "batch": cmd_batch, "viz": cmd_viz, "verify": cmd_verify,
+            "map": cmd_map}
 
 
 def main(argv: list[str] | None = None) -> int:
