@@ -91,7 +91,7 @@ def _write(out: Path, per_seed: pd.DataFrame, table: pd.DataFrame, series: dict,
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = new_temp_folder(out)
     try:
-        per_seed.drop(columns=["agg"]).to_parquet(tmp / "results.parquet", index=False)
+        per_seed.to_parquet(tmp / "results.parquet", index=False)
         (tmp / "figures").mkdir()
         figures = draw_all(per_seed, series, tmp / "figures")
         text = markdown(table, title="Crowd-physics validation (issue #21)", facts=facts, figures=figures,
