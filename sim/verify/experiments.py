@@ -154,11 +154,12 @@ def rimea_7(ctx: Context, _value=None) -> Outcome:
         means.append(mean)
         rows.append(row(f"speed, {name.replace('_', ' ')}", mean, unit="m/s", variant=name,
                         low=(1 - RIMEA7_TOLERANCE) * vmin, high=(1 + RIMEA7_TOLERANCE) * vmax,
-                        source=f"RiMEA test 7 (Weidmann 1993): {vmin:.2f}-{vmax:.2f} m/s, +-5 %",
+                        source=f"RiMEA test 7 (Weidmann 1993): "
+                               f"{f'{vmin:.2f}' if vmin == vmax else f'{vmin:.2f}-{vmax:.2f}'} m/s, +-5 %",
                         detail=f"assigned mean {rec.free_speed[ids].mean():.3f} m/s; "
                                f"{int(measured.notna().sum())}/{ids.size} measured"))
     ordered = bool(np.all(np.diff(means) < 0))
-    rows.append(row("group speeds fall with age", float(ordered), low=1, high=1, unit="yes=1",
+    rows.append(row("group speeds fall with age", float(ordered), low=1, high=1, unit="(1: yes)",
                     source="RiMEA test 7 (Weidmann 1993)", agg="min"))
     return Outcome(rows)
 
