@@ -13,8 +13,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..core.walk.state import LEFT, NOWHERE, PROTESTER
 from ..config import suggest
+from ..core.walk.state import LEFT, NOWHERE, PROTESTER
 from ..errors import ScenarioError
 
 
