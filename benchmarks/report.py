@@ -72,6 +72,14 @@ def table(report: dict) -> str:
         lines.append(f"| batch of {c['runs']} runs, 2 workers against 1 | {c['speedup_2_vs_1']:.2f}x "
                      f"({c['steady_state_speedup_2_vs_1']:.2f}x once the workers are up); "
                      f"overhead {1e3 * c['overhead_per_run_s']:.0f} ms per run |")
+    if "map_import" in cases:
+        c = cases["map_import"]
+        for name, what in (("helsinki_center", "central Helsinki, 1.1 x 1.7 km"),
+                           ("finnish_town_2km", "a Finnish town, 2.2 x 2.2 km")):
+            if name in c:
+                lines.append(f"| map import from OpenStreetMap, {what} ({c[name]['cells'] / 1e6:.1f} M cells of "
+                             f"0.5 m) | {c[name]['import_s']:.1f} s; loaded from the cache in "
+                             f"{c[name]['cached_load_s']:.2f} s |")
     if "viz_frames" in cases:
         c = cases["viz_frames"]
         lines.append(f"| browser view, {c['protesters_on_map']:,} protesters ({c['moment']}) | "
