@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     draw = sub.add_parser(
         "map", help="draw a map with its places labelled, or import one from OpenStreetMap or plain geometry",
         usage="protest-sim map NAME --png FILE [--cell-size M]\n"
-              "       protest-sim map import FILE [--bbox W,S,E,N] --name NAME [--out DIR] [--cell-size M]",
+              "       protest-sim map import FILE [--bbox W,S,E,N] --name NAME [--out DIR] [--title T] [--cell-size M]",
         description="Draw a built-in map (NAME, e.g. bishkek_center) or an imported map file (NAME.json) to a PNG "
                     "with its places labelled; or import a map: with --bbox, OpenStreetMap data (.osm.pbf, .osm, "
                     ".osm.gz/.bz2, or .geojson in degrees with OSM tags) inside the box; without it, plain geometry "
@@ -119,9 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a built-in map's name or a map file to draw; or 'import' and the file to import")
     draw.add_argument("--png", type=Path, help="output PNG file (drawing)")
     draw.add_argument("--bbox", metavar="W,S,E,N",
-                      help="import: the box in degrees (west, south, east, north longitude/latitude)")
+                      help="import: the box in degrees (west, south, east, north longitude/latitude; write "
+                           "--bbox=W,S,E,N when W is negative)")
     draw.add_argument("--name", help="import: the new map's name (lower-case letters, digits, _ and -)")
     draw.add_argument("--out", type=Path, help="import: folder for NAME.json and NAME.png (default: maps)")
+    draw.add_argument("--title", help="import: the map's title, on its picture (default: NAME and the file's name)")
     draw.add_argument("--cell-size", type=_positive_float, default=0.5, help="metres per cell (default 0.5)")
     return parser
 
@@ -197,7 +199,7 @@ def cmd_map(args) -> int:
         return _map_import(args)
     if len(args.target) != 1:
         raise ScenarioError(f"draw one map at a time, got {' '.join(args.target)}")
-    for option in ("bbox", "name", "out"):
+    for option in ("bbox", "name", "out", "title"):
         if getattr(args, option) is not None:
             raise ScenarioError(f"--{option} is for 'protest-sim map import'")
     if args.png is None:
@@ -241,9 +243,9 @@ def _map_import(args) -> int:
     if args.bbox is None and osm_file:
         raise ScenarioError(f"{file}: OpenStreetMap data needs --bbox W,S,E,N (the box to import, in degrees)")
     if args.bbox is not None:
-        done = import_osm(file, args.bbox, args.name, out, cell_size=args.cell_size)
+        done = import_osm(file, args.bbox, args.name, out, cell_size=args.cell_size, title=args.title)
     else:
-        done = import_plain(file, args.name, out, cell_size=args.cell_size)
+        done = import_plain(file, args.name, out, cell_size=args.cell_size, title=args.title)
     gm = done.gridmap
     nx, ny = gm.shape
     kinds = gm.features.get("place_kinds", {})

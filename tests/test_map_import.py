@@ -212,3 +212,15 @@ def test_scenario_mistakes_on_imported_maps_are_one_line_exit_2(how, words, impo
         code, _, err = _cli(capsys, command, scenario, *(["--out", tmp_path / "run"] if command == "run" else []))
         assert code == 2 and words in _one_line(err)
     assert not (tmp_path / "run").exists()
+
+
+def test_names_from_a_file_are_drawn_as_they_are(tmp_path, capsys):
+    """A '$' in a place name or title is text, not matplotlib's maths; the id is a safe slug."""
+    plan = tmp_path / "odd.wkt"
+    plan.write_text("walkable | Ke$ha $quare | POLYGON ((0 0, 20 0, 20 20, 0 20, 0 0))\n"
+                    "exit | | POLYGON ((19 5, 20 5, 20 8, 19 8, 19 5))\n")
+    code, out, err = _cli(capsys, "map", "import", plan, "--name", "odd", "--out", tmp_path, "--title", "$5 $ map")
+    assert code == 0, err
+    assert "ke_ha_quare" in out and (tmp_path / "odd.png").stat().st_size > 10_000
+    code, _, err = _cli(capsys, "map", "import", plan, "--name", "odd2", "--out", tmp_path, "--title", "x" * 201)
+    assert code == 2 and "--title" in _one_line(err)

@@ -42,7 +42,8 @@ class Imported:
     dropped: list[str] = field(default_factory=list)
 
 
-def import_osm(file, bbox_text: str, name: str, out_dir, *, cell_size: float = 0.5, png: bool = True) -> Imported:
+def import_osm(file, bbox_text: str, name: str, out_dir, *, cell_size: float = 0.5, png: bool = True,
+               title: str | None = None) -> Imported:
     """Import OpenStreetMap data (``.osm.pbf``, ``.osm``, ``.geojson`` in WGS 84) cut to ``W,S,E,N``."""
     from .osm import read_osm
     from .osm_map import build_osm_map
@@ -50,6 +51,7 @@ def import_osm(file, bbox_text: str, name: str, out_dir, *, cell_size: float = 0
 
     start = time.perf_counter()
     name = _check_name(name)
+    _check_title(title)
     try:
         bbox = parse_bbox(bbox_text)
     except ValueError as err:
@@ -57,26 +59,34 @@ def import_osm(file, bbox_text: str, name: str, out_dir, *, cell_size: float = 0
     _libraries()
     osm = read_osm(file, bbox)
     source = {"file": Path(file).name, "sha256": _sha256(file), "bbox": list(bbox), "osm_timestamp": osm.timestamp}
-    data = build_osm_map(osm, bbox, name, title=f"{name} (OpenStreetMap, {Path(file).name})", source=source,
-                         attribution="")
+    data = build_osm_map(osm, bbox, name, title=title or f"{name} (OpenStreetMap, {Path(file).name})",
+                         source=source, attribution="")
     data["attribution"] = OSM_ATTRIBUTION.format(crs=data["crs"])
     data["generated_by"] = f"protest-sim map import {Path(file).name} --bbox {','.join(f'{v:g}' for v in bbox)} " \
-                           f"--name {name}"
+                           f"--name {name}" + (f" --title {json.dumps(title, ensure_ascii=False)}" if title else "")
     return _finish(data, out_dir, cell_size, png, start)
 
 
-def import_plain(file, name: str, out_dir, *, cell_size: float = 0.5, png: bool = True) -> Imported:
+def import_plain(file, name: str, out_dir, *, cell_size: float = 0.5, png: bool = True,
+                 title: str | None = None) -> Imported:
     """Import plain geometry in metres (GeoJSON or WKT, ``sim.geo.vector_import``)."""
     from .vector_import import build_plain_map, read_plain
 
     start = time.perf_counter()
     name = _check_name(name)
+    _check_title(title)
     _libraries()
     items = read_plain(file)
     source = {"file": Path(file).name, "sha256": _sha256(file)}
-    data = build_plain_map(items, name, title=f"{name} ({Path(file).name})", source=source)
-    data["generated_by"] = f"protest-sim map import {Path(file).name} --plain --name {name}"
+    data = build_plain_map(items, name, title=title or f"{name} ({Path(file).name})", source=source)
+    data["generated_by"] = f"protest-sim map import {Path(file).name} --name {name}" + (
+        f" --title {json.dumps(title, ensure_ascii=False)}" if title else "")
     return _finish(data, out_dir, cell_size, png, start)
+
+
+def _check_title(title: str | None) -> None:
+    if title is not None and not (0 < len(title) <= 200 and title.isprintable()):
+        raise ScenarioError("a title is 1-200 printable characters", path="--title")
 
 
 def _check_name(name: str) -> str:

@@ -35,6 +35,7 @@ SCHEMA = (
 )
 MAX_MAP_BYTES = 256 << 20  # a dense 2 km x 2 km city centre is ~10 MB
 MAX_SIZE_M = 50_000.0
+MAX_TEXT = 1000  # characters of a title or attribution
 GEOMETRY_DEPTH = {"Point": 1, "LineString": 2, "MultiLineString": 3, "Polygon": 3, "MultiPolygon": 4}
 SIDES = ("west", "east", "south", "north")
 _TOP = ("format", "name", "title", "schema", "generated_by", "source", "attribution", "crs", "origin",
@@ -82,6 +83,9 @@ def check_map(data, file=None) -> None:
             raise _fail(f"unknown key {key!r}", key, file)
     if not isinstance(data.get("name"), str) or not MAP_NAME.match(data["name"]):
         raise _fail("expected a map name: lower-case letters, digits, _ and -", "name", file)
+    for key in ("title", "attribution"):
+        if key in data and not (isinstance(data[key], str) and len(data[key]) <= MAX_TEXT):
+            raise _fail(f"expected a text of at most {MAX_TEXT} characters", key, file)
     size = data.get("size_m")
     if not (isinstance(size, list) and len(size) == 2 and all(_number(v) and 0 < v <= MAX_SIZE_M for v in size)):
         raise _fail(f"expected [width, height] in metres, each above 0 and at most {MAX_SIZE_M:g}", "size_m", file)
@@ -117,6 +121,8 @@ def check_map(data, file=None) -> None:
                 raise _fail("a place needs features or a geometry", where, file)
             if section == "exits" and item.get("side") not in SIDES:
                 raise _fail(f"an exit's side is one of {', '.join(SIDES)}", f"{where}.side", file)
+            if not isinstance(item.get("name", ""), str) or len(item.get("name", "")) > MAX_TEXT:
+                raise _fail(f"a name is a text of at most {MAX_TEXT} characters", f"{where}.name", file)
             label = item.get("label")
             if label is not None and not (isinstance(label, dict) and _point(label.get("at"))):
                 raise _fail("a label is {at = [x, y], angle = degrees}", f"{where}.label", file)

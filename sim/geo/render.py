@@ -50,6 +50,11 @@ EXIT_MARKERS = {"north": "^", "south": "v", "east": ">", "west": "<"}
 ESTIMATED_MARK = "\u2020"  # dagger after a label: position estimated
 
 
+def plain_text(text) -> str:
+    """``text`` drawn as it is: names from a user's file may hold '$', which matplotlib reads as maths."""
+    return str(text).replace("$", r"\$")
+
+
 def _step(gridmap, max_pixels: int = MAX_PIXELS) -> int:
     return max(1, int(np.ceil(max(gridmap.shape) / max_pixels)))
 
@@ -161,7 +166,7 @@ def _draw_labels(ax, gridmap) -> None:
             size += 2
         anchor = anchors.get(name, {})
         if feats.get("kind") == "imported":  # the name as people know it; the id is in the map file
-            text = anchor.get("text", name)
+            text = plain_text(anchor.get("text", name))
         else:
             text = name + (ESTIMATED_MARK if _is_estimated(gridmap, name) else "")
         offset = anchor.get("offset")
@@ -236,7 +241,7 @@ def _scale_bar(ax, w: float, h: float) -> None:
 def _footnote(gridmap) -> str:
     feats = gridmap.features
     if feats.get("kind") == "imported":
-        return feats.get("footnote", "")
+        return plain_text(feats.get("footnote", ""))
     if feats.get("kind") != "builtin":
         return "'#' wall, '.' floor, letters: places and exits (see the legend)"
     conf = feats.get("confidence", {})
@@ -262,7 +267,7 @@ def save_map_png(gridmap, path, *, labels: bool = True, dpi: int = 150) -> Path:
     ax.set_xlabel("metres east", fontsize=8)
     ax.set_ylabel("metres north", fontsize=8)
     ax.tick_params(labelsize=7)
-    title = gridmap.features.get("title", gridmap.name)
+    title = plain_text(gridmap.features.get("title", gridmap.name))
     nx, ny = gridmap.shape
     which = f"map '{gridmap.name}', " if gridmap.features.get("kind") in ("builtin", "imported") else ""
     ax.set_title(f"{title}\n{which}{gridmap.cell_size:g} m cells ({nx} x {ny})", fontsize=11)
