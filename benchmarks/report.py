@@ -74,12 +74,11 @@ def table(report: dict) -> str:
                      f"overhead {1e3 * c['overhead_per_run_s']:.0f} ms per run |")
     if "map_import" in cases:
         c = cases["map_import"]
-        for name, what in (("helsinki_center", "central Helsinki, 1.1 x 1.7 km"),
-                           ("finnish_town_2km", "a Finnish town, 2.2 x 2.2 km")):
-            if name in c:
-                lines.append(f"| map import from OpenStreetMap, {what} ({c[name]['cells'] / 1e6:.1f} M cells of "
-                             f"0.5 m) | {c[name]['import_s']:.1f} s; loaded from the cache in "
-                             f"{c[name]['cached_load_s']:.2f} s |")
+        boxes = [c[k] for k in ("helsinki_center", "finnish_town_2km") if k in c]
+        imports = "; ".join(f"{b['import_s']:.1f} s" for b in boxes)
+        loads = "; ".join(f"{b['cached_load_s']:.2f} s" for b in boxes)
+        lines.append("| map import from OpenStreetMap: central Helsinki, 1.1 x 1.7 km; a town, 2.2 x 2.2 km (0.5 m "
+                     f"cells) | {imports} (from the cache: {loads}) |")
     if "viz_frames" in cases:
         c = cases["viz_frames"]
         lines.append(f"| browser view, {c['protesters_on_map']:,} protesters ({c['moment']}) | "
