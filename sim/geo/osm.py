@@ -158,23 +158,23 @@ def _read_geojson(path: Path, bbox) -> OsmData:
     frame = frame.cx[w:e, s:n]
     out = OsmData()
     columns = [c for c in frame.columns if c != frame.geometry.name]
-    for k, (geom, row) in enumerate(zip(frame.geometry, frame[columns].itertuples(index=False, name=None))):
+    for k, (geom, row) in enumerate(zip(frame.geometry, frame[columns].to_dict("records"))):
         if geom is None or geom.is_empty:
             continue
         tags = {}
-        for key, value in zip(columns, row):
+        for key, value in row.items():
             if isinstance(value, dict):  # some exports nest the tags
                 tags.update({str(a): str(b) for a, b in value.items() if b is not None})
             elif value is not None and value == value and key not in ("id", "@id", "type"):
                 tags[str(key)] = str(value)
-        ref = str(dict(zip(columns, row)).get("@id") or dict(zip(columns, row)).get("id") or f"feature/{k}")
+        ref = str(row.get("@id") or row.get("id") or f"feature/{k}")
         kind = geom.geom_type
         if kind in ("LineString", "MultiLineString"):
             parts = geom.geoms if kind == "MultiLineString" else [geom]
             out.lines += [Line(ref, tags, np.asarray(p.coords)[:, :2]) for p in parts if len(p.coords) >= 2]
         elif kind in ("Polygon", "MultiPolygon"):
             out.areas.append(Area(ref, tags, geom))
-            if "highway" in tags and tags.get("area") != "yes" or "barrier" in tags:
+            if ("highway" in tags and tags.get("area") != "yes") or "barrier" in tags:  # closed ways that are lines
                 out.lines += [Line(ref, tags, np.asarray(r.coords)[:, :2]) for r in _rings(geom)]
         elif kind == "Point":
             out.points.append(Point(ref, tags, (float(geom.x), float(geom.y))))
