@@ -60,8 +60,9 @@ def _document(path: Path) -> dict:
     if isinstance(sweep, dict) and isinstance(sweep.get("scenario"), str):
         sweep["scenario"] = str((path.parent / sweep["scenario"]).resolve())
     m = data.get("map")
-    if isinstance(m, dict) and isinstance(m.get("ascii_file"), str):
-        m["ascii_file"] = str((path.parent / m["ascii_file"]).resolve())
+    for key in ("ascii_file", "file"):
+        if isinstance(m, dict) and isinstance(m.get(key), str):
+            m[key] = str((path.parent / m[key]).resolve())
     return data
 
 

@@ -224,3 +224,24 @@ def test_names_from_a_file_are_drawn_as_they_are(tmp_path, capsys):
     assert "ke_ha_quare" in out and (tmp_path / "odd.png").stat().st_size > 10_000
     code, _, err = _cli(capsys, "map", "import", plan, "--name", "odd2", "--out", tmp_path, "--title", "x" * 201)
     assert code == 2 and "--title" in _one_line(err)
+
+
+def test_a_batch_runs_on_an_imported_map(imported, tmp_path, capsys):
+    scenario = _scenario(tmp_path, imported.name)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(f'[sweep]\nscenario = "{scenario.name}"\nreplicates = 1\nduration_s = 20\n'
+                     'metrics = ["left_the_area"]\n[parameters]\n"crowds.rally.count" = [20, 40]\n')
+    code, out, err = _cli(capsys, "batch", sweep, "--workers", "1", "--out", tmp_path / "batch", "--quiet")
+    assert code == 0, err
+    assert "2 complete, 0 failed" in out
+
+
+def test_the_browser_view_draws_an_imported_map(imported, tmp_path):
+    from sim.kinds import load_scenario
+    from sim.protest.model import ProtestModel
+    from sim.viz.frame import renderer_for
+
+    model = ProtestModel(load_scenario(_scenario(tmp_path, imported.name)), seed=1)
+    model.step()
+    png = renderer_for(model.gridmap).png(model)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000
