@@ -119,8 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="a built-in map's name or a map file to draw; or 'import' and the file to import")
     draw.add_argument("--png", type=Path, help="output PNG file (drawing)")
     draw.add_argument("--bbox", metavar="W,S,E,N",
-                      help="import: the box in degrees (west, south, east, north longitude/latitude; write "
-                           "--bbox=W,S,E,N when W is negative)")
+                      help="import: the box in degrees (west, south, east, north longitude/latitude)")
     draw.add_argument("--name", help="import: the new map's name (lower-case letters, digits, _ and -)")
     draw.add_argument("--out", type=Path, help="import: folder for NAME.json and NAME.png (default: maps)")
     draw.add_argument("--title", help="import: the map's title, on its picture (default: NAME and the file's name)")
@@ -266,9 +265,20 @@ def _map_import(args) -> int:
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "batch": cmd_batch, "viz": cmd_viz, "map": cmd_map}
 
 
+def _glue_box(argv: list[str]) -> list[str]:
+    """``--bbox -70.7,-33.5,-70.6,-33.4`` as ``--bbox=...``: argparse takes a value starting with '-' for an option."""
+    out = []
+    for arg in argv:
+        if out and out[-1] == "--bbox" and arg.startswith("-") and "," in arg:
+            out[-1] = f"--bbox={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_glue_box(argv))
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as err:

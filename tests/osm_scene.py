@@ -41,18 +41,42 @@ def scene_xml() -> str:
     way(rect(24.9404, 60.17125, 24.9406, 60.17135), natural="water")
     # a tunnel under it all: not walkable
     way([node(24.9401, 60.1703), node(24.9439, 60.1703)], highway="footway", tunnel="yes")
-    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="protest-sim tests">']
-    for nid, (lon, lat, tags) in nodes.items():
-        tag = "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
-        out.append(f'<node id="{nid}" version="1" lat="{lat}" lon="{lon}">{tag}</node>')
-    for k, (ids, tags) in enumerate(ways, start=1):
-        body = "".join(f'<nd ref="{i}"/>' for i in ids) + "".join(f'<tag k="{a}" v="{b}"/>' for a, b in tags.items())
-        out.append(f'<way id="{k}" version="1">{body}</way>')
-    out.append("</osm>")
-    return "\n".join(out) + "\n"
+    return osm_xml(nodes, ways)
 
 
 def cell_at(gridmap, frame, lon: float, lat: float) -> tuple[int, int]:
     """The cell holding a lon/lat point of the scene (``frame``: the import's LocalFrame)."""
     x, y = frame.xy(lon, lat)
     return int(float(x) // gridmap.cell_size), int(float(y) // gridmap.cell_size)
+
+
+def osm_xml(nodes: dict[int, tuple], ways: list[tuple], relations: list[tuple] = ()) -> str:
+    """Hand-written OSM XML: ``nodes`` {id: (lon, lat, tags)}, ``ways`` [(node ids, tags)] (ids from 1),
+    ``relations`` [(members [(type, ref, role)], tags)] (ids from 1)."""
+    def tags_xml(tags):
+        return "".join(f'<tag k="{k}" v="{v}"/>' for k, v in tags.items())
+
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', '<osm version="0.6" generator="protest-sim tests">']
+    for nid, (lon, lat, tags) in nodes.items():
+        out.append(f'<node id="{nid}" version="1" lat="{lat}" lon="{lon}">{tags_xml(tags)}</node>')
+    for k, (ids, tags) in enumerate(ways, start=1):
+        out.append(f'<way id="{k}" version="1">' + "".join(f'<nd ref="{i}"/>' for i in ids) + tags_xml(tags)
+                   + "</way>")
+    for k, (members, tags) in enumerate(relations, start=1):
+        out.append(f'<relation id="{k}" version="1">' + "".join(
+            f'<member type="{t}" ref="{r}" role="{role}"/>' for t, r, role in members) + tags_xml(tags)
+                   + "</relation>")
+    out.append("</osm>")
+    return "\n".join(out) + "\n"
+
+
+def to_pbf(osm_path, pbf_path) -> None:
+    """The same data as .osm.pbf (pyosmium's writer), for tests of the binary format."""
+    import osmium
+
+    writer = osmium.SimpleWriter(str(pbf_path))
+    try:
+        for obj in osmium.FileProcessor(str(osm_path)):
+            writer.add(obj)
+    finally:
+        writer.close()

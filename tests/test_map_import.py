@@ -14,7 +14,7 @@ pytest.importorskip("osmium")
 pytest.importorskip("rasterio")
 
 from sim.cli import main  # noqa: E402
-from tests.osm_scene import BBOX_TEXT, scene_xml  # noqa: E402
+from tests.osm_scene import BBOX_TEXT, scene_xml, to_pbf  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 HALL_WKT = """\
@@ -67,9 +67,28 @@ def test_an_osm_import_writes_the_map_file_and_its_picture(scene, tmp_path, caps
     ("missing", ["map", "import", "{dir}/nothing.osm.pbf", "--bbox", BBOX_TEXT, "--name", "x"], "no such file"),
     ("garbage", ["map", "import", "{dir}/garbage.osm.pbf", "--bbox", BBOX_TEXT, "--name", "x"], "cannot read it"),
     ("truncated", ["map", "import", "{dir}/truncated.osm", "--bbox", BBOX_TEXT, "--name", "x"], "cannot read it"),
+    ("truncated pbf", ["map", "import", "{dir}/truncated.osm.pbf", "--bbox", BBOX_TEXT, "--name", "x"],
+     "cannot read it"),
+    ("malformed GeoJSON", ["map", "import", "{dir}/broken.geojson", "--bbox", BBOX_TEXT, "--name", "x"],
+     "cannot read it"),
+    ("malformed plain GeoJSON", ["map", "import", "{dir}/broken.geojson", "--name", "x"], "cannot read it as GeoJSON"),
+    ("malformed WKT", ["map", "import", "{dir}/broken.wkt", "--name", "x"], "line 2: not WKT"),
+    ("metres as degrees", ["map", "import", "{dir}/metres.geojson", "--bbox", BBOX_TEXT, "--name", "x"],
+     "not degrees"),
     ("empty box", ["map", "import", "{dir}/scene.osm", "--bbox", "25.5,60.0,25.51,60.01", "--name", "x"],
-     "nothing walkable"),
+     "no streets, buildings or other map features in the box"),
+    ("nothing walkable", ["map", "import", "{dir}/scene.osm", "--bbox", "24.9427,60.1706,24.9433,60.1708", "--name",
+                          "x"], "nothing walkable"),
     ("bad box", ["map", "import", "{dir}/scene.osm", "--bbox", "24.94,60.17,24.93", "--name", "x"], "W,S,E,N"),
+    ("words in the box", ["map", "import", "{dir}/scene.osm", "--bbox", "west,60.17,24.944,60.172", "--name", "x"],
+     "W,S,E,N"),
+    ("empty box text", ["map", "import", "{dir}/scene.osm", "--bbox", "", "--name", "x"], "W,S,E,N"),
+    ("tiny box", ["map", "import", "{dir}/scene.osm", "--bbox", "24.941,60.171,24.9410001,60.1710001", "--name", "x"],
+     "10 m to 50 km a side"),
+    ("the world as a box", ["map", "import", "{dir}/scene.osm", "--bbox", "-180,-80,180,84", "--name", "x"],
+     "10 m to 50 km a side"),
+    ("infinite box", ["map", "import", "{dir}/scene.osm", "--bbox", "24.94,60.17,inf,60.172", "--name", "x"],
+     "finite"),
     ("upside-down box", ["map", "import", "{dir}/scene.osm", "--bbox", "24.944,60.17,24.94,60.172", "--name", "x"],
      "W < E"),
     ("bad name", ["map", "import", "{dir}/scene.osm", "--bbox", BBOX_TEXT, "--name", "../x"], "--name"),
@@ -82,6 +101,14 @@ def test_an_osm_import_writes_the_map_file_and_its_picture(scene, tmp_path, caps
 def test_import_mistakes_are_one_line_exit_2_and_leave_nothing(case, args, words, scene, tmp_path, capsys):
     (tmp_path / "garbage.osm.pbf").write_bytes(b"\x00\x00\x00\x0dnot a pbf at all" * 50)
     (tmp_path / "truncated.osm").write_text(scene_xml()[:2000])
+    to_pbf(scene, tmp_path / "whole.osm.pbf")
+    (tmp_path / "truncated.osm.pbf").write_bytes((tmp_path / "whole.osm.pbf").read_bytes()[:-40])
+    (tmp_path / "broken.geojson").write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", "pro')
+    (tmp_path / "broken.wkt").write_text("walkable | hall | POLYGON ((0 0, 40 0, 40 20, 0 20, 0 0))\n"
+                                         "walkable | foyer | POLYGON ((40 0, 50 0, 50 10\n")
+    (tmp_path / "metres.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"highway": "footway"},
+         "geometry": {"type": "LineString", "coordinates": [[385000, 6671000], [385100, 6671000]]}}]}))
     (tmp_path / "scene.shp").write_text("x")
     (tmp_path / "degrees.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"kind": "walkable"},

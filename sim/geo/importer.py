@@ -31,6 +31,7 @@ OSM_ATTRIBUTION = ("Map data (c) OpenStreetMap contributors, ODbL 1.0 (www.opens
                    "Grid north is that of {crs}.")
 PRECISE = ("source", "origin_latlon")  # degrees: kept to 7 decimals (1 cm), not rounded to centimetres of metres
 BYTES_PER_CELL = 24  # the raster, its place ids and rasterio's working copies
+MIN_BOX_M = 10.0  # a box narrower than this is a typo (a few cells), not a map
 
 
 @dataclass
@@ -57,14 +58,22 @@ def import_osm(file, bbox_text: str, name: str, out_dir, *, cell_size: float = 0
     except ValueError as err:
         raise ScenarioError(str(err), path="--bbox") from None
     _libraries()
+    _check_box_size(bbox)
     osm = read_osm(file, bbox)
+    if not (osm.lines or osm.areas or osm.points):
+        covers = f" (the file covers {_box_text(osm.extent)})" if osm.extent else ""
+        raise ScenarioError(f"no streets, buildings or other map features in the box {_box_text(bbox)}{covers}",
+                            file=str(file))
     source = {"file": Path(file).name, "sha256": _sha256(file), "bbox": list(bbox), "osm_timestamp": osm.timestamp}
-    data = build_osm_map(osm, bbox, name, title=title or f"{name} (OpenStreetMap, {Path(file).name})",
-                         source=source, attribution="")
+    try:
+        data = build_osm_map(osm, bbox, name, title=title or f"{name} (OpenStreetMap, {Path(file).name})",
+                             source=source, attribution="")
+    except ScenarioError as err:
+        raise err.with_file(str(file)) from None
     data["attribution"] = OSM_ATTRIBUTION.format(crs=data["crs"])
-    data["generated_by"] = f"protest-sim map import {Path(file).name} --bbox {','.join(f'{v:g}' for v in bbox)} " \
+    data["generated_by"] = f"protest-sim map import {Path(file).name} --bbox {_box_text(bbox)} " \
                            f"--name {name}" + (f" --title {json.dumps(title, ensure_ascii=False)}" if title else "")
-    return _finish(data, out_dir, cell_size, png, start)
+    return _finish(data, file, out_dir, cell_size, png, start)
 
 
 def import_plain(file, name: str, out_dir, *, cell_size: float = 0.5, png: bool = True,
@@ -78,10 +87,28 @@ def import_plain(file, name: str, out_dir, *, cell_size: float = 0.5, png: bool 
     _libraries()
     items = read_plain(file)
     source = {"file": Path(file).name, "sha256": _sha256(file)}
-    data = build_plain_map(items, name, title=title or f"{name} ({Path(file).name})", source=source)
+    try:
+        data = build_plain_map(items, name, title=title or f"{name} ({Path(file).name})", source=source)
+    except ScenarioError as err:
+        raise err.with_file(str(file)) from None
     data["generated_by"] = f"protest-sim map import {Path(file).name} --name {name}" + (
         f" --title {json.dumps(title, ensure_ascii=False)}" if title else "")
-    return _finish(data, out_dir, cell_size, png, start)
+    return _finish(data, file, out_dir, cell_size, png, start)
+
+
+def _check_box_size(bbox) -> None:
+    """A box from ``MIN_BOX_M`` to ``MAX_SIZE_M`` a side in metres (wider ones are also beyond a UTM zone's use)."""
+    from .mapfile import MAX_SIZE_M
+    from .projection import LocalFrame
+
+    w, h = LocalFrame.for_bbox(bbox).size_m
+    if not (MIN_BOX_M <= min(w, h) and max(w, h) <= MAX_SIZE_M):  # NaN from a projection gone wild fails too
+        raise ScenarioError(f"the box is {w:,.1f} x {h:,.1f} m; a map is {MIN_BOX_M:g} m to "
+                            f"{MAX_SIZE_M / 1000:g} km a side", path="--bbox")
+
+
+def _box_text(box) -> str:
+    return ",".join(f"{v:g}" for v in box)
 
 
 def _check_title(title: str | None) -> None:
@@ -116,9 +143,13 @@ def _sha256(file) -> str:
     return h.hexdigest()
 
 
-def _finish(data: dict, out_dir, cell_size: float, png: bool, start: float) -> Imported:
+def _finish(data: dict, file, out_dir, cell_size: float, png: bool, start: float) -> Imported:
     data = to_plain(data)
-    check_map(data, data["name"])  # our own output must read back
+    try:
+        check_map(data, data["name"])  # our own output must read back
+    except ScenarioError as err:
+        raise ScenarioError(f"the map made of it would not read back ({err}): please report this file",
+                            file=str(file)) from None
     nx, ny = map_shape(data, cell_size)
     check_memory(nx * ny * float(BYTES_PER_CELL), f"at {cell_size:g} m cells the map is {nx:,} x {ny:,} cells",
                  hint="a larger --cell-size or a smaller box")

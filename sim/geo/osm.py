@@ -11,6 +11,7 @@ whole file is read: cut a country extract to the city first (``osmium extract -b
 from __future__ import annotations
 
 import stat
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,7 @@ class OsmData:
     areas: list[Area] = field(default_factory=list)
     points: list[Point] = field(default_factory=list)
     timestamp: str = ""  # the file's replication timestamp, if its header has one
+    extent: tuple[float, float, float, float] | None = None  # W, S, E, N of the file's data, where known
 
 
 def read_osm(path, bbox: tuple[float, float, float, float]) -> OsmData:
@@ -100,7 +102,11 @@ def _read_osmium(path: Path, fmt: str, bbox) -> OsmData:
     out = OsmData()
     reader = osmium.io.Reader(osmium.io.File(str(path), fmt), osmium.osm.osm_entity_bits.NOTHING)
     try:
-        out.timestamp = reader.header().get("osmosis_replication_timestamp", "")
+        header = reader.header()
+        out.timestamp = header.get("osmosis_replication_timestamp", "")
+        box = header.box()
+        if box.valid():
+            out.extent = (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
     finally:
         reader.close()
     processor = osmium.FileProcessor(osmium.io.File(str(path), fmt)).with_areas() \
@@ -150,15 +156,29 @@ def _overlaps(lonlat: np.ndarray, w, s, e, n) -> bool:
 
 def _read_geojson(path: Path, bbox) -> OsmData:
     import geopandas
+    import shapely
 
-    frame = geopandas.read_file(path)
+    with warnings.catch_warnings():  # GDAL's notes on a damaged file ("Non closed ring"): the error says enough
+        warnings.simplefilter("ignore", RuntimeWarning)
+        frame = geopandas.read_file(path)
     if frame.crs is not None and not frame.crs.equals("EPSG:4326"):
         frame = frame.to_crs(4326)
+    if not np.isfinite(shapely.get_coordinates(frame.geometry.values)).all():
+        k = next(k for k, g in zip(frame.index, frame.geometry) if not np.isfinite(shapely.get_coordinates(g)).all())
+        raise ScenarioError(f"feature {k}: coordinates must be finite numbers (degrees)", file=str(path))
+    x0, y0, x1, y1 = (float(v) for v in frame.total_bounds) if len(frame) else (np.nan,) * 4
+    extent = None
+    if np.isfinite([x0, y0, x1, y1]).all():
+        if not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
+            raise ScenarioError(f"its coordinates are not degrees (they span {x0:.7g}..{x1:.7g} by {y0:.7g}.."
+                                f"{y1:.7g}): OpenStreetMap GeoJSON is longitude/latitude (WGS 84); a file in metres "
+                                "must declare its CRS, or, as a plan, be imported without --bbox", file=str(path))
+        extent = (x0, y0, x1, y1)
     w, s, e, n = _near(bbox)
     frame = frame.cx[w:e, s:n]
-    out = OsmData()
+    out = OsmData(extent=extent)
     columns = [c for c in frame.columns if c != frame.geometry.name]
-    for k, (geom, row) in enumerate(zip(frame.geometry, frame[columns].to_dict("records"))):
+    for k, geom, row in zip(frame.index, frame.geometry, frame[columns].to_dict("records")):
         if geom is None or geom.is_empty:
             continue
         tags = {}

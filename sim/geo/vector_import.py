@@ -19,6 +19,7 @@ exit's side is the map edge nearest to it. Exits are floor too, painted last.
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 from ..config import read_text
@@ -58,7 +59,9 @@ def _read_wkt(path: Path) -> list[dict]:
             raise ScenarioError(f"line {n}: expected 'kind | name | WKT'", file=str(path))
         kind, name, wkt = parts
         try:
-            geom = shapely.from_wkt(wkt)
+            with warnings.catch_warnings():  # shapely's note on NaN: the check below says it in one line
+                warnings.simplefilter("ignore", RuntimeWarning)
+                geom = shapely.from_wkt(wkt)
         except shapely.errors.ShapelyError as err:
             raise ScenarioError(f"line {n}: not WKT: {str(err).splitlines()[0][:120]}", file=str(path)) from None
         out.append(_feature(kind, name or None, geom, {}, f"line {n}", path))
@@ -71,7 +74,9 @@ def _read_geojson(path: Path) -> list[dict]:
     if not path.is_file():
         raise ScenarioError("no such file", file=str(path))
     try:
-        frame = geopandas.read_file(path)
+        with warnings.catch_warnings():  # GDAL's notes on a damaged file: one line below says enough
+            warnings.simplefilter("ignore", RuntimeWarning)
+            frame = geopandas.read_file(path)
     except Exception as err:  # noqa: BLE001 - GDAL raises many kinds of error for a damaged file
         first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
         raise ScenarioError(f"cannot read it as GeoJSON: {first}", file=str(path)) from None
@@ -95,6 +100,8 @@ def _feature(kind: str, name, geom, props: dict, where: str, path) -> dict:
         raise ScenarioError(f"{where}: a name is a non-empty text, got {name!r}", file=str(path))
     if geom.geom_type not in ("Polygon", "MultiPolygon", "LineString", "MultiLineString"):
         raise ScenarioError(f"{where}: expected a polygon or a line, got a {geom.geom_type}", file=str(path))
+    if not finite_coordinates(geom):
+        raise ScenarioError(f"{where}: coordinates must be finite numbers (metres)", file=str(path))
     item = {"kind": kind, "name": name.strip() if name else None, "geometry": geom}
     for key, default in (("width_m", LINE_WIDTH_M), ("thickness_m", WALL_THICKNESS_M)):
         value = props.get(key, default)
@@ -107,6 +114,13 @@ def _feature(kind: str, name, geom, props: dict, where: str, path) -> dict:
                                 file=str(path))
         item[key] = value
     return item
+
+
+def finite_coordinates(geom) -> bool:
+    import numpy as np
+    import shapely
+
+    return bool(np.isfinite(shapely.get_coordinates(geom)).all())
 
 
 def build_plain_map(items: list[dict], name: str, *, title: str, source: dict) -> dict:
