@@ -114,6 +114,7 @@ def test_senate_square_is_walkable_named_floor_and_buildings_are_walls(rebuilt, 
     assert "exit_mannerheimintie_west" in gm.exits  # Mannerheimintie leaves the box to the north-west
 
 
+@pytest.mark.slow  # with the rebuild: about 15 s on this machine
 def test_the_senate_square_scenario_runs_on_the_rebuilt_map(rebuilt, tmp_path):
     from sim.kinds import load_scenario
     from sim.run.runner import run
