@@ -115,17 +115,17 @@ def test_long_runs_walk_on_a_copy_of_their_mapped_fields(square, tmp_path, monke
     monkeypatch.setenv("PROTEST_SIM_CACHE", str(tmp_path))
     ProtestModel(square)  # fills the cache: later models map their fields
     short, long = ProtestModel(square), ProtestModel(square)
-    assert isinstance(long.core.world.fields.base, np.memmap)
+    assert isinstance(long.core.terrain.fields.base, np.memmap)
     monkeypatch.setattr(model_mod, "FIELDS_TO_MEMORY_MIN_AGENT_STEPS", len(long.arrays) * long.total_steps)
-    mapped = long.core.world.fields
+    mapped = long.core.terrain.fields
     short.duration_s -= short.dt  # one step short of the threshold
     long.step(), short.step()
     for thread in threading.enumerate():
         if thread.name == "fields-to-memory":
             thread.join()
-    fields = long.core.world.fields
+    fields = long.core.terrain.fields
     assert fields.base is None and np.array_equal(fields, mapped)
-    assert isinstance(short.core.world.fields.base, np.memmap)
+    assert isinstance(short.core.terrain.fields.base, np.memmap)
     for _ in range(5):
         short.step(), long.step()
     assert np.array_equal(short.arrays.x, long.arrays.x) and np.array_equal(short.arrays.y, long.arrays.y)

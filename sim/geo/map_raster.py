@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ScenarioError
-from .disk_cache import cache_root, load_gridmap, save_gridmap
+from ..caches import cache_root
+from .disk_cache import load_gridmap, save_gridmap
 from .gridmap import NO_PLACE, GridMap
 from .mapfile import map_shape, place_names, read_map_file
 

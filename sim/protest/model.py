@@ -9,13 +9,14 @@ import mesa
 import numpy as np
 
 from .agents import Police, Protester
-from ..core.walk import behaviour as B
-from ..core.walk.engine import Core, Decisions, WalkParams, World, arrest_probability_table, start_numba_set_up
+from ..core.walk.behaviour import DecisionParams
+from ..core.walk.engine import Core, Decisions, Terrain, WalkParams, arrest_probability_table, start_numba_set_up
 from ..core.walk.hazards import GasField
 from ..core.walk.state import HOLD, INJURED, LEAVE, MARCH, POLICE, PROTESTER, RALLY, STATE_NAMES, AgentArrays
 from ..geo.fields import EXITS, SECTORS, escape_target, exit_sectors, field_stack
 from ..geo.gridmap import GridMap, cells
 from ..geo.loader import load_map
+from .checks import check_goals, floor_reachability
 from .policing import Policing
 from .scenario import Scenario, check_capacity, seconds_to_clock
 
@@ -52,17 +53,18 @@ class ProtestModel(mesa.Model):
         exit_mask = self.gridmap.exit_mask()
         self.field_targets = self._field_targets(scenario, self.gridmap, exit_mask)
         fields = field_stack(self.gridmap, list(self.field_targets), use_cache=use_field_cache)
+        check_goals(scenario, self._reachability(gridmap, fields), exits=bool(gridmap.exits))
         field_place = np.array(
             [-1 if t.startswith(EXITS) else self.gridmap.place_index(t) for t in self.field_targets], dtype=np.int16)
-        world = World(self.gridmap.walkable, self.gridmap.place_id, exit_mask.view(np.uint8),
-                      fields, field_place, self.gridmap.cell_size)
+        terrain = Terrain(self.gridmap.walkable, self.gridmap.place_id, exit_mask.view(np.uint8),
+                          fields, field_place, self.gridmap.cell_size)
 
         self.arrays = self._place_agents(groups)
         max_speed = max(g.walking.speed_max for _, _, g in groups)
         rules = scenario.protest
         self.count_factor = max(1, int(round(rules.count_cell_m / self.gridmap.cell_size)))
         self.count_shape = tuple(-(-n // self.count_factor) for n in self.gridmap.shape)
-        self.core = Core(world, WalkParams(dt=self.dt, max_speed=max_speed), self.arrays, engine,
+        self.core = Core(terrain, WalkParams(dt=self.dt, max_speed=max_speed), self.arrays, engine,
                          decisions=self._decisions(scenario))
         for i, kind in enumerate(self.arrays.kind):
             (Police if kind == POLICE else Protester)(self, i)
@@ -104,6 +106,22 @@ class ProtestModel(mesa.Model):
         targets.extend(escape_target(s) for s in SECTORS if s in sides)
         return tuple(dict.fromkeys(targets))
 
+    def _reachability(self, open_map: GridMap, fields: np.ndarray):
+        """Whether people in a place can walk to a target: yes if the target's distance field is
+        finite somewhere in the place (free, the fields are computed). Else the floor of the map with
+        its gate open decides, since people behind a closed gate may reach their goal once it breaks."""
+        floor = None
+
+        def reachable(start: str, target: str) -> bool:
+            nonlocal floor
+            field = fields[self.field_targets.index(target)]
+            if np.isfinite(field[open_map.place_mask(start)]).any():
+                return True
+            floor = floor or floor_reachability(open_map)
+            return floor(start, target)
+
+        return reachable
+
     def _escape_routes(self) -> list[tuple[int, np.ndarray]]:
         """(field index, direction) of each side of the map that has exits: where startled people run."""
         return [(self.field_targets.index(escape_target(s)), np.array(SECTORS[s])) for s in SECTORS
@@ -132,28 +150,20 @@ class ProtestModel(mesa.Model):
     def _decisions(self, scenario: Scenario) -> Decisions:
         rules, gas = scenario.protest, scenario.tear_gas
         cell = self.gridmap.cell_size
-        p = np.zeros(B.N_PARAMS)
         decide_every = max(1, int(round(DECISION_INTERVAL_S / self.dt)))
-        p[B.P_DT] = self.dt * decide_every
-        p[B.P_THRESHOLD] = rules.threshold
-        p[B.P_FLEE_CONC] = gas.flee_concentration
-        p[B.P_DOSE_INJURE] = gas.dose_injure
-        p[B.P_GAS_INJURY] = gas.injury_per_s
-        p[B.P_FLEE_TIME] = rules.flee_time_s
-        p[B.P_CONTAGION] = rules.contagion_per_s
-        p[B.P_CRUSH] = rules.crush_per_s
-        p[B.P_ARREST] = rules.arrest_per_s
-        p[B.P_BATON] = rules.baton_per_s
-        p[B.P_PROJECTILE] = rules.projectile_per_s
-        p[B.P_PROJECTILE_CAP] = rules.projectile_cap
-        p[B.P_BACKUP] = rules.backup
+        params = DecisionParams(
+            interval_s=self.dt * decide_every, threshold=rules.threshold,
+            flee_concentration=gas.flee_concentration, dose_injure=gas.dose_injure,
+            gas_injury_per_s=gas.injury_per_s, flee_time_s=rules.flee_time_s, contagion_per_s=rules.contagion_per_s,
+            crush_per_s=rules.crush_per_s, arrest_per_s=rules.arrest_per_s, baton_per_s=rules.baton_per_s,
+            projectile_per_s=rules.projectile_per_s, projectile_cap=rules.projectile_cap, backup=rules.backup)
         gas_field = GasField(self.gridmap.walkable, cell, factor=max(1, int(round(gas.cell_m / cell))),
                              diffusivity=gas.diffusivity, wind_u=gas.wind_east, wind_v=gas.wind_north,
                              half_life_s=gas.half_life_s)
         window_r = WalkParams(dt=self.dt, max_speed=1.0).window_r(cell)
         window_m2 = ((2 * window_r + 1) ** 2) * cell * cell
         return Decisions(
-            params=p, arrest_p_table=arrest_probability_table(rules.k), gas=gas_field,
+            params=params, arrest_p_table=arrest_probability_table(rules.k), gas=gas_field,
             coarse_factor=self.count_factor, vision_r=max(0, int(round(rules.vision_m / (self.count_factor * cell)))),
             exit_target=self.field_targets.index(EXITS), regroup=rules.regroup,
             crush_count=int(np.ceil(rules.crush_density * window_m2)) - 1, decide_every=decide_every)
@@ -305,7 +315,7 @@ class ProtestModel(mesa.Model):
             self.running = False
 
     def _fields_worth_copying(self) -> bool:
-        return (isinstance(self.core.world.fields.base, np.memmap)
+        return (isinstance(self.core.terrain.fields.base, np.memmap)
                 and len(self.arrays) * self.total_steps >= FIELDS_TO_MEMORY_MIN_AGENT_STEPS)
 
     def _copy_fields_to_memory(self) -> None:
@@ -315,10 +325,10 @@ class ProtestModel(mesa.Model):
         Mapped, the fields cost nothing at start-up, but a file is mapped in 4 KiB pages where a
         large array gets 2 MiB ones, and a dispersed crowd then misses the TLB on its field reads:
         steps 3-4% slower. The copy takes ~0.4 s of one core, so only long runs make it."""
-        mapped = self.core.world
+        mapped = self.core.terrain
 
         def copy() -> None:
-            self.core.world = dataclasses.replace(mapped, fields=np.array(mapped.fields))
+            self.core.terrain = dataclasses.replace(mapped, fields=np.array(mapped.fields))
 
         threading.Thread(target=copy, name="fields-to-memory", daemon=True).start()
 
