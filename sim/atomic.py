@@ -39,13 +39,18 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(".") and TMP_MARK in name
 
 
+def _temp_name(name: str) -> str:
+    """A hidden sibling name for ``name`` that says who writes it (``_TMP_NAME``)."""
+    return f".{name}{TMP_MARK}{os.getpid()}@{HOST_TAG}-{uuid.uuid4().hex[:10]}"
+
+
 # --- files --------------------------------------------------------------------------------------------
 def write_file(path, write: Callable[[BinaryIO], None], *, sync: bool = True) -> None:
     """Write ``path`` through ``write(fh)`` into a temporary file beside it, then rename it into place:
     readers see the old file or the whole new one. On any failure the temporary file goes and the
     error propagates."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    tmp = path.with_name(_temp_name(path.name))
     try:
         with open(tmp, "wb") as fh:
             write(fh)
@@ -99,7 +104,7 @@ def fsync_dir(folder: Path) -> None:
 # --- folders ------------------------------------------------------------------------------------------
 def new_temp_folder(out: Path) -> Path:
     """An empty temporary folder beside ``out``, named with who writes it."""
-    tmp = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}@{HOST_TAG}-{uuid.uuid4().hex[:10]}"
+    tmp = out.parent / _temp_name(out.name)
     tmp.mkdir()
     return tmp
 
@@ -176,11 +181,13 @@ def _rename2(src: Path, dst: Path, flags: int) -> bool:
 
 
 def clean_stale_temps(parent) -> list[Path]:
-    """Remove temporary folders in ``parent`` left by writers that died; returns what went.
+    """Remove temporary folders and files in ``parent`` left by writers that died; returns what went.
 
     A temporary folder is stale when the process named in it is not alive on this host (and it
     was written on this host, or is over a minute old), or when it is over a day old. Folders
-    of live writers, here or on other hosts sharing the file system, are left alone.
+    of live writers, here or on other hosts sharing the file system, are left alone. A temporary
+    file goes only when its name says this host wrote it and its writer is gone (a hidden file
+    of someone else's that happens to look alike is never touched).
     """
     removed = []
     try:
@@ -188,10 +195,20 @@ def clean_stale_temps(parent) -> list[Path]:
     except OSError:
         return removed
     for p in entries:
-        if is_temp_name(p.name) and p.is_dir() and not p.is_symlink() and _is_stale(p):
+        if not is_temp_name(p.name) or p.is_symlink():
+            continue
+        if p.is_dir() and _is_stale(p):
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p)
+        elif p.is_file() and _is_ours_and_dead(p.name):
+            p.unlink(missing_ok=True)
+            removed.append(p)
     return removed
+
+
+def _is_ours_and_dead(name: str) -> bool:
+    m = _TMP_NAME.match(name)
+    return m is not None and m.group(2) == HOST_TAG and not _pid_alive(int(m.group(1)))
 
 
 def _is_stale(p: Path) -> bool:

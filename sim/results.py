@@ -3,7 +3,7 @@
 A run folder holds ``summary.json``, ``timeseries.parquet``, ``events.csv``, ``scenario.toml``
 (as resolved), ``manifest.json`` (versions, seed, engine, wall time) and ``figures/*.png``.
 
-Everything is written into a temporary sibling folder ``.<name>.tmp-<pid>-<random>`` first,
+Everything is written into a temporary sibling folder ``.<name>.tmp-<pid>@<host>-<random>`` first,
 every file is fsynced, ``summary.json`` is written last, and the folder is renamed into place.
 So a crash, Ctrl-C or kill -9 at any moment leaves either nothing, the previous complete run,
 or a temporary folder that readers ignore and the next write into the same parent removes.

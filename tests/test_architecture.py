@@ -13,7 +13,7 @@ MAX_LINES = 400
 # it in the same layer: sim.core.walk may use sim.core's shared modules, not sim.core.epstein)
 LAYERS = (
     ("foundation", ("sim.errors", "sim.config", "sim.atomic", "sim.gc_pause", "sim.provenance", "sim.figures",
-                    "sim.resources")),
+                    "sim.resources", "sim.caches")),
     ("engines and maps", ("sim.core", "sim.geo")),
     ("run folders", ("sim.results", "sim.stepping")),
     ("models", ("sim.protest", "sim.epstein")),

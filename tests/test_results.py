@@ -331,6 +331,20 @@ def test_a_temp_folder_whose_writer_died_at_once_is_stale_at_once(tmp_path):
     assert len(left) == 1 and not any(left[0].iterdir())
     assert clean_stale_temps(tmp_path) == left
 
+
+def test_a_temp_file_of_a_dead_writer_here_goes_a_look_alike_stays(tmp_path):
+    """kill -9 while a table is rewritten leaves its temporary file; the next clean-up removes it,
+    never a hidden file that only looks like one, nor a live writer's."""
+    dead = _dead_pid()
+    left = tmp_path / f".runs.parquet{atomic.TMP_MARK}{dead}@{atomic.HOST_TAG}-0123456789"
+    live = tmp_path / f".runs.parquet{atomic.TMP_MARK}{os.getpid()}@{atomic.HOST_TAG}-0123456789"
+    foreign = tmp_path / f".runs.parquet{atomic.TMP_MARK}{dead}@0badc0de-0123456789"
+    alike = tmp_path / f".notes{atomic.TMP_MARK}{dead}-mine"
+    for p in (left, live, foreign, alike):
+        p.write_bytes(b"x")
+    assert clean_stale_temps(tmp_path) == [left]
+    assert live.exists() and foreign.exists() and alike.exists()
+
 # --- JSON ----------------------------------------------------------------------------------------
 def test_json_of_numpy_and_friends(tmp_path):
     data = {"i": np.int32(3), "f": np.float64(0.25), "f32": np.float32(1.5), "b": np.bool_(False),
