@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from .bits import DX, DY, Occupancy
 from ..counter_rng import draw16_py
-from .movement import BUDGET_CAP_CELLS, SQRT2
+from .movement import BUDGET_CAP_CELLS, PER_METRE, SQRT2
 from .state import FLEEING, HOLD, INJURED, LEFT, MARCH, NOWHERE, RALLY
 
 _DX = [int(v) for v in DX]
 _DY = [int(v) for v in DY]
+_PER_METRE = [float(v) for v in PER_METRE]
 
 
 class ReferenceWalker:
@@ -61,12 +62,14 @@ class ReferenceWalker:
         swapped this step, would step onto i's cell and can pay for that. (j, (qx, qy), value) or None."""
         a = self.a
         field = self.fields[t]
-        best, cell = cur, None
+        best, best_rate, cell = cur, 0.0, None
         for k in range(8):
             d = (start + k) % 8
             qx, qy = x + _DX[d], y + _DY[d]
-            if self.can_step(x, y, qx, qy, d) and self.occ.taken(qx, qy) and float(field[qx, qy]) < best:
-                best, cell = float(field[qx, qy]), (qx, qy)
+            if self.can_step(x, y, qx, qy, d) and self.occ.taken(qx, qy):
+                rate = (cur - float(field[qx, qy])) * _PER_METRE[d]
+                if rate > best_rate:
+                    best, best_rate, cell = float(field[qx, qy]), rate, (qx, qy)
         if cell is None or a.budget[i] < cur - best or self.draw(i, self.max_moves + 2) >= self.swap_threshold:
             return None
         j = int(self.who[cell])
@@ -156,14 +159,15 @@ class ReferenceWalker:
         tried_swap = False
         while moves < self.max_moves:
             start = self.draw(i, moves) % 8
-            best, target_cell, aside = cur, None, None
+            best, best_rate, target_cell, aside = cur, 0.0, None, None
             for k in range(8):
                 d = (start + k) % 8
                 qx, qy = x + _DX[d], y + _DY[d]
                 if not self.can_enter(x, y, qx, qy, d):
                     continue
-                if float(field[qx, qy]) < best:
-                    best, target_cell = float(field[qx, qy]), (qx, qy)
+                rate = (cur - float(field[qx, qy])) * _PER_METRE[d]  # progress per metre walked
+                if rate > best_rate:
+                    best, best_rate, target_cell = float(field[qx, qy]), rate, (qx, qy)
                 elif float(field[qx, qy]) == cur and aside is None:
                     aside = d
             if target_cell is None and not tried_swap:

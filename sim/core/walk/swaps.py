@@ -22,23 +22,27 @@ from .state import HOLD, INJURED, RALLY
 
 
 @njit(cache=True)
-def swap_partner(i, ax, ay, occupied, start, cur, here, flat, step_off, key, swap_col, swap_threshold, x, y, kind,
-                 state, behaviour, target, swapped, who, fields, budget):
+def swap_partner(i, ax, ay, occupied, start, cur, here, flat, step_off, per_metre, key, swap_col, swap_threshold, x,
+                 y, kind, state, behaviour, target, swapped, who, fields, budget):
     """Someone ``i`` (at ax, ay, on field value ``cur``) may swap places with: the occupied neighbour
-    (bits ``occupied``) lowest on i's field, below ``cur``, first from direction ``start`` on, if the
+    (bits ``occupied``) with the most progress per metre on i's field (``per_metre``: movement's
+    PER_METRE), first from direction ``start`` on, if the
     one standing there walks (not rallying, not holding), is of i's kind, has not been swapped this
     step and would step onto i's cell (lower on its own field); both must afford their moves, and i
     must win the swap chance. Returns (j, direction, i's field value there) or (-1, -1, cur)."""
     if draw16(key, i, swap_col) >= swap_threshold:  # first: the cheapest test, and it fails half the time
         return -1, -1, cur
     best = cur
+    best_rate = 0.0
     bd = -1
     turned = ((occupied >> start) | (occupied << (8 - start))) & 0xFF
     while turned != 0:
         d = (start + np.int64(popcount64((turned & -turned) - 1))) & 7
         turned &= turned - 1
         v = np.float64(flat[u64(here + step_off[d])])
-        if v < best:
+        rate = (cur - v) * per_metre[d]
+        if rate > best_rate:
+            best_rate = rate
             best = v
             bd = d
     if bd < 0 or budget[i] < cur - best:
