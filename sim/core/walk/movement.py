@@ -18,9 +18,9 @@ Python and must agree bit for bit):
   random direction): in a straight street people walk straight and step diagonally only to get
   round someone, not at random, which sent them drifting across wide streets into each other
   (half Weidmann's speed at 1 per m2 in a 10 m corridor).
-  Blocked ahead by someone walking the other way (who would step onto its cell), it may swap
-  places with them (``sim.core.walk.swaps``): streams meeting in a corridor or at a junction
-  pass instead of locking.
+  Blocked ahead by someone walking the other way or across (for whom its cell is no step back),
+  it may swap places with them (``sim.core.walk.swaps``): streams meeting in a corridor or at a
+  junction pass instead of locking.
   Blocked ahead otherwise, it may instead take one step aside to a free cell on the same level
   line (paying the step's length), as people shuffle sideways to find a gap.
   No corner cutting between two walls. A walker stuck behind others keeps at most 1.5 cells

@@ -59,7 +59,8 @@ class ReferenceWalker:
         """Whom ``i`` may swap places with, and where: the taken neighbour lowest on i's field, below
         ``cur`` (ties: the first from ``start``, counter-clockwise), if i can pay for the move and wins
         the swap chance, and the one there walks (not rallying or holding), is of i's kind, was not
-        swapped this step, would step onto i's cell and can pay for that. (j, (qx, qy), value) or None."""
+        swapped this step, loses nothing by stepping onto i's cell (not higher on its field) and can pay
+        for that. (j, (qx, qy), value) or None."""
         a = self.a
         field = self.fields[t]
         best, best_rate, cell = cur, 0.0, None
@@ -78,7 +79,7 @@ class ReferenceWalker:
             return None
         fj = self.fields[int(a.target[j])]
         drop_j = float(fj[cell]) - float(fj[x, y])
-        if not drop_j > 0.0 or a.budget[j] < drop_j:  # not: a drop from nowhere (inf - inf) is nan
+        if not drop_j >= 0.0 or a.budget[j] < drop_j:  # not: a drop from nowhere (inf - inf) is nan
             return None
         return j, cell, best
 
