@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from .bits import DX, DY, Occupancy
 from ..counter_rng import draw16_py
-from .movement import BUDGET_CAP_CELLS, SQRT2
+from .movement import BUDGET_CAP_CELLS, PER_METRE, SQRT2
 from .state import FLEEING, HOLD, INJURED, LEFT, MARCH, NOWHERE, RALLY
 
 _DX = [int(v) for v in DX]
 _DY = [int(v) for v in DY]
+_PER_METRE = [float(v) for v in PER_METRE]
 
 
 class ReferenceWalker:
@@ -58,15 +59,18 @@ class ReferenceWalker:
         """Whom ``i`` may swap places with, and where: the taken neighbour lowest on i's field, below
         ``cur`` (ties: the first from ``start``, counter-clockwise), if i can pay for the move and wins
         the swap chance, and the one there walks (not rallying or holding), is of i's kind, was not
-        swapped this step, would step onto i's cell and can pay for that. (j, (qx, qy), value) or None."""
+        swapped this step, loses nothing by stepping onto i's cell (not higher on its field) and can pay
+        for that. (j, (qx, qy), value) or None."""
         a = self.a
         field = self.fields[t]
-        best, cell = cur, None
+        best, best_rate, cell = cur, 0.0, None
         for k in range(8):
             d = (start + k) % 8
             qx, qy = x + _DX[d], y + _DY[d]
-            if self.can_step(x, y, qx, qy, d) and self.occ.taken(qx, qy) and float(field[qx, qy]) < best:
-                best, cell = float(field[qx, qy]), (qx, qy)
+            if self.can_step(x, y, qx, qy, d) and self.occ.taken(qx, qy):
+                rate = (cur - float(field[qx, qy])) * _PER_METRE[d]
+                if rate > best_rate:
+                    best, best_rate, cell = float(field[qx, qy]), rate, (qx, qy)
         if cell is None or a.budget[i] < cur - best or self.draw(i, self.max_moves + 2) >= self.swap_threshold:
             return None
         j = int(self.who[cell])
@@ -75,7 +79,7 @@ class ReferenceWalker:
             return None
         fj = self.fields[int(a.target[j])]
         drop_j = float(fj[cell]) - float(fj[x, y])
-        if not drop_j > 0.0 or a.budget[j] < drop_j:  # not: a drop from nowhere (inf - inf) is nan
+        if not drop_j >= 0.0 or a.budget[j] < drop_j:  # not: a drop from nowhere (inf - inf) is nan
             return None
         return j, cell, best
 
@@ -156,14 +160,15 @@ class ReferenceWalker:
         tried_swap = False
         while moves < self.max_moves:
             start = self.draw(i, moves) % 8
-            best, target_cell, aside = cur, None, None
+            best, best_rate, target_cell, aside = cur, 0.0, None, None
             for k in range(8):
                 d = (start + k) % 8
                 qx, qy = x + _DX[d], y + _DY[d]
                 if not self.can_enter(x, y, qx, qy, d):
                     continue
-                if float(field[qx, qy]) < best:
-                    best, target_cell = float(field[qx, qy]), (qx, qy)
+                rate = (cur - float(field[qx, qy])) * _PER_METRE[d]  # progress per metre walked
+                if rate > best_rate:
+                    best, best_rate, target_cell = float(field[qx, qy]), rate, (qx, qy)
                 elif float(field[qx, qy]) == cur and aside is None:
                     aside = d
             if target_cell is None and not tried_swap:

@@ -147,14 +147,15 @@ class AgentArrays:
 
 
 # The grid's own hindrance. On a grid with one person a cell, people already slow each other down
-# by taking the cells ahead (in a 4 m corridor at 1 per m2, 10 % with no speed law at all);
-# Weidmann's curve is the total slowdown real crowds show. So the speed law applies Weidmann's
-# factor times this correction, by the share of the window's floor cells taken (density x cell
-# area), measured so that walkers in a long corridor walk at Weidmann's speed at 0.5-3.5 per m2
-# (``protest-sim verify``, case fundamental_diagram; fitted on 0.5 m cells and 0.5 s steps, the
-# scenarios' defaults: other cell sizes use the same correction by share, unverified).
+# by taking the cells ahead; Weidmann's curve is the total slowdown real crowds show. So the speed
+# law applies Weidmann's factor times this correction, by the share of the window's floor cells
+# taken (density x cell area), measured so that walkers in long 4 m and 10 m corridors walk at
+# Weidmann's speed at 0.5-3.5 per m2 (without it they are 4-6 % too slow, 13 % at 3.5 per m2).
+# ``protest-sim verify`` checks the result (fundamental_diagram, fd_wide_corridor); fitted on 0.5 m
+# cells and 0.5 s steps, the scenarios' defaults: other cell sizes use the same correction by
+# share, unverified.
 HINDRANCE_SHARE = (0.0, 0.125, 0.25, 0.375, 0.5, 0.625, 0.75, 0.875, 1.0)
-HINDRANCE_CORRECTION = (1.35, 1.35, 1.47, 1.65, 1.42, 1.18, 1.08, 1.28, 1.28)
+HINDRANCE_CORRECTION = (1.06, 1.06, 1.08, 1.07, 1.03, 1.04, 1.06, 1.22, 1.22)
 
 
 def weidmann_factor(rho: np.ndarray) -> np.ndarray:

@@ -1,9 +1,9 @@
 """Swapping places: how people walking towards each other get past (``sim.core.walk.movement``).
 
-A walker blocked ahead by someone coming the other way (who would step onto its cell) may trade
-cells with them, with the step's swap chance, once a step each. Without it two streams meeting in
-a corridor, or crossing at a junction, lock for good once they are dense (from about 1 per m2
-each way in a 4 m corridor; Nowak and Schadschneider 2012, Phys. Rev. E 85: 066128, find the
+A walker blocked ahead by someone coming the other way or crossing its path (for whom its cell is
+no step back) may trade cells with them, with the step's swap chance, once a step each. Without
+it two streams meeting in a corridor, or crossing at a junction, lock for good once they are
+dense (2 per m2 each way in a 4 m corridor; Nowak and Schadschneider 2012, Phys. Rev. E 85: 066128, find the
 plain floor-field model gridlocks far more readily than experiments do); with it they pass, as
 in the floor-field model with swapping of Tao and Dong (2017, Physica A 475: 155-168), which
 keeps the fundamental diagram. Only people of one kind who are walking (not rallying, not
@@ -22,23 +22,28 @@ from .state import HOLD, INJURED, RALLY
 
 
 @njit(cache=True)
-def swap_partner(i, ax, ay, occupied, start, cur, here, flat, step_off, key, swap_col, swap_threshold, x, y, kind,
-                 state, behaviour, target, swapped, who, fields, budget):
+def swap_partner(i, ax, ay, occupied, start, cur, here, flat, step_off, per_metre, key, swap_col, swap_threshold, x,
+                 y, kind, state, behaviour, target, swapped, who, fields, budget):
     """Someone ``i`` (at ax, ay, on field value ``cur``) may swap places with: the occupied neighbour
-    (bits ``occupied``) lowest on i's field, below ``cur``, first from direction ``start`` on, if the
+    (bits ``occupied``) with the most progress per metre on i's field (``per_metre``: movement's
+    PER_METRE), first from direction ``start`` on, if the
     one standing there walks (not rallying, not holding), is of i's kind, has not been swapped this
-    step and would step onto i's cell (lower on its own field); both must afford their moves, and i
+    step and loses nothing by stepping onto i's cell (not higher on its own field: coming the other
+    way, or crossing); both must afford their moves, and i
     must win the swap chance. Returns (j, direction, i's field value there) or (-1, -1, cur)."""
     if draw16(key, i, swap_col) >= swap_threshold:  # first: the cheapest test, and it fails half the time
         return -1, -1, cur
     best = cur
+    best_rate = 0.0
     bd = -1
     turned = ((occupied >> start) | (occupied << (8 - start))) & 0xFF
     while turned != 0:
         d = (start + np.int64(popcount64((turned & -turned) - 1))) & 7
         turned &= turned - 1
         v = np.float64(flat[u64(here + step_off[d])])
-        if v < best:
+        rate = (cur - v) * per_metre[d]
+        if rate > best_rate:
+            best_rate = rate
             best = v
             bd = d
     if bd < 0 or budget[i] < cur - best:
@@ -51,7 +56,7 @@ def swap_partner(i, ax, ay, occupied, start, cur, here, flat, step_off, key, swa
         return -1, -1, cur
     fj = target[j]
     drop_j = np.float64(fields[fj, qx, qy]) - np.float64(fields[fj, ax, ay])
-    if not drop_j > 0.0 or budget[j] < drop_j:  # not: a drop from nowhere (inf - inf) is nan
+    if not drop_j >= 0.0 or budget[j] < drop_j:  # not: a drop from nowhere (inf - inf) is nan
         return -1, -1, cur
     return j, bd, best
 
