@@ -17,8 +17,7 @@ Python and must agree bit for bit):
   The move chosen is the one with the most progress per metre walked (ties: the first from a
   random direction): in a straight street people walk straight and step diagonally only to get
   round someone, not at random, which sent them drifting across wide streets into each other
-  (half Weidmann's speed at 1 per m2 in a 10 m corridor). Between two equally good dodges either
-  side, people keep right more often than not (``KEEP_RIGHT``), so opposing streams form lanes.
+  (half Weidmann's speed at 1 per m2 in a 10 m corridor).
   Blocked ahead by someone walking the other way or across (for whom its cell is no step back),
   it may swap places with them (``sim.core.walk.swaps``): streams meeting in a corridor or at a
   junction pass instead of locking.
@@ -82,12 +81,6 @@ SQRT2 = 1.4142135623730951
 # metres walked per metre of a step in each direction (bits.DX, DY: odd directions are diagonal), to
 # rank moves by progress per metre walked
 PER_METRE = np.array([1.0, 1.0 / SQRT2] * 4)
-# Between two equally good moves either side of the way ahead (a dodge round someone), people take
-# the one on their right this often (Moussaid et al. 2009, Proc. R. Soc. B 276: 2755, a 70 % right
-# preference when avoiding; directions count counter-clockwise with y to the north, so right is
-# d - 2 of left): opposing streams then fall into lanes instead of mixing. Out of 8192 (bits 3-15
-# of the draw whose low 3 bits start the scan).
-KEEP_RIGHT = 5734
 PREFETCH_AHEAD = 4  # agents: far enough to hide a cache miss, near enough to stay in the cache
 ROW_PREFETCH_AHEAD = 16  # agents: their own rows are fetched earlier, as the map prefetch reads them
 
@@ -254,9 +247,7 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
         while moves < max_moves:
             taken = neighbours_taken(occ, ax, ay)
             free = enter_of(c) & ~taken
-            drawn = draw16(key, i, moves)
-            start = drawn & 7
-            keep = 6 if (drawn >> 3) < KEEP_RIGHT else 2  # which tied rival wins: d - 2 (right) or d + 2 (left)
+            start = draw16(key, i, moves) & 7
             best = cur
             best_rate = 0.0
             bd = -1
@@ -270,7 +261,7 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                 turned &= turned - 1
                 v = np.float64(flat[u64(here + step_off[d])])
                 rate = (cur - v) * per_metre[d]
-                better = rate > best_rate or (rate == best_rate and bd >= 0 and d == ((bd + keep) & 7))
+                better = rate > best_rate
                 side = d if (v == cur and side < 0) else side
                 best_rate = rate if better else best_rate
                 best = v if better else best

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .bits import DX, DY, Occupancy
 from ..counter_rng import draw16_py
-from .movement import BUDGET_CAP_CELLS, KEEP_RIGHT, PER_METRE, SQRT2
+from .movement import BUDGET_CAP_CELLS, PER_METRE, SQRT2
 from .state import FLEEING, HOLD, INJURED, LEFT, MARCH, NOWHERE, RALLY
 
 _DX = [int(v) for v in DX]
@@ -159,19 +159,16 @@ class ReferenceWalker:
         moves = 0
         tried_swap = False
         while moves < self.max_moves:
-            drawn = self.draw(i, moves)
-            start = drawn % 8
-            keep_right = (drawn >> 3) < KEEP_RIGHT  # between equal dodges either side, the right one
-            best, best_rate, target_cell, best_d, aside = cur, 0.0, None, -1, None
+            start = self.draw(i, moves) % 8
+            best, best_rate, target_cell, aside = cur, 0.0, None, None
             for k in range(8):
                 d = (start + k) % 8
                 qx, qy = x + _DX[d], y + _DY[d]
                 if not self.can_enter(x, y, qx, qy, d):
                     continue
                 rate = (cur - float(field[qx, qy])) * _PER_METRE[d]  # progress per metre walked
-                rival = best_d >= 0 and rate == best_rate and d == (best_d - 2 if keep_right else best_d + 2) % 8
-                if rate > best_rate or rival:
-                    best, best_rate, target_cell, best_d = float(field[qx, qy]), rate, (qx, qy), d
+                if rate > best_rate:
+                    best, best_rate, target_cell = float(field[qx, qy]), rate, (qx, qy)
                 elif float(field[qx, qy]) == cur and aside is None:
                     aside = d
             if target_cell is None and not tried_swap:
