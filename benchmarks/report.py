@@ -72,6 +72,16 @@ def table(report: dict) -> str:
         lines.append(f"| batch of {c['runs']} runs, 2 workers against 1 | {c['speedup_2_vs_1']:.2f}x "
                      f"({c['steady_state_speedup_2_vs_1']:.2f}x once the workers are up); "
                      f"overhead {1e3 * c['overhead_per_run_s']:.0f} ms per run |")
+    if "map_import" in cases:
+        c = cases["map_import"]
+        labels = {"helsinki_center": "central Helsinki, 1.0 x 1.7 km",
+                  "city_centre_2km": "2.1 x 2.1 km at its density (the extract 2 x 2)",
+                  "finnish_town_2km": "a town, 2.2 x 2.2 km"}
+        boxes = [(labels[k], c[k]) for k in labels if k in c]
+        imports = "; ".join(f"{b['import_s']:.1f} s" for _, b in boxes)
+        loads = "; ".join(f"{b['cached_load_s']:.2f} s" for _, b in boxes)
+        lines.append(f"| map import from OpenStreetMap, 0.5 m cells: {'; '.join(label for label, _ in boxes)} | "
+                     f"{imports} (from the cache: {loads}) |")
     if "viz_frames" in cases:
         c = cases["viz_frames"]
         lines.append(f"| browser view, {c['protesters_on_map']:,} protesters ({c['moment']}) | "

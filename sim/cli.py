@@ -1,4 +1,4 @@
-"""``protest-sim``: run, validate, batch, watch and draw scenarios from the shell.
+"""``protest-sim``: run, validate, batch, watch, verify and draw scenarios from the shell.
 
 User mistakes (a bad scenario, an unknown map) print one line and exit with status 2; only
 bugs give a traceback.
@@ -107,9 +107,33 @@ def build_parser() -> argparse.ArgumentParser:
     viz.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     viz.add_argument("--port", type=_port, default=8765, help="port (default 8765)")
 
-    draw = sub.add_parser("map", help="draw a built-in map with its places labelled")
-    draw.add_argument("name", help="built-in map name, e.g. bishkek_center")
-    draw.add_argument("--png", type=Path, required=True, help="output PNG file")
+    verify = sub.add_parser("verify", help="the crowd-physics validation suite: RiMEA tests, fundamental diagram, "
+                            "door flow, counterflow, crossing, against published bands (verify extra)")
+    verify.add_argument("--quick", action="store_true", help="fewer densities and door widths")
+    verify.add_argument("--case", nargs="+", action="extend", metavar="NAME",
+                        help="run only these cases (e.g. rimea_1 fundamental_diagram bottleneck counterflow)")
+    verify.add_argument("--out", type=Path, help="a new or empty folder (default results/verify/verify-<time>)")
+    verify.add_argument("--seeds", type=_positive_int, default=1,
+                        help="seeds per case (default 1): quantities are averaged, 'everybody through' must hold for each")
+    verify.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    draw = sub.add_parser(
+        "map", help="draw a map with its places labelled, or import one from OpenStreetMap or plain geometry",
+        usage="protest-sim map NAME --png FILE [--cell-size M]\n"
+              "       protest-sim map import FILE [--bbox W,S,E,N] --name NAME [--out DIR] [--title T] [--cell-size M]",
+        description="Draw a built-in map (NAME, e.g. bishkek_center) or an imported map file (NAME.json) to a PNG "
+                    "with its places labelled; or import a map: with --bbox, OpenStreetMap data (.osm.pbf, .osm, "
+                    ".osm.gz/.bz2, or .geojson in degrees with OSM tags) inside the box; without it, plain geometry "
+                    "in metres (.geojson or .wkt: walkable areas, obstacles and exits, named polygons as places). "
+                    "An import writes DIR/NAME.json (use it as [map] file = \"...\" in a scenario) and DIR/NAME.png.")
+    draw.add_argument("target", nargs="+", metavar="NAME | import FILE",
+                      help="a built-in map's name or a map file to draw; or 'import' and the file to import")
+    draw.add_argument("--png", type=Path, help="output PNG file (drawing)")
+    draw.add_argument("--bbox", metavar="W,S,E,N",
+                      help="import: the box in degrees (west, south, east, north longitude/latitude)")
+    draw.add_argument("--name", help="import: the new map's name (lower-case letters, digits, _ and -)")
+    draw.add_argument("--out", type=Path, help="import: folder for NAME.json and NAME.png (default: maps)")
+    draw.add_argument("--title", help="import: the map's title, on its picture (default: NAME and the file's name)")
     draw.add_argument("--cell-size", type=_positive_float, default=0.5, help="metres per cell (default 0.5)")
     return parser
 
@@ -185,28 +209,115 @@ def cmd_viz(args) -> int:
     return serve(None if args.scenario is None else str(args.scenario), args.host, args.port)
 
 
+def cmd_verify(args) -> int:
+    """Exit 0 when every band is met, 1 when any is not; 2 for a usage mistake (unknown case, a
+    folder that is not new or empty, the verify extra missing)."""
+    from importlib.util import find_spec
+
+    if find_spec("pedpy") is None:  # not imported here: sim.verify.measure imports it with care for logging
+        raise ScenarioError('the validation suite needs the verify extra (PedPy is missing): '
+                            'python -m pip install -e ".[verify]"')
+    from .verify.cases import get
+    from .verify.report import all_pass
+    from .verify.suite import check_out, default_out, run_suite
+
+    for name in args.case or []:
+        get(name)
+    out = check_out(args.out if args.out is not None else default_out())
+    out, table = run_suite(out, quick=args.quick, cases=args.case, seeds=args.seeds, progress=not args.quiet)
+    counts = table["status"].value_counts()
+    print(f"verify folder: {out} ({int(counts.get('pass', 0))} pass, {int(counts.get('FAIL', 0))} fail, "
+          f"{int(counts.get('n/a', 0))} not applicable; see report.md)")
+    return 0 if all_pass(table) else 1
+
+
 def cmd_map(args) -> int:
+    if args.target[0] == "import":
+        return _map_import(args)
+    if len(args.target) != 1:
+        raise ScenarioError(f"draw one map at a time, got {' '.join(args.target)}")
+    for option in ("bbox", "name", "out", "title"):
+        if getattr(args, option) is not None:
+            raise ScenarioError(f"--{option} is for 'protest-sim map import'")
+    if args.png is None:
+        raise ScenarioError("give --png FILE: where to draw the map")
     from .geo.catalog import builtin_map_names
-    from .geo.raster import builtin_shape, load_builtin_map
     from .geo.render import save_map_png
     from .resources import check_memory
 
-    if args.name not in builtin_map_names():
-        raise ScenarioError(f"unknown built-in map {args.name!r}; known: {', '.join(builtin_map_names())}")
-    nx, ny = builtin_shape(args.name, args.cell_size)
+    name = args.target[0]
+    if name in builtin_map_names():
+        from .geo.raster import builtin_shape, load_builtin_map
+
+        shape, load = builtin_shape(name, args.cell_size), lambda: load_builtin_map(name, args.cell_size)
+    elif name.endswith(".json") or os.sep in name:
+        from .geo.map_raster import load_map_file
+        from .geo.mapfile import map_shape, read_map_file
+
+        shape, load = map_shape(read_map_file(name), args.cell_size), lambda: load_map_file(name, args.cell_size)
+    else:
+        raise ScenarioError(f"unknown built-in map {name!r}; known: {', '.join(builtin_map_names())} (or give a "
+                            "map file, NAME.json)")
+    nx, ny = shape
     check_memory(nx * ny * 24.0, f"at {args.cell_size:g} m cells the map is {nx:,} x {ny:,} cells",
                  hint="a larger --cell-size")
-    save_map_png(load_builtin_map(args.name, args.cell_size), args.png)
+    save_map_png(load(), args.png)
     print(f"map written to {args.png}")
     return 0
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "batch": cmd_batch, "viz": cmd_viz, "map": cmd_map}
+def _map_import(args) -> int:
+    from .geo.importer import import_osm, import_plain
+
+    if len(args.target) != 2:
+        raise ScenarioError("usage: protest-sim map import FILE [--bbox W,S,E,N] --name NAME [--out DIR]")
+    if args.png is not None:
+        raise ScenarioError("--png is for drawing a map; an import writes its picture to DIR/NAME.png")
+    if not args.name:
+        raise ScenarioError("give --name NAME: the new map's name (its files are NAME.json and NAME.png)")
+    file, out = Path(args.target[1]), args.out if args.out is not None else Path("maps")
+    osm_file = file.suffix.lower() in (".pbf", ".osm", ".gz", ".bz2", ".opl", ".xml")
+    if args.bbox is None and osm_file:
+        raise ScenarioError(f"{file}: OpenStreetMap data needs --bbox W,S,E,N (the box to import, in degrees)")
+    if args.bbox is not None:
+        done = import_osm(file, args.bbox, args.name, out, cell_size=args.cell_size, title=args.title)
+    else:
+        done = import_plain(file, args.name, out, cell_size=args.cell_size, title=args.title)
+    gm = done.gridmap
+    nx, ny = gm.shape
+    kinds = gm.features.get("place_kinds", {})
+    named = [p for p in gm.places if p not in gm.exits and kinds.get(p) != "street"]
+    streets = [p for p in gm.places if kinds.get(p) == "street"]
+    print(f"map written to {done.map_file} ({gm.size_m[0]:,.0f} x {gm.size_m[1]:,.0f} m, {nx:,} x {ny:,} cells of "
+          f"{gm.cell_size:g} m, {100 * gm.walkable.mean():.0f}% walkable) in {done.seconds:.1f} s")
+    print(f"picture: {done.png}")
+    print(f"places ({len(named)}): {', '.join(named) or '-'}")
+    if streets:
+        print(f"streets ({len(streets)}): {', '.join(streets)}")
+    print(f"exits ({len(gm.exits)}): {', '.join(gm.exits) or '-'}")
+    if done.dropped:
+        print(f"left out (no walkable cell at {gm.cell_size:g} m): {', '.join(done.dropped)}")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "batch": cmd_batch, "viz": cmd_viz, "verify": cmd_verify,
+            "map": cmd_map}
+
+
+def _glue_box(argv: list[str]) -> list[str]:
+    """``--bbox -70.7,-33.5,-70.6,-33.4`` as ``--bbox=...``: argparse takes a value starting with '-' for an option."""
+    out = []
+    for arg in argv:
+        if out and out[-1] == "--bbox" and arg.startswith("-") and "," in arg:
+            out[-1] = f"--bbox={arg}"
+        else:
+            out.append(arg)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_glue_box(argv))
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as err:

@@ -17,6 +17,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 from matplotlib import patheffects
 
+from ..atomic import write_file
+
 MAX_PIXELS = 1400  # longest side of the background image
 
 COLOURS = {  # RGB 0-1
@@ -41,12 +43,18 @@ LABEL_STYLE = {  # kind -> fontsize, style, weight
     "park": (7.5, "normal", "bold"),
     "grounds": (6.5, "normal", "normal"),
     "gate": (6.0, "normal", "normal"),
+    "building": (6.0, "normal", "bold"),
     "": (7.0, "normal", "normal"),
 }
 EXIT_MARKERS = {"north": "^", "south": "v", "east": ">", "west": "<"}
 ESTIMATED_MARK = "\u2020"  # dagger after a label: position estimated
 ESTIMATED_NOTE = (f"{ESTIMATED_MARK} after a name: position estimated from sourced topology and sizes, "
                   "approximate, typically 30-80 m off")
+
+
+def plain_text(text) -> str:
+    """``text`` drawn as it is: names from a user's file may hold '$', which matplotlib reads as maths."""
+    return str(text).replace("$", r"\$")
 
 
 def _step(gridmap, max_pixels: int = MAX_PIXELS) -> int:
@@ -160,8 +168,11 @@ def _draw_labels(ax, gridmap) -> None:
         size, style, weight = LABEL_STYLE.get(kind, LABEL_STYLE[""])
         if not small:
             size += 2
-        text = name + (ESTIMATED_MARK if _is_estimated(gridmap, name) else "")
         anchor = anchors.get(name, {})
+        if feats.get("kind") == "imported":  # the name as people know it; the id is in the map file
+            text = plain_text(anchor.get("text", name))
+        else:
+            text = name + (ESTIMATED_MARK if _is_estimated(gridmap, name) else "")
         offset = anchor.get("offset")
         kw = dict(fontsize=size, style=style, weight=weight, color="#1d1d1d", ha="center", va="center",
                   rotation=anchor.get("angle", 0.0), rotation_mode="anchor", path_effects=halo, zorder=6,
@@ -203,6 +214,12 @@ def legend_handles(gridmap) -> list:
                     Line2D([], [], color=c["fence"], lw=1.2, label="fence (not walkable)"),
                     Patch(fc=c["gate"], ec="none", label="gate apron"),
                     Line2D([], [], color=c["gate_line"], lw=3, label="main gate (a scenario may close it)"),
+                    Line2D([], [], ls="none", marker=">", ms=5, color=c["exit"], mec="#1f4e89", mew=0.5,
+                           label="exit (agents leave the map)")]
+    elif gridmap.features.get("kind") == "imported":
+        handles[0] = Patch(fc=c["built"], ec="#999999", lw=0.5, label="buildings, walls, water (not walkable)")
+        handles += [Patch(fc=c["square"], ec="none", label="square, pedestrian area"),
+                    Patch(fc=c["park"], ec="none", label="park"),
                     Line2D([], [], ls="none", marker=">", ms=5, color=c["exit"], mec="#1f4e89", mew=0.5,
                            label="exit (agents leave the map)")]
     else:
@@ -247,6 +264,8 @@ def has_estimated_labels(gridmap) -> bool:
 
 def _footnote(gridmap) -> str:
     feats = gridmap.features
+    if feats.get("kind") == "imported":
+        return plain_text(feats.get("footnote", ""))
     if feats.get("kind") != "builtin":
         return "'#' wall, '.' floor, letters: places and exits (see the legend)"
     conf = feats.get("confidence", {})
@@ -272,9 +291,9 @@ def save_map_png(gridmap, path, *, labels: bool = True, dpi: int = 150) -> Path:
     ax.set_xlabel("metres east", fontsize=8)
     ax.set_ylabel("metres north", fontsize=8)
     ax.tick_params(labelsize=7)
-    title = gridmap.features.get("title", gridmap.name)
+    title = plain_text(gridmap.features.get("title", gridmap.name))
     nx, ny = gridmap.shape
-    which = f"map '{gridmap.name}', " if gridmap.features.get("kind") == "builtin" else ""
+    which = f"map '{gridmap.name}', " if gridmap.features.get("kind") in ("builtin", "imported") else ""
     ax.set_title(f"{title}\n{which}{gridmap.cell_size:g} m cells ({nx} x {ny})", fontsize=11)
     handles = legend_handles(gridmap)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False,
@@ -282,5 +301,5 @@ def save_map_png(gridmap, path, *, labels: bool = True, dpi: int = 150) -> Path:
     fig.supxlabel(_footnote(gridmap), x=0.01, ha="left", fontsize=7, color="#333333")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    write_file(path, lambda fh: fig.savefig(fh, dpi=dpi, format="png"))  # never half a picture under its name
     return path

@@ -24,7 +24,7 @@ from .behaviour_reference import coarse_counts_reference, decide_reference
 from .. import ENGINES
 from ..counter_rng import new_key
 from .hazards import GasField
-from .movement import Ground, StepPlan, WalkConstants, draws_per_agent, step_agents
+from .movement import Contacts, Ground, StepPlan, WalkConstants, draws_per_agent, step_agents
 from .reference import step_agents_reference
 from .state import AgentArrays, weidmann_factor_table
 from .strips import strip_width, turn_sequence
@@ -51,10 +51,13 @@ class WalkParams:
     max_speed: float  # the fastest free speed any agent can have, m/s
     mill_rate: float = 0.2  # attempted milling moves per second for a rallying person
     flee_factor: float = 2.5  # fleeing people run: 1.34 m/s -> 3.35 m/s (Helbing et al. 2000: 3-4 m/s)
-    # side of the square window in which a walker's local density is measured: 3.5 m puts the
-    # specific flow through 1-4 m wide doors at 1.2-1.6 persons/(m s), inside the measured
-    # 1.2-1.9 (calibration.md); 2.5 m lets narrow doors pass too many (1 m: 2.6 /(m s))
+    # side of the square window in which a walker's local density is measured: with the grid's
+    # hindrance correction (state.weidmann_factor_table) corridor speeds follow Weidmann within 3 %
+    # at 0.5-3.5 per m2 and 1-4 m doors pass 1.5-1.85 persons/(m s), inside the measured 1.2-1.9
     window_m: float = 3.5
+    # the chance that two people facing each other, each blocked by the other, swap places in a
+    # step: counterflow and crossing streams pass instead of locking (verify: counterflow, crossing)
+    swap_chance: float = 0.5
 
     def window_r(self, cell_size: float) -> int:
         """Cells on each side of a walker in its density window."""
@@ -64,6 +67,10 @@ class WalkParams:
         """The most moves the fastest runner can pay for in a step: a move's cost is the field's
         drop, at least ~0.7 cell on open floor."""
         return int(math.ceil(self.max_speed * self.flee_factor * self.dt / (0.7 * cell_size))) + 1
+
+    def swap_threshold(self) -> int:
+        """The swap chance out of 65536 (a 16-bit draw)."""
+        return int(round(min(1.0, max(0.0, self.swap_chance)) * 65536))
 
     def mill_threshold(self) -> int:
         """A rallying person's chance to try a milling move in a step, out of 65536 (a 16-bit draw)."""
@@ -137,10 +144,12 @@ class Core:
         self.walking = WalkConstants(
             speed_table=weidmann_factor_table((2 * window_r + 1) ** 2 - 1, cell), window_r=window_r,
             dt=float(params.dt), cell_size=float(cell), mill_threshold=params.mill_threshold(),
+            swap_threshold=params.swap_threshold(),
             max_moves=max_moves, flee_factor=float(params.flee_factor), strip_width=width,
             strips=terrain.walkable.shape[0] // width + 2)
         self.walkers = agents.walkers()
         self.occ = agents.occupancy(terrain.walkable)  # bit grid: who stands where
+        self.contacts = Contacts(agents.who(terrain.walkable.shape), np.zeros(len(agents.x), dtype=np.uint8))
         self.cells = cell_table.build(terrain.walkable, terrain.place_id, terrain.is_exit, window_r)
         self.terrain = terrain
         self.decisions = decisions
@@ -224,6 +233,7 @@ class Core:
     def step_with(self, plan: StepPlan) -> int:
         """Walk one step by ``plan``; returns how many left the map."""
         if self.engine == "numba":
-            return int(step_agents(plan, numba.get_num_threads(), self.walkers, self.occ, self.ground, self.walking))
-        return step_agents_reference(self.turn_sequence(plan), plan.key, self.walkers, self.occ, self.terrain,
-                                     self.walking)
+            return int(step_agents(plan, numba.get_num_threads(), self.walkers, self.occ, self.contacts, self.ground,
+                                   self.walking))
+        return step_agents_reference(self.turn_sequence(plan), plan.key, self.walkers, self.occ, self.contacts,
+                                     self.terrain, self.walking)

@@ -14,8 +14,15 @@ Python and must agree bit for bit):
   then spends them on moves to the free neighbour with the lowest field value (ties: the
   first from a random direction, counter-clockwise), each move costing the field's drop
   (metres of progress), so the speed toward the target equals the walking speed at any heading.
-  Blocked ahead, it may instead take one step aside to a free cell on the same level line
-  (paying the step's length), as people shuffle sideways to find a gap.
+  The move chosen is the one with the most progress per metre walked (ties: the first from a
+  random direction): in a straight street people walk straight and step diagonally only to get
+  round someone, not at random, which sent them drifting across wide streets into each other
+  (half Weidmann's speed at 1 per m2 in a 10 m corridor).
+  Blocked ahead by someone walking the other way or across (for whom its cell is no step back),
+  it may swap places with them (``sim.core.walk.swaps``): streams meeting in a corridor or at a
+  junction pass instead of locking.
+  Blocked ahead otherwise, it may instead take one step aside to a free cell on the same level
+  line (paying the step's length), as people shuffle sideways to find a gap.
   No corner cutting between two walls. A walker stuck behind others keeps at most 1.5 cells
   of unspent walking.
 * Stepping on an exit cell means leaving the map.
@@ -42,9 +49,16 @@ x - 2 .. x + 2, cell-table rows x - 1 .. x + 1, the density window's rows): a mi
 stalls the scan that picks the next. Each thread's strips of a phase are one run of turns, so
 prefetching reaches across strips. Indices known to be in range are read unsigned (``bits.u64``).
 
+Who stands on a cell, for a swap, is ``Contacts.who``: a walker held up (its unspent walking at the
+cap) writes its cell there at the end of its turn, and a swap writes both cells. Only held-up
+walkers can be swapped (they can pay for the move), so nobody else needs to write: a write per
+walker and step cost 5-10 % of a step. An entry is trusted only where that agent's x, y still say
+so, so a stale one costs a swap, never a wrong one.
+
 Random numbers are counter-based (``sim.core.counter_rng``): draw ``m`` of agent ``i`` (the
-scan's starting direction of its move ``m``; ``max_moves`` and ``max_moves + 1``: the mill
-chance and direction) is a hash of the step's key, ``i`` and ``m``.
+scan's starting direction of its move ``m``; ``max_moves``, ``max_moves + 1`` and
+``max_moves + 2``: the mill chance, the mill direction and the swap chance) is a hash of the
+step's key, ``i`` and ``m``.
 """
 
 from __future__ import annotations
@@ -60,9 +74,13 @@ from ..counter_rng import STRIDE, draw16
 from ..parallel import PRANGE_ONLY
 from .state import FLEEING, INJURED, LEFT, MARCH, NOWHERE, RALLY
 from .strips import group_by_strip, plan_slots, take_strip
+from .swaps import swap_partner, swap_places
 
 BUDGET_CAP_CELLS = 1.5
 SQRT2 = 1.4142135623730951
+# metres walked per metre of a step in each direction (bits.DX, DY: odd directions are diagonal), to
+# rank moves by progress per metre walked
+PER_METRE = np.array([1.0, 1.0 / SQRT2] * 4)
 PREFETCH_AHEAD = 4  # agents: far enough to hide a cache miss, near enough to stay in the cache
 ROW_PREFETCH_AHEAD = 16  # agents: their own rows are fetched earlier, as the map prefetch reads them
 
@@ -73,6 +91,13 @@ class Ground(NamedTuple):
     cells: np.ndarray  # uint32 [nx, ny]: the packed cell table (sim.core.walk.cell_table)
     fields: np.ndarray  # float32 [k, nx, ny]: metres to field k's target
     field_place: np.ndarray  # int16 [k]: the place field k leads to, -1 for the exits
+
+
+class Contacts(NamedTuple):
+    """Who stands where, for swaps; kept by the walk itself."""
+
+    who: np.ndarray  # int32 [nx, ny]: the agent that last ended a turn on the cell (-1: nobody yet)
+    swapped: np.ndarray  # uint8 [agents]: 1 once swapped into another's cell this step
 
 
 class WalkConstants(NamedTuple):
@@ -87,6 +112,7 @@ class WalkConstants(NamedTuple):
     dt: float  # s per step
     cell_size: float  # m
     mill_threshold: int  # out of 65536: a rallying agent's chance to try a milling move this step
+    swap_threshold: int  # out of 65536: the chance that two people facing each other swap places
     max_moves: int  # moves (not counting a step aside) an agent may make in a step
     flee_factor: float  # fleeing people walk this many times their free speed
     strip_width: int  # cells (strips.strip_width)
@@ -106,28 +132,33 @@ class StepPlan(NamedTuple):
 
 
 def draws_per_agent(max_moves: int) -> int:
-    """Counter-based draws an agent's step uses: a scan start per move, a mill chance, a mill direction."""
-    n = max_moves + 2
+    """Counter-based draws an agent's step uses: a scan start per move, a mill chance, a mill
+    direction, a swap chance."""
+    n = max_moves + 3
     if n > STRIDE:
         raise ValueError(f"{max_moves} moves per step need more than {STRIDE} draws per agent")
     return n
 
 
 @njit(cache=True)
-def walk_range(lo, hi, order, key, walkers, occ, ground, walking):
+def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
     """Agents ``order[lo:hi]`` take their turns, in that order; returns how many left the map.
 
     ``walkers``: ``state.Walkers``, written in place; ``occ``: the occupancy bit grid, kept in step
-    with every move; ``ground``: :class:`Ground`; ``walking``: :class:`WalkConstants`; ``key``: the
-    step's key of the counter-based draws.
+    with every move; ``contacts``: :class:`Contacts`; ``ground``: :class:`Ground`; ``walking``:
+    :class:`WalkConstants`; ``key``: the step's key of the counter-based draws.
     """
     x = walkers.x
     y = walkers.y
+    kind = walkers.kind
     state = walkers.state
     behaviour = walkers.behaviour
     target = walkers.target
     speed = walkers.speed
     budget = walkers.budget
+    who = contacts.who
+    swapped = contacts.swapped
+    swap_threshold = walking.swap_threshold
     cells = ground.cells
     fields = ground.fields
     field_place = ground.field_place
@@ -143,9 +174,11 @@ def walk_range(lo, hi, order, key, walkers, occ, ground, walking):
     words = occ.shape[1]
     mill_col = max_moves
     dir_col = max_moves + 1
+    swap_col = max_moves + 2
     cap = BUDGET_CAP_CELLS * cell_size
     side_len = 2 * window_r + 1
     flat = fields.reshape(fields.size)  # one index per read instead of three
+    per_metre = PER_METRE
     step_off = np.empty(8, dtype=np.int64)  # flat offset of the neighbour in each direction
     for d in range(8):
         step_off[d] = DX[d] * nyg + DY[d]
@@ -210,12 +243,13 @@ def walk_range(lo, hi, order, key, walkers, occ, ground, walking):
         here = t * plane + ax * nyg + ay
         cur = np.float64(flat[u64(here)])
         moves = 0
+        tried_swap = False
         while moves < max_moves:
-            free = enter_of(c) & ~neighbours_taken(occ, ax, ay)
-            if free == 0:
-                break  # boxed in (common in a dense crowd): the scan below would find nothing to step to
+            taken = neighbours_taken(occ, ax, ay)
+            free = enter_of(c) & ~taken
             start = draw16(key, i, moves) & 7
             best = cur
+            best_rate = 0.0
             bd = -1
             side = -1
             # the free neighbours only, from direction ``start`` on, counter-clockwise: ``free`` turned so
@@ -226,10 +260,32 @@ def walk_range(lo, hi, order, key, walkers, occ, ground, walking):
                 d = (start + np.int64(popcount64((turned & -turned) - 1))) & 7
                 turned &= turned - 1
                 v = np.float64(flat[u64(here + step_off[d])])
-                better = v < best
+                rate = (cur - v) * per_metre[d]
+                better = rate > best_rate
                 side = d if (v == cur and side < 0) else side
+                best_rate = rate if better else best_rate
                 best = v if better else best
                 bd = d if better else bd
+            if bd < 0 and not tried_swap:
+                # blocked ahead (or boxed in, common in a dense crowd): swap with someone coming the other
+                # way, if anyone is
+                tried_swap = True
+                j, sd, sbest = swap_partner(i, ax, ay, enter_of(c) & taken, start, cur, here, flat, step_off,
+                                            per_metre, key, swap_col, swap_threshold, x, y, kind, state, behaviour,
+                                            target, swapped, who, fields, budget)
+                if j >= 0:
+                    moves += 1
+                    ax, ay, c, here, cur = swap_places(i, j, ax, ay, sd, sbest, here, step_off, x, y, who, swapped,
+                                                       budget, fields, target, cells)
+                    if exit_of(c):
+                        flip(occ, ax, ay)
+                        ax = NOWHERE
+                        ay = NOWHERE
+                        state[i] = LEFT
+                        budget[i] = 0.0
+                        left += 1
+                        break
+                    continue
             aside = bd < 0
             if aside:
                 # blocked ahead: step aside along the level line, once per step, when held up long enough
@@ -267,13 +323,14 @@ def walk_range(lo, hi, order, key, walkers, occ, ground, walking):
             behaviour[i] = RALLY  # arrived and packed in as far as it goes
         x[i] = ax
         y[i] = ay
-        if budget[i] > cap:
+        if budget[i] >= cap:  # held up (on the map: leaving spends it all): say who stands here, for swaps
+            who[u64(ax), u64(ay)] = i
             budget[i] = cap
     return left
 
 
 @njit(cache=True, parallel=PRANGE_ONLY)
-def step_agents(plan, nslots, walkers, occ, ground, walking):
+def step_agents(plan, nslots, walkers, occ, contacts, ground, walking):
     """Advance every agent by one time step in place, the strips of each parity spread over
     ``nslots`` threads (``sim.core.walk.strips``); returns how many left the map. ``plan`` is the
     step's :class:`StepPlan`, the other inputs are :func:`walk_range`'s. (The thread count comes
@@ -283,6 +340,7 @@ def step_agents(plan, nslots, walkers, occ, ground, walking):
     parfor pass may drop a write, inside the loop, to an array taken out of a tuple (numba issue
     #7135), never a call's.
     """
+    contacts.swapped[:] = 0
     order, strip_ptr = group_by_strip(walkers.x, walking.strip_width, plan.offset, walking.strips)
     slot_ptr, slot_strips = plan_slots(strip_ptr, nslots, plan.first_phase)
     order_key = plan.order_key
@@ -306,5 +364,5 @@ def step_agents(plan, nslots, walkers, occ, ground, walking):
             m = start[p]
             for k in range(slot_ptr[p], slot_ptr[p + 1]):
                 m = take_strip(order, strip_ptr, slot_strips[k], turns, m, order_key)
-            left += walk_range(start[p], start[p + 1], turns, key, walkers, occ, ground, walking)
+            left += walk_range(start[p], start[p + 1], turns, key, walkers, occ, contacts, ground, walking)
     return left

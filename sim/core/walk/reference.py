@@ -13,21 +13,25 @@ from __future__ import annotations
 
 from .bits import DX, DY, Occupancy
 from ..counter_rng import draw16_py
-from .movement import BUDGET_CAP_CELLS, SQRT2
-from .state import FLEEING, INJURED, LEFT, MARCH, NOWHERE, RALLY
+from .movement import BUDGET_CAP_CELLS, PER_METRE, SQRT2
+from .state import FLEEING, HOLD, INJURED, LEFT, MARCH, NOWHERE, RALLY
 
 _DX = [int(v) for v in DX]
 _DY = [int(v) for v in DY]
+_PER_METRE = [float(v) for v in PER_METRE]
 
 
 class ReferenceWalker:
     """Holds the step's shared inputs; ``step_agent`` is one agent's turn. ``agents``: ``state.Walkers``
     (written in place), ``terrain``: ``engine.Terrain``, ``walking``: ``movement.WalkConstants``."""
 
-    def __init__(self, key, agents, occ, terrain, walking):
+    def __init__(self, key, agents, occ, contacts, terrain, walking):
         self.key = int(key)
         self.a = agents
         self.occ = Occupancy(occ)
+        self.who = contacts.who
+        self.swapped = contacts.swapped
+        self.swap_threshold = int(walking.swap_threshold)
         self.walkable = terrain.walkable
         self.place_id = terrain.place_id
         self.is_exit = terrain.is_exit
@@ -42,14 +46,53 @@ class ReferenceWalker:
         self.flee_factor = float(walking.flee_factor)
         self.nx, self.ny = terrain.walkable.shape
 
+    def can_step(self, x: int, y: int, qx: int, qy: int, d: int) -> bool:
+        """Floor the walls let one step onto from (x, y), taken or not."""
+        if not (0 <= qx < self.nx and 0 <= qy < self.ny) or not self.walkable[qx, qy]:
+            return False
+        return d % 2 == 0 or (bool(self.walkable[qx, y]) and bool(self.walkable[x, qy]))
+
     def can_enter(self, x: int, y: int, qx: int, qy: int, d: int) -> bool:
-        if not (0 <= qx < self.nx and 0 <= qy < self.ny):
-            return False
-        if not self.walkable[qx, qy] or self.occ.taken(qx, qy):
-            return False
-        if d % 2 == 1 and (not self.walkable[qx, y] or not self.walkable[x, qy]):
-            return False
-        return True
+        return self.can_step(x, y, qx, qy, d) and not self.occ.taken(qx, qy)
+
+    def swap_partner(self, i: int, x: int, y: int, t: int, cur: float, start: int):
+        """Whom ``i`` may swap places with, and where: the taken neighbour lowest on i's field, below
+        ``cur`` (ties: the first from ``start``, counter-clockwise), if i can pay for the move and wins
+        the swap chance, and the one there walks (not rallying or holding), is of i's kind, was not
+        swapped this step, loses nothing by stepping onto i's cell (not higher on its field) and can pay
+        for that. (j, (qx, qy), value) or None."""
+        a = self.a
+        field = self.fields[t]
+        best, best_rate, cell = cur, 0.0, None
+        for k in range(8):
+            d = (start + k) % 8
+            qx, qy = x + _DX[d], y + _DY[d]
+            if self.can_step(x, y, qx, qy, d) and self.occ.taken(qx, qy):
+                rate = (cur - float(field[qx, qy])) * _PER_METRE[d]
+                if rate > best_rate:
+                    best, best_rate, cell = float(field[qx, qy]), rate, (qx, qy)
+        if cell is None or a.budget[i] < cur - best or self.draw(i, self.max_moves + 2) >= self.swap_threshold:
+            return None
+        j = int(self.who[cell])
+        if j < 0 or (int(a.x[j]), int(a.y[j])) != cell or self.swapped[j] or a.kind[j] != a.kind[i] \
+                or a.state[j] == INJURED or a.behaviour[j] in (RALLY, HOLD):
+            return None
+        fj = self.fields[int(a.target[j])]
+        drop_j = float(fj[cell]) - float(fj[x, y])
+        if not drop_j >= 0.0 or a.budget[j] < drop_j:  # not: a drop from nowhere (inf - inf) is nan
+            return None
+        return j, cell, best
+
+    def swap(self, i: int, j: int, x: int, y: int, cell, best: float) -> None:
+        """``i`` and ``j`` trade cells (both stay taken); each pays its own field's drop."""
+        a = self.a
+        fj = self.fields[int(a.target[j])]
+        a.budget[j] -= float(fj[cell]) - float(fj[x, y])
+        a.budget[i] -= float(self.fields[int(a.target[i])][x, y]) - best
+        a.x[j], a.y[j] = x, y
+        a.x[i], a.y[i] = cell
+        self.who[x, y] = j
+        self.swapped[j] = 1
 
     def draw(self, i: int, k: int) -> int:
         """Draw ``k`` of agent ``i`` this step: 16 random bits."""
@@ -114,18 +157,32 @@ class ReferenceWalker:
         cur = float(field[x, y])
         left = False
         moves = 0
-        for move in range(self.max_moves):
-            start = self.draw(i, move) % 8
-            best, target_cell, aside = cur, None, None
+        tried_swap = False
+        while moves < self.max_moves:
+            start = self.draw(i, moves) % 8
+            best, best_rate, target_cell, aside = cur, 0.0, None, None
             for k in range(8):
                 d = (start + k) % 8
                 qx, qy = x + _DX[d], y + _DY[d]
                 if not self.can_enter(x, y, qx, qy, d):
                     continue
-                if float(field[qx, qy]) < best:
-                    best, target_cell = float(field[qx, qy]), (qx, qy)
+                rate = (cur - float(field[qx, qy])) * _PER_METRE[d]  # progress per metre walked
+                if rate > best_rate:
+                    best, best_rate, target_cell = float(field[qx, qy]), rate, (qx, qy)
                 elif float(field[qx, qy]) == cur and aside is None:
                     aside = d
+            if target_cell is None and not tried_swap:
+                tried_swap = True  # blocked ahead: swap with someone coming the other way, if anyone is
+                partner = self.swap_partner(i, x, y, t, cur, start)
+                if partner is not None:
+                    j, cell, best = partner
+                    self.swap(i, j, x, y, cell, best)
+                    (x, y), cur = cell, best
+                    moves += 1
+                    if self.leave_if_on_exit(i, x, y):
+                        left = True
+                        break
+                    continue
             if target_cell is None:
                 step_len = self.cell_size * (SQRT2 if aside is not None and aside % 2 == 1 else 1.0)
                 if moves == 0 and aside is not None and a.budget[i] >= BUDGET_CAP_CELLS * self.cell_size:
@@ -146,12 +203,15 @@ class ReferenceWalker:
                 break
         if not left and moves == 0 and a.behaviour[i] == MARCH and goal_place >= 0 and int(self.place_id[x, y]) == goal_place:
             a.behaviour[i] = RALLY  # arrived and packed in as far as it goes
+        if not left and a.budget[i] >= BUDGET_CAP_CELLS * self.cell_size:
+            self.who[x, y] = i  # held up: say who stands here, for swaps
         a.budget[i] = min(a.budget[i], BUDGET_CAP_CELLS * self.cell_size)
         return left
 
 
-def step_agents_reference(sequence, key, agents, occ, terrain, walking) -> int:
+def step_agents_reference(sequence, key, agents, occ, contacts, terrain, walking) -> int:
     """Plain-Python twin of ``movement.step_agents``: the agents of ``sequence`` take their turns one
     after another; returns how many left the map. The inputs are :class:`ReferenceWalker`'s."""
-    walker = ReferenceWalker(key, agents, occ, terrain, walking)
+    contacts.swapped[:] = 0
+    walker = ReferenceWalker(key, agents, occ, contacts, terrain, walking)
     return sum(walker.step_agent(int(i)) for i in sequence)
