@@ -131,6 +131,7 @@ def test_the_senate_square_scenario_runs_on_the_rebuilt_map(rebuilt, tmp_path):
 
     series = pd.read_parquet(folder / "timeseries.parquet")
     last = series.iloc[-1]
-    assert last["place_senaatintori"] < 2000 - 300  # the marchers have left the square
-    assert last["state_active"] > 0 and summary["final_counts"]["arrested"] == 0  # the marchers are angry; no force yet
+    assert last["protesters_in_senaatintori"] < 2000 - 300  # the marchers have left the square
+    # the marchers are angry; no force yet
+    assert last["protesters_active"] > 0 and summary["final_counts"]["protesters"]["arrested"] == 0
     assert seconds < 60
