@@ -122,7 +122,7 @@ def test_the_senate_square_scenario_runs_on_the_rebuilt_map(rebuilt, tmp_path):
     done = rebuilt[0]
     scenario = load_scenario(SCENARIO).with_values({"map.file": str(done.map_file)})
     t0 = time.perf_counter()
-    folder = run(scenario, duration_s=660, out=tmp_path / "run", progress=False)
+    folder = run(scenario, duration_s=720, out=tmp_path / "run", progress=False)  # two minutes of the march
     seconds = time.perf_counter() - t0
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["status"] == "complete" and summary["map"] == "helsinki_center"

@@ -230,6 +230,7 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                     flip(occ, qx, qy)
                     x[i] = qx
                     y[i] = qy
+                    who[qx, qy] = i  # a rally lets those leaving through: say who stands where
             continue
 
         # walk down the field, slowed by the people around (both counts leave the walker's own cell out)
@@ -270,13 +271,14 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                 # blocked ahead (or boxed in, common in a dense crowd): swap with someone coming the other
                 # way, if anyone is
                 tried_swap = True
-                j, sd, sbest = swap_partner(i, ax, ay, enter_of(c) & taken, start, cur, here, flat, step_off,
-                                            per_metre, key, swap_col, swap_threshold, x, y, kind, state, behaviour,
-                                            target, swapped, who, fields, budget)
+                j, sd, sbest, cost_j = swap_partner(i, ax, ay, place_of(c), enter_of(c) & taken, start, cur, here,
+                                                    flat, step_off, per_metre, key, swap_col, swap_threshold, x, y,
+                                                    kind, state, behaviour, target, swapped, who, fields, field_place,
+                                                    budget)
                 if j >= 0:
                     moves += 1
-                    ax, ay, c, here, cur = swap_places(i, j, ax, ay, sd, sbest, here, step_off, x, y, who, swapped,
-                                                       budget, fields, target, cells)
+                    ax, ay, c, here, cur = swap_places(i, j, ax, ay, sd, cur, sbest, cost_j, here, step_off, x, y,
+                                                       who, swapped, budget, cells)
                     if exit_of(c):
                         flip(occ, ax, ay)
                         ax = NOWHERE

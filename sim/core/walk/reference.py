@@ -56,11 +56,12 @@ class ReferenceWalker:
         return self.can_step(x, y, qx, qy, d) and not self.occ.taken(qx, qy)
 
     def swap_partner(self, i: int, x: int, y: int, t: int, cur: float, start: int):
-        """Whom ``i`` may swap places with, and where: the taken neighbour lowest on i's field, below
-        ``cur`` (ties: the first from ``start``, counter-clockwise), if i can pay for the move and wins
-        the swap chance, and the one there walks (not rallying or holding), is of i's kind, was not
-        swapped this step, loses nothing by stepping onto i's cell (not higher on its field) and can pay
-        for that. (j, (qx, qy), value) or None."""
+        """Whom ``i`` may swap places with, and where: the taken neighbour with the most progress per
+        metre on i's field (ties: the first from ``start``, counter-clockwise), if i can pay for the
+        move and wins the swap chance, and the one there is of i's kind, not holding a line, not hurt,
+        not swapped this step, and either walks, loses nothing by stepping onto i's cell (not higher
+        on its field) and can pay for that, or rallies in the place i's cell is in while i is going
+        elsewhere (it pays nothing). (j, (qx, qy), value, what j pays) or None."""
         a = self.a
         field = self.fields[t]
         best, best_rate, cell = cur, 0.0, None
@@ -75,20 +76,24 @@ class ReferenceWalker:
             return None
         j = int(self.who[cell])
         if j < 0 or (int(a.x[j]), int(a.y[j])) != cell or self.swapped[j] or a.kind[j] != a.kind[i] \
-                or a.state[j] == INJURED or a.behaviour[j] in (RALLY, HOLD):
+                or a.state[j] == INJURED or a.behaviour[j] == HOLD:
             return None
-        fj = self.fields[int(a.target[j])]
-        drop_j = float(fj[cell]) - float(fj[x, y])
+        tj = int(a.target[j])
+        if a.behaviour[j] == RALLY:  # people at a rally let those leaving it through
+            rally = int(self.field_place[tj])
+            if tj == t or rally < 0 or int(self.place_id[x, y]) != rally:
+                return None
+            return j, cell, best, 0.0
+        drop_j = float(self.fields[tj][cell]) - float(self.fields[tj][x, y])
         if not drop_j >= 0.0 or a.budget[j] < drop_j:  # not: a drop from nowhere (inf - inf) is nan
             return None
-        return j, cell, best
+        return j, cell, best, drop_j
 
-    def swap(self, i: int, j: int, x: int, y: int, cell, best: float) -> None:
-        """``i`` and ``j`` trade cells (both stay taken); each pays its own field's drop."""
+    def swap(self, i: int, j: int, x: int, y: int, cell, cur: float, best: float, cost_j: float) -> None:
+        """``i`` and ``j`` trade cells (both stay taken); i pays its field's drop, j ``cost_j``."""
         a = self.a
-        fj = self.fields[int(a.target[j])]
-        a.budget[j] -= float(fj[cell]) - float(fj[x, y])
-        a.budget[i] -= float(self.fields[int(a.target[i])][x, y]) - best
+        a.budget[j] -= cost_j
+        a.budget[i] -= cur - best
         a.x[j], a.y[j] = x, y
         a.x[i], a.y[i] = cell
         self.who[x, y] = j
@@ -126,6 +131,7 @@ class ReferenceWalker:
         qx, qy = x + _DX[d], y + _DY[d]
         if self.can_enter(x, y, qx, qy, d) and int(self.place_id[qx, qy]) == place:
             self.move(i, x, y, qx, qy)
+            self.who[qx, qy] = i  # a rally lets those leaving through: say who stands where
 
     def density_around(self, x: int, y: int) -> tuple[int, int]:
         """(other people, floor cells) in the window around (x, y), the cell itself left out."""
@@ -175,8 +181,8 @@ class ReferenceWalker:
                 tried_swap = True  # blocked ahead: swap with someone coming the other way, if anyone is
                 partner = self.swap_partner(i, x, y, t, cur, start)
                 if partner is not None:
-                    j, cell, best = partner
-                    self.swap(i, j, x, y, cell, best)
+                    j, cell, best, cost_j = partner
+                    self.swap(i, j, x, y, cell, cur, best, cost_j)
                     (x, y), cur = cell, best
                     moves += 1
                     if self.leave_if_on_exit(i, x, y):
