@@ -284,7 +284,9 @@ def test_a_wide_corridor_at_1_per_m2_walks_at_weidmanns_speed():
 @pytest.mark.slow
 @pytest.mark.parametrize("density", [v for v in get("fundamental_diagram").values if v <= ex.FD_BANDED[1]])
 def test_fundamental_diagram_speed_is_within_10_percent_of_weidmann(density):
-    _assert_bands(_measured("fundamental_diagram", (density,)))
+    table = _measured("fundamental_diagram", (density,))
+    # the largest flow needs every density: test_the_corridor_carries_weidmanns_largest_flow
+    _assert_bands(table[table["quantity"] == "speed in the measurement area"])
 
 
 @pytest.mark.slow
