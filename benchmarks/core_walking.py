@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from sim.core.walk.engine import Core, WalkParams, World
+from sim.core.walk.engine import Core, Terrain, WalkParams
 from sim.core.walk.state import MARCH, AgentArrays
 from sim.geo.fields import field_stack
 from sim.geo.raster import load_builtin_map
@@ -15,28 +15,28 @@ TARGETS = ("ala_too_square", "white_house_gate", "oak_park", "panfilov_park")
 STEPS = 100
 
 
-def bishkek_world(cell_size: float = 0.5) -> World:
+def bishkek_terrain(cell_size: float = 0.5) -> Terrain:
     gm = load_builtin_map("bishkek_center", cell_size)
     fields = field_stack(gm, list(TARGETS))
     field_place = np.array([gm.place_index(t) for t in TARGETS], dtype=np.int16)
-    return World(gm.walkable, gm.place_id, gm.exit_mask().astype(np.uint8), fields, field_place, cell_size)
+    return Terrain(gm.walkable, gm.place_id, gm.exit_mask().astype(np.uint8), fields, field_place, cell_size)
 
 
-def crowd(world: World, n: int, seed: int = 0, layout: str = "uniform") -> AgentArrays:
+def crowd(terrain: Terrain, n: int, seed: int = 0, layout: str = "uniform") -> AgentArrays:
     """n marchers heading for one of the targets: spread over every floor cell of the map
     (``uniform``, the worst case for memory traffic) or starting on and around Ala-Too Square as
     in the scenarios (``square``)."""
     rng = np.random.default_rng(seed)
-    floor = (world.walkable == 1).ravel() & (world.is_exit.ravel() == 0)
+    floor = (terrain.walkable == 1).ravel() & (terrain.is_exit.ravel() == 0)
     if layout == "square":
-        square = world.field_place[0]
-        near = np.isin(world.place_id.ravel(), [square]) | (world.fields[0].ravel() < 60.0)
+        square = terrain.field_place[0]
+        near = np.isin(terrain.place_id.ravel(), [square]) | (terrain.fields[0].ravel() < 60.0)
         if (floor & near).sum() >= n:
             floor &= near
     floor = np.flatnonzero(floor)
     cells = rng.choice(floor, size=n, replace=False)
     a = AgentArrays.empty(n)
-    a.x[:], a.y[:] = np.unravel_index(cells, world.walkable.shape)
+    a.x[:], a.y[:] = np.unravel_index(cells, terrain.walkable.shape)
     a.behaviour[:] = MARCH
     # around the square nobody heads for the square itself: everyone walks somewhere else
     a.target[:] = rng.integers(1 if layout == "square" else 0, len(TARGETS), n)
@@ -44,14 +44,14 @@ def crowd(world: World, n: int, seed: int = 0, layout: str = "uniform") -> Agent
     return a
 
 
-def agent_steps_per_second(world: World, n: int, engine: str, steps: int, repeats: int,
+def agent_steps_per_second(terrain: Terrain, n: int, engine: str, steps: int, repeats: int,
                            layout: str = "uniform", seed: int | None = None) -> list[float]:
     """One figure per repeat: a fresh crowd stepped ``steps`` times (the first step, compiling, excluded).
     Repeat ``r`` walks crowd and seed ``r``, or all walk crowd and seed ``seed`` if given."""
     figures = []
     for k in range(repeats):
         r = k if seed is None else seed
-        core = Core(world, WalkParams(dt=0.5, max_speed=2.2), crowd(world, n, seed=r, layout=layout), engine)
+        core = Core(terrain, WalkParams(dt=0.5, max_speed=2.2), crowd(terrain, n, seed=r, layout=layout), engine)
         rng = np.random.default_rng(r)
         core.step(rng)  # warm-up: JIT load from cache, first touches of the arrays
         t0 = time.perf_counter()
@@ -69,7 +69,7 @@ REFERENCE_STEPS = {1_000: 10, 10_000: 1}
 
 def run(quick: bool) -> dict:
     """Numba vs the reference at 1k and 10k agents (both feasible), numba alone at 100k and 1M."""
-    world = bishkek_world()
+    terrain = bishkek_terrain()
     out = {"map": "bishkek_center", "cell_size": 0.5, "dt": 0.5, "layouts": {}}
     for layout in ("uniform", "square"):
         sizes = (1_000, 10_000) if quick else (1_000, 10_000, 100_000, 1_000_000)
@@ -81,7 +81,7 @@ def run(quick: bool) -> dict:
             # measure people who have arrived and only mill about, which is cheaper
             steps = 20 if quick else STEPS
             repeats = 3 if quick else (5 if n < 1_000_000 else 2)
-            numba = agent_steps_per_second(world, n, "numba", steps=steps, repeats=repeats, layout=layout)
+            numba = agent_steps_per_second(terrain, n, "numba", steps=steps, repeats=repeats, layout=layout)
             row = {"numba_agent_steps_per_s": float(np.median(numba))}
             if n in REFERENCE_STEPS:
                 ref_steps = 1 if quick else REFERENCE_STEPS[n]
@@ -91,8 +91,8 @@ def run(quick: bool) -> dict:
                 # so a slow moment of the machine lands on both engines, not on one
                 python, same, ratios = [], [], []
                 for r in range(ref_crowds):
-                    python += agent_steps_per_second(world, n, "python", ref_steps, 1, layout, seed=r)
-                    numba_r = float(np.median(agent_steps_per_second(world, n, "numba", ref_steps, 5, layout, seed=r)))
+                    python += agent_steps_per_second(terrain, n, "python", ref_steps, 1, layout, seed=r)
+                    numba_r = float(np.median(agent_steps_per_second(terrain, n, "numba", ref_steps, 5, layout, seed=r)))
                     same.append(numba_r)
                     ratios.append(numba_r / python[-1])
                 row["reference_steps"] = ref_steps

@@ -24,7 +24,7 @@ import numba
 import numpy as np
 
 from sim.epstein.model import EpsteinModel
-from sim.protest.scenario import load_scenario
+from sim.kinds import load_scenario
 
 MESA_FILE = Path(__file__).resolve().parent.parent / "scenarios" / "epstein_2002_mesa.toml"
 SIZES = (40, 100, 400, 1000)

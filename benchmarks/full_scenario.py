@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from sim.protest.model import ProtestModel
-from sim.protest.scenario import load_scenario
+from sim.kinds import load_scenario
 
 SCENARIO = "scenarios/bishkek_2020_10_05.toml"
 

@@ -82,6 +82,16 @@ def table(report: dict) -> str:
         c = cases["calibration_quick"]
         lines.append(f"| the 5 October calibration, --quick ({c['evaluations']} runs of the whole evening) | "
                      f"{c['wall_seconds'] / 60:.0f} min on 2 workers |")
+    if "map_import" in cases:
+        c = cases["map_import"]
+        labels = {"helsinki_center": "central Helsinki, 1.0 x 1.7 km",
+                  "city_centre_2km": "2.1 x 2.1 km at its density (the extract 2 x 2)",
+                  "finnish_town_2km": "a town, 2.2 x 2.2 km"}
+        boxes = [(labels[k], c[k]) for k in labels if k in c]
+        imports = "; ".join(f"{b['import_s']:.1f} s" for _, b in boxes)
+        loads = "; ".join(f"{b['cached_load_s']:.2f} s" for _, b in boxes)
+        lines.append(f"| map import from OpenStreetMap, 0.5 m cells: {'; '.join(label for label, _ in boxes)} | "
+                     f"{imports} (from the cache: {loads}) |")
     if "viz_frames" in cases:
         c = cases["viz_frames"]
         lines.append(f"| browser view, {c['protesters_on_map']:,} protesters ({c['moment']}) | "

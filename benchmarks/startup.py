@@ -37,12 +37,12 @@ except (OSError, StopIteration):
 _CORE_PROBE = r"""
 import json, sys, time
 sys.path.insert(0, {root!r})
-from benchmarks.core_walking import bishkek_world, crowd
-from sim.core.engine import Core, WalkParams
+from benchmarks.core_walking import bishkek_terrain, crowd
+from sim.core.walk.engine import Core, WalkParams
 import numpy as np
-world = bishkek_world()
+terrain = bishkek_terrain()
 t1 = time.perf_counter()
-core = Core(world, WalkParams(dt=0.5, max_speed=2.2), crowd(world, {n}), "numba")
+core = Core(terrain, WalkParams(dt=0.5, max_speed=2.2), crowd(terrain, {n}), "numba")
 rng = np.random.default_rng(0)
 core.step(rng)
 t2 = time.perf_counter()
@@ -61,7 +61,9 @@ import json, time
 from sim import gc_pause
 gc_pause.pause()
 import mesa
-from sim.runner import ProtestModel, load_scenario
+from sim.run import runner
+from sim.protest.model import ProtestModel
+from sim.kinds import load_scenario
 model = ProtestModel(load_scenario({scenario!r}))
 gc_pause.resume()
 model.step()

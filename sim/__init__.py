@@ -7,6 +7,10 @@ model) and ``run`` (a scenario to a run folder). They are imported lazily so tha
 
 from importlib import import_module
 
+from . import caches
+
+caches.use_kernel_cache()  # before anything imports numba
+
 _API = {
     "EpsteinModel": "sim.epstein.model",
     "ProtestModel": "sim.protest.model",

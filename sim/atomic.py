@@ -1,7 +1,7 @@
 """Writing files and folders so that a crash, Ctrl-C or kill -9 at any moment never leaves half of one.
 
 A file is written to a temporary file beside it, flushed to disk and renamed into place; a folder
-is filled under a temporary name beside it (``.<name>.tmp-<pid>-<random>``), synced, and renamed
+is filled under a temporary name beside it (``.<name>.tmp-<pid>@<host>-<random>``), synced, and renamed
 into place, replacing a previous version by an atomic exchange where the OS has one
 (``renameat2(RENAME_EXCHANGE)`` on Linux; elsewhere: old renamed away, new renamed in, old
 deleted). Temporary folders left by writers that died are removed by the next writer in the same
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import hashlib
 import json
 import os
 import re
@@ -26,8 +27,10 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 TMP_MARK = ".tmp-"
-WRITER = ".writer"  # inside a temporary folder while it is written: who writes it (host, pid)
-_TMP_NAME = re.compile(r"^\..+\.tmp-(?:[a-z]+-)?(\d+)-")
+# who writes a temporary folder is in its name (host: a hash of the host name), so it is known from
+# the moment the folder exists, even if its writer is killed then
+_TMP_NAME = re.compile(r"^\..+\.tmp-(?:[a-z]+-)?(\d+)(?:@([0-9a-f]{8}))?-")
+HOST_TAG = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
 _FOREIGN_GRACE_S = 60.0  # a temporary folder no local live process owns, written elsewhere: left this long
 _ANCIENT_S = 86400.0  # no write takes a day: older temporary folders go whoever wrote them
 
@@ -36,13 +39,18 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(".") and TMP_MARK in name
 
 
+def _temp_name(name: str) -> str:
+    """A hidden sibling name for ``name`` that says who writes it (``_TMP_NAME``)."""
+    return f".{name}{TMP_MARK}{os.getpid()}@{HOST_TAG}-{uuid.uuid4().hex[:10]}"
+
+
 # --- files --------------------------------------------------------------------------------------------
 def write_file(path, write: Callable[[BinaryIO], None], *, sync: bool = True) -> None:
     """Write ``path`` through ``write(fh)`` into a temporary file beside it, then rename it into place:
     readers see the old file or the whole new one. On any failure the temporary file goes and the
     error propagates."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    tmp = path.with_name(_temp_name(path.name))
     try:
         with open(tmp, "wb") as fh:
             write(fh)
@@ -95,10 +103,9 @@ def fsync_dir(folder: Path) -> None:
 
 # --- folders ------------------------------------------------------------------------------------------
 def new_temp_folder(out: Path) -> Path:
-    """An empty temporary folder beside ``out``, marked with who writes it."""
-    tmp = out.parent / f".{out.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:10]}"
+    """An empty temporary folder beside ``out``, named with who writes it."""
+    tmp = out.parent / _temp_name(out.name)
     tmp.mkdir()
-    (tmp / WRITER).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}), encoding="utf-8")
     return tmp
 
 
@@ -107,7 +114,6 @@ def publish_folder(tmp: Path, out: Path, *, replace: bool,
     """Rename the finished folder ``tmp`` to ``out``. With ``replace``, an existing ``out`` for which
     ``replaceable(out)`` holds is swapped out (never a moment without a complete ``out``) and deleted;
     otherwise an existing ``out`` raises FileExistsError."""
-    (tmp / WRITER).unlink(missing_ok=True)
     fsync_dir(tmp)
     _publish(tmp, out, replace=replace, replaceable=replaceable)
     fsync_dir(out.parent)
@@ -175,11 +181,13 @@ def _rename2(src: Path, dst: Path, flags: int) -> bool:
 
 
 def clean_stale_temps(parent) -> list[Path]:
-    """Remove temporary folders in ``parent`` left by writers that died; returns what went.
+    """Remove temporary folders and files in ``parent`` left by writers that died; returns what went.
 
     A temporary folder is stale when the process named in it is not alive on this host (and it
     was written on this host, or is over a minute old), or when it is over a day old. Folders
-    of live writers, here or on other hosts sharing the file system, are left alone.
+    of live writers, here or on other hosts sharing the file system, are left alone. A temporary
+    file goes only when its name says this host wrote it and its writer is gone (a hidden file
+    of someone else's that happens to look alike is never touched).
     """
     removed = []
     try:
@@ -187,10 +195,20 @@ def clean_stale_temps(parent) -> list[Path]:
     except OSError:
         return removed
     for p in entries:
-        if is_temp_name(p.name) and p.is_dir() and not p.is_symlink() and _is_stale(p):
+        if not is_temp_name(p.name) or p.is_symlink():
+            continue
+        if p.is_dir() and _is_stale(p):
             shutil.rmtree(p, ignore_errors=True)
             removed.append(p)
+        elif p.is_file() and _is_ours_and_dead(p.name):
+            p.unlink(missing_ok=True)
+            removed.append(p)
     return removed
+
+
+def _is_ours_and_dead(name: str) -> bool:
+    m = _TMP_NAME.match(name)
+    return m is not None and m.group(2) == HOST_TAG and not _pid_alive(int(m.group(1)))
 
 
 def _is_stale(p: Path) -> bool:
@@ -201,14 +219,9 @@ def _is_stale(p: Path) -> bool:
     if age > _ANCIENT_S:
         return True
     m = _TMP_NAME.match(p.name)
-    pid = int(m.group(1)) if m else None
-    if pid is not None and _pid_alive(pid):
-        return False
-    try:
-        host = json.loads((p / WRITER).read_text(encoding="utf-8")).get("host")
-    except (OSError, ValueError, AttributeError):
-        host = None
-    return host == socket.gethostname() or age > _FOREIGN_GRACE_S
+    if m is None or m.group(2) not in (None, HOST_TAG):  # unnamed, or written on another host
+        return age > _FOREIGN_GRACE_S
+    return not _pid_alive(int(m.group(1))) and (m.group(2) == HOST_TAG or age > _FOREIGN_GRACE_S)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -220,4 +233,14 @@ def _pid_alive(pid: int) -> bool:
         return False
     except (PermissionError, OSError):
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """True for a process that has died but not been reaped: in a container whose first process
+    reaps no orphans, a killed batch's workers stay zombies, and ``kill(pid, 0)`` still finds them."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            return fh.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False

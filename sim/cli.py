@@ -1,4 +1,4 @@
-"""``protest-sim``: run, validate, batch, analyse, calibrate, watch and draw scenarios from the shell.
+"""``protest-sim``: run, validate, batch, analyse, calibrate, watch, verify and draw scenarios from the shell.
 
 User mistakes (a bad scenario, an unknown map) print one line and exit with status 2; only
 bugs give a traceback.
@@ -12,10 +12,12 @@ import json
 import math
 import os
 import sys
+import time
 from pathlib import Path
 
 from . import gc_pause
 from .core import ENGINES
+from .cli_map import cmd_map
 from .errors import ScenarioError
 
 EXIT_USAGE = 2
@@ -84,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
                      "it must not exist yet, or be empty")
     run.add_argument("--force", action="store_true",
                      help="replace an earlier run in that folder (a folder holding anything else is never replaced)")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--quiet", action="store_true", help="print nothing: no progress bar, no headline at the end")
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario, sweep, sensitivity or calibration files")
@@ -119,19 +121,48 @@ def build_parser() -> argparse.ArgumentParser:
     viz.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     viz.add_argument("--port", type=_port, default=8765, help="port (default 8765)")
 
-    draw = sub.add_parser("map", help="draw a built-in map with its places labelled")
-    draw.add_argument("name", help="built-in map name, e.g. bishkek_center")
-    draw.add_argument("--png", type=Path, required=True, help="output PNG file")
+    verify = sub.add_parser("verify", help="the crowd-physics validation suite: RiMEA tests, fundamental diagram, "
+                            "door flow, counterflow, crossing, against published bands (verify extra)")
+    verify.add_argument("--quick", action="store_true", help="fewer densities and door widths")
+    verify.add_argument("--case", nargs="+", action="extend", metavar="NAME",
+                        help="run only these cases (e.g. rimea_1 fundamental_diagram bottleneck counterflow)")
+    verify.add_argument("--out", type=Path, help="a new or empty folder (default results/verify/verify-<time>)")
+    verify.add_argument("--seeds", type=_positive_int, default=1,
+                        help="seeds per case (default 1): quantities are averaged, 'everybody through' must hold for each")
+    verify.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    draw = sub.add_parser(
+        "map", help="draw a map with its places labelled, or import one from OpenStreetMap or plain geometry",
+        usage="protest-sim map NAME --png FILE [--cell-size M]\n"
+              "       protest-sim map import FILE [--bbox W,S,E,N] --name NAME [--out DIR] [--title T] [--cell-size M]",
+        description="Draw a built-in map (NAME, e.g. bishkek_center) or an imported map file (NAME.json) to a PNG "
+                    "with its places labelled; or import a map: with --bbox, OpenStreetMap data (.osm.pbf, .osm, "
+                    ".osm.gz/.bz2, or .geojson in degrees with OSM tags) inside the box; without it, plain geometry "
+                    "in metres (.geojson or .wkt: walkable areas, obstacles and exits, named polygons as places). "
+                    "An import writes DIR/NAME.json (use it as [map] file = \"...\" in a scenario) and DIR/NAME.png.")
+    draw.add_argument("target", nargs="+", metavar="NAME | import FILE",
+                      help="a built-in map's name or a map file to draw; or 'import' and the file to import")
+    draw.add_argument("--png", type=Path, help="output PNG file (drawing)")
+    draw.add_argument("--bbox", metavar="W,S,E,N",
+                      help="import: the box in degrees (west, south, east, north longitude/latitude)")
+    draw.add_argument("--name", help="import: the new map's name (lower-case letters, digits, _ and -)")
+    draw.add_argument("--out", type=Path, help="import: folder for NAME.json and NAME.png (default: maps)")
+    draw.add_argument("--title", help="import: the map's title, on its picture (default: NAME and the file's name)")
     draw.add_argument("--cell-size", type=_positive_float, default=0.5, help="metres per cell (default 0.5)")
     return parser
 
 
 def cmd_run(args) -> int:
-    from .run.runner import run
+    """Run, then (unless ``--quiet``) a headline of the run and the files worth opening."""
+    from .kinds import kind_of, load_scenario
+    from .run.runner import run_to_folder
 
-    out = run(args.scenario, seed=args.seed, duration_s=args.duration, engine=args.engine, out=args.out,
-              progress=not args.quiet, force=args.force)
-    print(f"run folder: {out}")
+    started = time.perf_counter()
+    scenario = load_scenario(args.scenario)
+    outcome = run_to_folder(scenario, seed=args.seed, duration_s=args.duration, engine=args.engine, out=args.out,
+                            progress=not args.quiet, force=args.force)
+    if not args.quiet:
+        print(kind_of(scenario).headline(outcome, time.perf_counter() - started))
     return 0
 
 
@@ -231,29 +262,46 @@ def cmd_viz(args) -> int:
     return serve(None if args.scenario is None else str(args.scenario), args.host, args.port)
 
 
-def cmd_map(args) -> int:
-    from .geo.catalog import builtin_map_names
-    from .geo.raster import builtin_shape, load_builtin_map
-    from .geo.render import save_map_png
-    from .resources import check_memory
+def cmd_verify(args) -> int:
+    """Exit 0 when every band is met, 1 when any is not; 2 for a usage mistake (unknown case, a
+    folder that is not new or empty, the verify extra missing)."""
+    from importlib.util import find_spec
 
-    if args.name not in builtin_map_names():
-        raise ScenarioError(f"unknown built-in map {args.name!r}; known: {', '.join(builtin_map_names())}")
-    nx, ny = builtin_shape(args.name, args.cell_size)
-    check_memory(nx * ny * 24.0, f"at {args.cell_size:g} m cells the map is {nx:,} x {ny:,} cells",
-                 hint="a larger --cell-size")
-    save_map_png(load_builtin_map(args.name, args.cell_size), args.png)
-    print(f"map written to {args.png}")
-    return 0
+    if find_spec("pedpy") is None:  # not imported here: sim.verify.measure imports it with care for logging
+        raise ScenarioError('the validation suite needs the verify extra (PedPy is missing): '
+                            'python -m pip install -e ".[verify]"')
+    from .verify.cases import get
+    from .verify.report import all_pass
+    from .verify.suite import check_out, default_out, run_suite
+
+    for name in args.case or []:
+        get(name)
+    out = check_out(args.out if args.out is not None else default_out())
+    out, table = run_suite(out, quick=args.quick, cases=args.case, seeds=args.seeds, progress=not args.quiet)
+    counts = table["status"].value_counts()
+    print(f"verify folder: {out} ({int(counts.get('pass', 0))} pass, {int(counts.get('FAIL', 0))} fail, "
+          f"{int(counts.get('n/a', 0))} not applicable; see report.md)")
+    return 0 if all_pass(table) else 1
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "batch": cmd_batch, "sensitivity": cmd_analysis,
-            "calibrate": cmd_analysis, "viz": cmd_viz, "map": cmd_map}
+            "calibrate": cmd_analysis, "viz": cmd_viz, "verify": cmd_verify, "map": cmd_map}
+
+
+def _glue_box(argv: list[str]) -> list[str]:
+    """``--bbox -70.7,-33.5,-70.6,-33.4`` as ``--bbox=...``: argparse takes a value starting with '-' for an option."""
+    out = []
+    for arg in argv:
+        if out and out[-1] == "--bbox" and arg.startswith("-") and "," in arg:
+            out[-1] = f"--bbox={arg}"
+        else:
+            out.append(arg)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_glue_box(argv))
     try:
         return COMMANDS[args.command](args)
     except ScenarioError as err:

@@ -14,7 +14,10 @@ command line, the runner and batches never test for a particular model:
   returning a :class:`sim.results.RunOutcome`;
 * ``DURATION_UNIT`` ("s" or "steps") and ``duration(scenario)``: what ``--duration`` counts;
 * ``METRICS``, ``COUNT_FAMILIES``, ``FAMILY_LABELS`` and ``DEFAULT_METRICS``: the summary numbers a
-  sweep may keep, and their labels (see ``sim.run.metrics``).
+  sweep may keep, and their labels (see ``sim.run.metrics``); ``RENAMED_METRICS``: names that no
+  longer exist -> what replaces them (a sweep naming one is refused with that hint);
+* ``OUTPUTS``: the data dictionary of its run folders (``sim.schema.Dictionary``);
+* ``headline(outcome, wall_s)``: the lines ``protest-sim run`` prints at the end of a run.
 
 Scenario objects of every kind have ``model``, ``name``, ``seed``, ``source``, ``with_seed``,
 ``with_values`` (dotted key paths, re-validated) and ``to_toml``. Adding a model kind means a
@@ -35,6 +38,11 @@ KINDS = {
     "epstein_2002": "sim.epstein.kind",
 }
 DEFAULT = "protest"
+
+
+def dictionaries() -> list:
+    """Every kind's data dictionary (``OUTPUTS``), in registry order: what ``docs/outputs.md`` lists."""
+    return [kind(name).OUTPUTS for name in KINDS]
 
 
 def kind(name: str) -> ModuleType:

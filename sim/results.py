@@ -1,9 +1,10 @@
 """Run folders: everything a run produced, written so that a folder exists only when complete.
 
 A run folder holds ``summary.json``, ``timeseries.parquet``, ``events.csv``, ``scenario.toml``
-(as resolved), ``manifest.json`` (versions, seed, engine, wall time) and ``figures/*.png``.
+(as resolved), ``manifest.json`` (versions, seed, engine, wall time), ``schema.json`` (type, unit
+and meaning of every column and summary key written; ``sim.schema``) and ``figures/*.png``.
 
-Everything is written into a temporary sibling folder ``.<name>.tmp-<pid>-<random>`` first,
+Everything is written into a temporary sibling folder ``.<name>.tmp-<pid>@<host>-<random>`` first,
 every file is fsynced, ``summary.json`` is written last, and the folder is renamed into place.
 So a crash, Ctrl-C or kill -9 at any moment leaves either nothing, the previous complete run,
 or a temporary folder that readers ignore and the next write into the same parent removes.
@@ -15,9 +16,9 @@ in, old one deleted).
 A folder is complete iff its ``summary.json`` exists and says ``"status": "complete"``. What an
 interrupted run computed goes to ``<name>.partial`` with ``"status": "interrupted"``.
 
-Timeseries contract: ``time_s`` (seconds since scenario start), ``clock`` ("HH:MM:SS"), integer
-counts ``state_<name>`` and ``place_<name>``, optional further numeric columns.
-Events contract: ``time_s, clock, kind, label, detail``.
+Timeseries contract: ``time_s`` (seconds since scenario start), ``clock`` ("HH:MM:SS"), further
+columns as the model kind's data dictionary describes them.
+Events contract: ``time_s, clock, kind, label, detail`` first, further columns after them.
 """
 
 from __future__ import annotations
@@ -37,11 +38,13 @@ import numpy as np
 import pandas as pd
 
 from .atomic import clean_stale_temps, fsync_tree, is_temp_name, new_temp_folder, publish_folder
+from .schema import SCHEMA_FILE, column_types
 
 PARTIAL_SUFFIX = ".partial"
 DATA_FILES = ("timeseries.parquet", "events.csv", "scenario.toml", "manifest.json")
 EVENT_COLUMNS = ("time_s", "clock", "kind", "label", "detail")
 _EVENT_TEXT = EVENT_COLUMNS[1:]
+_MISSING = ("", "nan", "NaN", "NA", "<NA>", "null")
 
 Figures = dict[str, Callable[[Path], object]]
 
@@ -176,11 +179,12 @@ def write_json(path, data) -> None:
 
 # --- writing ------------------------------------------------------------------------------------
 def write_run(out_dir, *, summary: dict, timeseries: pd.DataFrame, events: pd.DataFrame | list[dict],
-              scenario_toml: str, manifest: dict, figures: Figures | None = None,
+              scenario_toml: str, manifest: dict, figures: Figures | None = None, schema: dict | None = None,
               overwrite: bool = True) -> Path:
     """Write a complete run folder at ``out_dir`` atomically; returns its path.
 
-    ``summary["status"]`` defaults to ``"complete"``. ``figures`` maps a name to a callable
+    ``summary["status"]`` defaults to ``"complete"``. ``schema`` (``sim.schema.run_schema``) goes to
+    ``schema.json``. ``figures`` maps a name to a callable
     that draws ``figures/<name>.png`` at the path it is given. Any exception (a figure failing,
     Ctrl-C) removes the temporary folder and propagates: ``out_dir`` is then untouched. With
     ``overwrite=False`` an existing ``out_dir`` raises FileExistsError.
@@ -199,7 +203,7 @@ def write_run(out_dir, *, summary: dict, timeseries: pd.DataFrame, events: pd.Da
     tmp = new_temp_folder(out)
     try:
         _fill(tmp, summary=summary, timeseries=timeseries, events=events, scenario_toml=scenario_toml,
-              manifest=manifest, figures=figures)
+              manifest=manifest, figures=figures, schema=schema)
         publish_folder(tmp, out, replace=overwrite, replaceable=_replaceable)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -219,7 +223,8 @@ def partial_path(out_dir) -> Path:
 
 
 def write_partial(out_dir, *, summary: dict, timeseries: pd.DataFrame, events: pd.DataFrame | list[dict],
-                  scenario_toml: str, manifest: dict, figures: Figures | None = None) -> Path:
+                  scenario_toml: str, manifest: dict, figures: Figures | None = None,
+                  schema: dict | None = None) -> Path:
     """What an interrupted run computed, in ``<out_dir>.partial`` with ``status: interrupted``.
 
     Same files as :func:`write_run` (written the same atomic way), never complete-looking. If a
@@ -227,7 +232,7 @@ def write_partial(out_dir, *, summary: dict, timeseries: pd.DataFrame, events: p
     ``summary["figures_error"]``): the data matter more than the pictures.
     """
     target = partial_path(out_dir)
-    data = dict(timeseries=timeseries, events=events, scenario_toml=scenario_toml, manifest=manifest)
+    data = dict(timeseries=timeseries, events=events, scenario_toml=scenario_toml, manifest=manifest, schema=schema)
     summary = {**summary, "status": "interrupted"}
     try:
         return write_run(target, summary=summary, figures=figures, **data)
@@ -272,11 +277,13 @@ def _check_timeseries(ts) -> pd.DataFrame:
     return ts.reset_index(drop=True)
 
 
-def _fill(folder: Path, *, summary, timeseries, events, scenario_toml, manifest, figures) -> None:
+def _fill(folder: Path, *, summary, timeseries, events, scenario_toml, manifest, figures, schema) -> None:
     timeseries.to_parquet(folder / "timeseries.parquet", index=False)
     events.to_csv(folder / "events.csv", index=False)
     (folder / "scenario.toml").write_text(scenario_toml, encoding="utf-8")
     write_json(folder / "manifest.json", manifest)
+    if schema is not None:
+        write_json(folder / SCHEMA_FILE, schema)
     if figures is not None:
         (folder / "figures").mkdir()
         for name, draw in figures.items():
@@ -328,23 +335,39 @@ def read_run(path, *, allow_incomplete: bool = False) -> RunResult:
         raise IncompleteRunError(f"{path} is not a complete run folder: {problem}")
     figures_dir = path / "figures"
     figures = {p.stem: p for p in sorted(figures_dir.glob("*.png"))} if figures_dir.is_dir() else {}
+    try:
+        schema = json.loads((path / SCHEMA_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        schema = {}
     return RunResult(path=path, summary=summary, timeseries=pd.read_parquet(path / "timeseries.parquet"),
-                     events=read_events(path / "events.csv"),
+                     events=read_events(path / "events.csv", types=column_types(schema, "events.csv")),
                      manifest=json.loads((path / "manifest.json").read_text(encoding="utf-8")),
                      scenario_toml=(path / "scenario.toml").read_text(encoding="utf-8"), figures=figures)
 
 
-def read_events(csv_path) -> pd.DataFrame:
-    """events.csv with text columns as text (an empty detail stays "", not NaN), time_s as float."""
+def read_events(csv_path, types: dict[str, str] | None = None) -> pd.DataFrame:
+    """events.csv with text columns as text (an empty detail stays "", not NaN), time_s as float.
+
+    A further column has the type ``types`` gives it (the run's ``schema.json``: "integer" as pandas'
+    nullable ``Int64``, "number" as float, else text); without one it is numbers when every non-empty
+    cell is one (whole numbers as ``Int64``), else text. Empty cells of numbers are missing values."""
+    types = types or {}
     try:
-        header = pd.read_csv(csv_path, nrows=0).columns
+        df = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
         return pd.DataFrame({c: pd.Series(dtype=float if c == "time_s" else str) for c in EVENT_COLUMNS})
-    text = [c for c in _EVENT_TEXT if c in header]
-    df = pd.read_csv(csv_path, dtype={c: str for c in text}, keep_default_na=False,
-                     na_values={c: ["", "nan", "NaN", "NA", "null"] for c in header if c not in text})
-    if "time_s" in df:
-        df["time_s"] = pd.to_numeric(df["time_s"], errors="coerce").astype(float)
+    for col in df.columns:
+        if col in _EVENT_TEXT:
+            continue
+        kind = types.get(col)
+        if kind not in (None, "", "number", "integer"):
+            continue
+        filled = df[col][~df[col].isin(_MISSING)]
+        if col == "time_s" or kind or (len(filled) and pd.to_numeric(filled, errors="coerce").notna().all()):
+            values = pd.to_numeric(df[col].mask(df[col].isin(_MISSING)), errors="coerce").astype(float)
+            integral = bool((values.dropna() % 1 == 0).all())
+            whole = integral and (kind == "integer" or (not kind and col != "time_s"))
+            df[col] = values.astype("Int64") if whole else values
     return df
 
 

@@ -21,7 +21,7 @@ scenario = "{PURSUIT}"
 duration_s = 30
 base_seed = 7
 methods = ["morris"]
-metrics = ["arrested", "max:timeseries.state_active"]
+metrics = ["arrested", "max:timeseries.protesters_active"]
 morris_trajectories = 2
 bootstrap = 50
 [parameters."protest.arrest_per_s"]

@@ -18,7 +18,7 @@ SENSITIVITY = f"""
 [sensitivity]
 scenario = "{PURSUIT}"
 duration_s = 60
-metrics = ["arrested", "max:timeseries.state_active"]
+metrics = ["arrested", "max:timeseries.protesters_active"]
 [parameters."protest.arrest_per_s"]
 low = 0.01
 high = 0.5
@@ -65,9 +65,9 @@ def test_good_specs_parse(tmp_path):
     ("low = 0.01\nhigh = 0.5", "low = 0.01\nhigh = 1.5", "parameters.protest.arrest_per_s.high",
      ["outside what the scenario accepts", "<= 1"]),
     ('"arrested",', '"arrests",', "sensitivity.metrics.0", ["unknown metric 'arrests'"]),   # unknown metric
-    ('"arrested",', '"timeseries.state_active@13:00",', "sensitivity.metrics.0", ["after the end of the run"]),
-    ('"max:timeseries.state_active"', '"max:timeseries.state_actve"', "sensitivity.metrics.1",
-     ["no time-series column", "state_active"]),
+    ('"arrested",', '"timeseries.protesters_active@13:00",', "sensitivity.metrics.0", ["after the end of the run"]),
+    ('"max:timeseries.protesters_active"', '"max:timeseries.protesters_actve"', "sensitivity.metrics.1",
+     ["no time-series column", "protesters_active"]),
     ("duration_s = 60", "duration_s = 60\nmorris_levls = 4", "sensitivity.morris_levls", ["unknown key"]),
     ("duration_s = 60", "duration_s = 60\nsobol_samples = 48", "sensitivity.sobol_samples", ["power of 2"]),
     ("duration_s = 60", "duration_s = 60\nmethods = [\"fast\"]", "sensitivity.methods.0", ["morris, sobol"]),

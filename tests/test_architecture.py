@@ -13,13 +13,13 @@ MAX_LINES = 400
 # it in the same layer: sim.core.walk may use sim.core's shared modules, not sim.core.epstein)
 LAYERS = (
     ("foundation", ("sim.errors", "sim.config", "sim.atomic", "sim.gc_pause", "sim.provenance", "sim.figures",
-                    "sim.resources")),
+                    "sim.resources", "sim.caches")),
     ("engines and maps", ("sim.core", "sim.geo")),
-    ("run folders", ("sim.results", "sim.stepping")),
+    ("run folders", ("sim.results", "sim.schema", "sim.headlines", "sim.stepping")),
     ("models", ("sim.protest", "sim.epstein")),
     ("registry", ("sim.kinds",)),
-    ("applications", ("sim.run", "sim.viz")),
-    ("entry points", ("sim.cli", "sim.__main__", "sim")),
+    ("applications", ("sim.run", "sim.viz", "sim.verify")),
+    ("entry points", ("sim.cli", "sim.cli_map", "sim.__main__", "sim")),
 )
 
 

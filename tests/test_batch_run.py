@@ -34,7 +34,7 @@ scenario = "{PURSUIT}"
 replicates = 3
 base_seed = 11
 duration_s = 90
-metrics = ["arrested", "final_counts.active", "final_counts.fleeing", "first_force_s"]
+metrics = ["arrested", "final_counts.protesters.active", "final_counts.protesters.fleeing", "first_force_s"]
 
 [parameters]
 police.unit.count = [4, 12]

@@ -9,7 +9,7 @@ import pytest
 
 from sim.protest import kind as protest_kind
 from sim.run.batch import run_batch
-from sim.run.metrics import metric_names, metric_value
+from sim.run.metrics import metric_label, metric_names, metric_value
 from sim.run.sweep import derive_seed, load_sweep
 from sim.run.batch_plots import mean_ci, t975
 from sim.errors import ScenarioError
@@ -96,6 +96,10 @@ BAD = [
     ("crowds.main.count = [40, 60]\nevents.0.count = [10]", 'scenario = "{s}"\nmode = "zip"', ["equal lengths"]),
     ("", 'scenario = "{s}"\nmetrics = ["injured"]', ["sweep.metrics.0", "unknown metric 'injured'",
                                                      "did you mean"]),
+    ("", 'scenario = "{s}"\nmetrics = ["final_counts.active"]', ["sweep.metrics.0", "is now",
+                                                                   "final_counts.protesters.active"]),
+    ("", 'scenario = "{s}"\nmetrics = ["arrested", "means_used.water_cannon"]',
+     ["sweep.metrics.1", "means_used.water_cannon_s", "seconds"]),
     ("", 'scenario = "{s}"\nreplicate = 3', ["sweep.replicate", "did you mean 'replicates'"]),
     ("", 'scenario = "{s}"\nreplicates = 0', ["sweep.replicates", "must be >= 1"]),
     ("", 'scenario = "{s}"\nduration_s = -1', ["sweep.duration_s"]),
@@ -138,14 +142,22 @@ def test_a_bad_sweep_runs_nothing(tmp_path):
 
 
 def test_metric_values():
-    summary = {"injured_protesters": 3, "first_force_s": None, "final_counts": {"quiet": 5},
-               "injuries_by_cause": {"protesters": {"gas": 2}, "police": {}}}
+    summary = {"injured_protesters": 3, "first_force_s": None,
+               "final_counts": {"protesters": {"quiet": 5}, "police": {"on_duty": 4}},
+               "injuries_by_cause": {"protesters": {"gas": 2}, "police": {}}, "means_used": {"water_cannon_s": 12.5}}
     assert metric_value(summary, "injured_protesters", protest_kind) == 3.0
     assert math.isnan(metric_value(summary, "first_force_s", protest_kind))  # no force used
     assert metric_value(summary, "injuries_by_cause.protesters.gas", protest_kind) == 2
     assert metric_value(summary, "injuries_by_cause.police.baton", protest_kind) == 0  # absent from a count family: zero
     assert math.isnan(metric_value(summary, "gate_strength", protest_kind))  # absent: unknown
-    assert "final_counts.left" in metric_names(protest_kind)
+    assert metric_value(summary, "final_counts.police.on_duty", protest_kind) == 4
+    assert metric_value(summary, "final_counts.protesters.left", protest_kind) == 0
+    assert metric_value(summary, "means_used.water_cannon_s", protest_kind) == 12.5
+    names = metric_names(protest_kind)
+    assert "final_counts.protesters.left" in names and "final_counts.police.injured" in names
+    assert not set(protest_kind.RENAMED_METRICS) & set(names)
+    assert metric_label(protest_kind, "final_counts.police.on_duty") == "police on duty at the end"
+    assert metric_label(protest_kind, "means_used.water_cannon_s").startswith("seconds of water cannon jet")
 
 
 def test_confidence_intervals():

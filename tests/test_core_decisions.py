@@ -1,37 +1,29 @@
 """The decision pass (Epstein activation, gas, flight, arrests, injuries): engines agree, invariants hold."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.core.walk import behaviour as B
+from sim.core.walk.behaviour import DecisionParams
 from sim.core.walk.engine import Core, Decisions, WalkParams, arrest_probability_table
 from sim.core.walk.hazards import GasField
 from sim.core.walk.state import ACTIVE, ARRESTED, FLEEING, INJURED, LEFT, POLICE, PROTESTER, QUIET
-from tests.test_core_properties import worlds
+from tests.test_core_properties import terrains
 
 
 def _params(rng, dt):
-    p = np.zeros(B.N_PARAMS)
-    p[B.P_DT] = dt
-    p[B.P_THRESHOLD] = 0.1
-    p[B.P_FLEE_CONC] = rng.uniform(0.05, 1)
-    p[B.P_DOSE_INJURE] = rng.uniform(0.5, 5)
-    p[B.P_GAS_INJURY] = rng.uniform(0, 0.5)
-    p[B.P_FLEE_TIME] = rng.uniform(1, 20)
-    p[B.P_CONTAGION] = rng.uniform(0, 2)
-    p[B.P_CRUSH] = rng.uniform(0, 0.5)
-    p[B.P_ARREST] = rng.uniform(0, 1)
-    p[B.P_BATON] = rng.uniform(0, 0.5)
-    p[B.P_PROJECTILE] = rng.uniform(0, 0.2)
-    p[B.P_PROJECTILE_CAP] = 10
-    p[B.P_BACKUP] = rng.integers(1, 4)
-    return p
+    return DecisionParams(
+        interval_s=dt, threshold=0.1, flee_concentration=rng.uniform(0.05, 1), dose_injure=rng.uniform(0.5, 5),
+        gas_injury_per_s=rng.uniform(0, 0.5), flee_time_s=rng.uniform(1, 20), contagion_per_s=rng.uniform(0, 2),
+        crush_per_s=rng.uniform(0, 0.5), arrest_per_s=rng.uniform(0, 1), baton_per_s=rng.uniform(0, 0.5),
+        projectile_per_s=rng.uniform(0, 0.2), projectile_cap=10, backup=rng.integers(1, 4))
 
 
-def _decisions(world, rng, dt, regroup):
-    gas = GasField(world.walkable, world.cell_size, factor=2, diffusivity=2.0, wind_u=0.3, wind_v=0.0,
+def _decisions(terrain, rng, dt, regroup):
+    gas = GasField(terrain.walkable, terrain.cell_size, factor=2, diffusivity=2.0, wind_u=0.3, wind_v=0.0,
                    half_life_s=60.0)
     gas.conc[:] = rng.exponential(0.5, gas.conc.shape) * (rng.random(gas.conc.shape) < 0.3) * gas.floor
     return Decisions(params=_params(rng, dt), arrest_p_table=arrest_probability_table(2.3, 8), gas=gas,
@@ -40,7 +32,7 @@ def _decisions(world, rng, dt, regroup):
 
 
 def _populate(a, rng):
-    """Random kinds, states and Epstein attributes on a crowd from ``worlds()``."""
+    """Random kinds, states and Epstein attributes on a crowd from ``terrains()``."""
     n = len(a)
     a.kind[:] = np.where(rng.random(n) < 0.25, POLICE, PROTESTER)
     a.state[:] = rng.choice([QUIET, QUIET, ACTIVE, FLEEING], size=n)
@@ -53,15 +45,15 @@ def _populate(a, rng):
 
 
 @settings(max_examples=60, deadline=None)
-@given(worlds(), st.integers(1, 15), st.booleans())
-def test_engines_agree_on_full_steps_with_decisions(world_agents, steps, regroup):
-    world, a0, dt, seed = world_agents
+@given(terrains(), st.integers(1, 15), st.booleans())
+def test_engines_agree_on_full_steps_with_decisions(terrain_agents, steps, regroup):
+    terrain, a0, dt, seed = terrain_agents
     rng = np.random.default_rng(seed)
     _populate(a0, rng)
     cores = []
     for engine in ("numba", "python"):
-        d = _decisions(world, np.random.default_rng(seed + 1), dt, regroup)
-        cores.append(Core(world, WalkParams(dt=dt, max_speed=2.2), a0.copy(), engine, decisions=d))
+        d = _decisions(terrain, np.random.default_rng(seed + 1), dt, regroup)
+        cores.append(Core(terrain, WalkParams(dt=dt, max_speed=2.2), a0.copy(), engine, decisions=d))
     rngs = [np.random.default_rng(seed), np.random.default_rng(seed)]
     n = len(a0)
     injured_before = arrested_before = 0
@@ -91,41 +83,40 @@ def test_engines_agree_on_full_steps_with_decisions(world_agents, steps, regroup
 
 def test_epstein_rule_without_police_makes_the_aggrieved_active():
     """No cops in sight -> P = 0 -> active iff G > T."""
-    from tests.builders import exit_world, leavers
+    from tests.builders import exit_terrain, leavers
 
     walk = np.ones((20, 20), np.uint8)
     exits = np.zeros_like(walk, bool)
     exits[0, 0] = True
-    _, world = exit_world(walk, exits)
+    _, terrain = exit_terrain(walk, exits)
     a = leavers((np.arange(1, 11), np.full(10, 10)), np.full(10, 1.0))
     a.behaviour[:] = 3  # hold
     a.grievance[:] = np.linspace(0, 0.2, 10)
-    d = _decisions(world, np.random.default_rng(0), 0.5, False)
+    d = _decisions(terrain, np.random.default_rng(0), 0.5, False)
     d.gas.conc[:] = 0
-    d.params[B.P_CONTAGION] = 0
-    c = Core(world, WalkParams(dt=0.5, max_speed=2.2), a, "numba", decisions=d)
+    d = dataclasses.replace(d, params=d.params._replace(contagion_per_s=0.0))
+    c = Core(terrain, WalkParams(dt=0.5, max_speed=2.2), a, "numba", decisions=d)
     c.decide_with(key=1)
     assert ((a.state == ACTIVE) == (a.grievance > 0.1)).all()
 
 
 @pytest.mark.parametrize("cops, expected", [(0, ACTIVE), (6, QUIET)])
 def test_police_in_sight_deter_activation(cops, expected):
-    from tests.builders import exit_world, leavers
+    from tests.builders import exit_terrain, leavers
 
     walk = np.ones((30, 30), np.uint8)
     exits = np.zeros_like(walk, bool)
     exits[0, 0] = True
-    _, world = exit_world(walk, exits)
+    _, terrain = exit_terrain(walk, exits)
     xs = np.concatenate([[15], np.arange(10, 10 + cops)])
     ys = np.concatenate([[15], np.full(cops, 18)])
     a = leavers((xs, ys), np.ones(len(xs)))
     a.behaviour[:] = 3
     a.kind[1:] = POLICE
     a.grievance[0], a.risk[0] = 0.5, 0.9
-    d = _decisions(world, np.random.default_rng(0), 0.5, False)
+    d = _decisions(terrain, np.random.default_rng(0), 0.5, False)
     d.gas.conc[:] = 0
-    d.coarse_factor, d.vision_r = 2, 4
-    d.params[B.P_PROJECTILE] = 0
-    c = Core(world, WalkParams(dt=0.5, max_speed=2.2), a, "numba", decisions=d)
+    d = dataclasses.replace(d, coarse_factor=2, vision_r=4, params=d.params._replace(projectile_per_s=0.0))
+    c = Core(terrain, WalkParams(dt=0.5, max_speed=2.2), a, "numba", decisions=d)
     c.decide_with(key=1)
     assert a.state[0] == expected

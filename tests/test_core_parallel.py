@@ -9,8 +9,8 @@ from numba import njit
 
 from sim.core.walk import bits
 from sim.core import counter_rng
-from sim.core.walk.engine import Core, WalkParams, World
-from sim.core.walk.movement import PARALLEL_GROUPING_MIN, group_by_strip, plan_slots, turn_sequence
+from sim.core.walk.engine import Core, Terrain, WalkParams
+from sim.core.walk.strips import PARALLEL_GROUPING_MIN, group_by_strip, plan_slots, turn_sequence
 from sim.core.walk.state import FLEEING, LEAVE, MARCH, AgentArrays
 from sim.geo.fields import distance_field
 
@@ -117,8 +117,8 @@ def test_turns_within_a_strip_are_uniformly_shuffled():
 
 
 @st.composite
-def wide_worlds(draw):
-    """A world many strips wide (a street grid with blocks), a crowd over it, some fleeing (running)."""
+def wide_terrains(draw):
+    """A terrain many strips wide (a street grid with blocks), a crowd over it, some fleeing (running)."""
     nx = draw(st.integers(120, 260))
     ny = draw(st.integers(12, 40))
     seed = draw(st.integers(0, 2**32 - 1))
@@ -134,7 +134,7 @@ def wide_worlds(draw):
     place_id[[0, -1], :] = 1
     walk[place_id == 1] = 1
     fields = np.stack([distance_field(walk, place_id == 0, 0.5), distance_field(walk, place_id == 1, 0.5)])
-    world = World(walk, place_id, (place_id == 1).astype(np.uint8), fields, np.array([0, -1], np.int16), 0.5)
+    terrain = Terrain(walk, place_id, (place_id == 1).astype(np.uint8), fields, np.array([0, -1], np.int16), 0.5)
     free = np.flatnonzero((walk == 1).ravel() & (place_id.ravel() != 1))
     n = draw(st.integers(10, min(600, free.size)))
     a = AgentArrays.empty(n)
@@ -143,16 +143,16 @@ def wide_worlds(draw):
     a.target[:] = np.where(a.behaviour == LEAVE, 1, 0)
     a.state[:] = np.where(rng.random(n) < 0.3, FLEEING, 0)
     a.speed[:] = rng.uniform(0.5, 2.2, n)
-    return world, a, seed
+    return terrain, a, seed
 
 
 @settings(max_examples=12, deadline=None)
-@given(wide_worlds(), st.integers(5, 25))
-def test_two_threads_one_thread_and_the_reference_agree(world_agents, steps):
-    world, a0, seed = world_agents
+@given(wide_terrains(), st.integers(5, 25))
+def test_two_threads_one_thread_and_the_reference_agree(terrain_agents, steps):
+    terrain, a0, seed = terrain_agents
     params = WalkParams(dt=0.5, max_speed=2.2)
-    cores = [Core(world, params, a0.copy(), engine) for engine in ("numba", "numba", "python")]
-    assert cores[0].strips >= 4
+    cores = [Core(terrain, params, a0.copy(), engine) for engine in ("numba", "numba", "python")]
+    assert cores[0].walking.strips >= 4
     rng = np.random.default_rng(seed)
     for _ in range(steps):
         plan = cores[0].plan_step(rng)

@@ -1,16 +1,16 @@
-"""Invariants of the core on random small worlds, and the numba engine against the Python reference."""
+"""Invariants of the core on random small terrains, and the numba engine against the Python reference."""
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.core.walk.engine import Core, WalkParams, World
+from sim.core.walk.engine import Core, Terrain, WalkParams
 from sim.core.walk.state import HOLD, LEAVE, LEFT, MARCH, RALLY, AgentArrays
 from sim.geo.fields import distance_field
 
 
 @st.composite
-def worlds(draw):
+def terrains(draw):
     """A random walled grid with a square (place 0), an exit (place 1) and a crowd on it."""
     nx = draw(st.integers(4, 16))
     ny = draw(st.integers(4, 16))
@@ -31,7 +31,7 @@ def worlds(draw):
     walk[exits] = 1
     place_id[exits] = 1
     fields = np.stack([distance_field(walk, place_id == 0, 0.5), distance_field(walk, place_id == 1, 0.5)])
-    world = World(walk, place_id, (place_id == 1).astype(np.uint8), fields, np.array([0, -1], np.int16), 0.5)
+    terrain = Terrain(walk, place_id, (place_id == 1).astype(np.uint8), fields, np.array([0, -1], np.int16), 0.5)
 
     free = np.flatnonzero((walk == 1).ravel() & (place_id.ravel() != 1))
     n = draw(st.integers(1, max(1, free.size)))
@@ -42,27 +42,27 @@ def worlds(draw):
     a.target[:] = np.where(a.behaviour == LEAVE, 1, 0)
     a.speed[:] = rng.uniform(0.5, 2.2, cells.size)
     dt = draw(st.sampled_from([0.25, 0.5, 1.0]))
-    return world, a, dt, seed
+    return terrain, a, dt, seed
 
 
-def _assert_consistent(world: World, a: AgentArrays, occupied: np.ndarray, n0: int, left_so_far: int) -> None:
+def _assert_consistent(terrain: Terrain, a: AgentArrays, occupied: np.ndarray, n0: int, left_so_far: int) -> None:
     on = a.on_map()
     assert len(a) == n0
     assert int((a.state == LEFT).sum()) == left_so_far == int((~on).sum())
     xs, ys = a.x[on], a.y[on]
-    assert (world.walkable[xs, ys] == 1).all(), "an agent stands on a wall"
+    assert (terrain.walkable[xs, ys] == 1).all(), "an agent stands on a wall"
     assert len(set(zip(xs.tolist(), ys.tolist()))) == on.sum(), "two agents share a cell"
     assert occupied[xs, ys].all() and int(occupied.sum()) == int(on.sum()), "the occupancy grid is off"
-    assert (world.is_exit[xs, ys] == 0).all(), "an agent stays on an exit"
+    assert (terrain.is_exit[xs, ys] == 0).all(), "an agent stays on an exit"
 
 
 @settings(max_examples=60, deadline=None)
-@given(worlds(), st.integers(1, 25))
-def test_engines_agree_and_invariants_hold(world_agents, steps):
-    world, a0, dt, seed = world_agents
+@given(terrains(), st.integers(1, 25))
+def test_engines_agree_and_invariants_hold(terrain_agents, steps):
+    terrain, a0, dt, seed = terrain_agents
     params = WalkParams(dt=dt, max_speed=2.2)
-    fast = Core(world, params, a0.copy(), "numba")
-    slow = Core(world, params, a0.copy(), "python")
+    fast = Core(terrain, params, a0.copy(), "numba")
+    slow = Core(terrain, params, a0.copy(), "python")
     rng = np.random.default_rng(seed)
     left = 0
     for _ in range(steps):
@@ -73,17 +73,17 @@ def test_engines_agree_and_invariants_hold(world_agents, steps):
         assert fast.agents.equals(slow.agents)
         assert np.array_equal(fast.occ, slow.occ)
         left += left_fast
-        _assert_consistent(world, fast.agents, fast.occupied(), len(a0), left)
+        _assert_consistent(terrain, fast.agents, fast.occupied(), len(a0), left)
         assert (fast.agents.budget >= 0).all()
 
 
 @settings(max_examples=25, deadline=None)
-@given(worlds())
-def test_same_seed_same_trajectory(world_agents):
-    world, a0, dt, seed = world_agents
+@given(terrains())
+def test_same_seed_same_trajectory(terrain_agents):
+    terrain, a0, dt, seed = terrain_agents
     runs = []
     for _ in range(2):
-        c = Core(world, WalkParams(dt=dt, max_speed=2.2), a0.copy(), "numba")
+        c = Core(terrain, WalkParams(dt=dt, max_speed=2.2), a0.copy(), "numba")
         rng = np.random.default_rng(seed)
         trail = []
         for _ in range(10):
@@ -95,14 +95,14 @@ def test_same_seed_same_trajectory(world_agents):
 
 
 @settings(max_examples=25, deadline=None)
-@given(worlds())
-def test_rally_and_hold_agents_never_leave_their_place_once_in_it(world_agents):
+@given(terrains())
+def test_rally_and_hold_agents_never_leave_their_place_once_in_it(terrain_agents):
     """Milling stays inside; holding walks only further in (or aside along the place's level)."""
-    world, a0, dt, seed = world_agents
-    c = Core(world, WalkParams(dt=dt, max_speed=2.2), a0.copy(), "numba")
+    terrain, a0, dt, seed = terrain_agents
+    c = Core(terrain, WalkParams(dt=dt, max_speed=2.2), a0.copy(), "numba")
     rng = np.random.default_rng(seed)
     a = c.agents
     for _ in range(15):
-        inside = a.on_map() & (world.place_id[a.x, a.y] == 0) & np.isin(a.behaviour, [RALLY, HOLD])
+        inside = a.on_map() & (terrain.place_id[a.x, a.y] == 0) & np.isin(a.behaviour, [RALLY, HOLD])
         c.step(rng)
-        assert (world.place_id[a.x[inside], a.y[inside]] == 0).all()
+        assert (terrain.place_id[a.x[inside], a.y[inside]] == 0).all()

@@ -1,6 +1,7 @@
-"""Careless input, mutated from every shipped scenario and sweep file and every command's arguments: each
-case ends with exit code 0 and a sensible result, or exit code 2 and exactly one line naming the file and
-key path; never a traceback, never a hang, never an accepted NaN or infinity.
+"""Careless input, mutated from every shipped scenario and sweep file and every command's arguments, and
+damaged map files and boxes for ``map import``: each case ends with exit code 0 and a sensible result, or
+exit code 2 and exactly one line naming the file and key path (an import: one line, no warning, nothing
+written); never a traceback, never a hang, never an accepted NaN or infinity.
 
 A sample runs with the suite (it changes every day: its seed is the date, printed with any failure, and
 ``PROTEST_SIM_FUZZ_SEED`` replays one); the whole corpus runs under the ``slow`` marker.
@@ -18,6 +19,7 @@ import random
 import re
 import signal
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -60,8 +62,9 @@ def _document(path: Path) -> dict:
     if isinstance(sweep, dict) and isinstance(sweep.get("scenario"), str):
         sweep["scenario"] = str((path.parent / sweep["scenario"]).resolve())
     m = data.get("map")
-    if isinstance(m, dict) and isinstance(m.get("ascii_file"), str):
-        m["ascii_file"] = str((path.parent / m["ascii_file"]).resolve())
+    for key in ("ascii_file", "file"):
+        if isinstance(m, dict) and isinstance(m.get(key), str):
+            m[key] = str((path.parent / m[key]).resolve())
     return data
 
 
@@ -212,3 +215,117 @@ def test_a_mistake_on_the_command_line_is_one_line_and_exit_2(args, tmp_path, mo
     if not stderr.startswith("usage:"):  # argparse's own: usage line and error line
         assert len(stderr.strip().splitlines()) == 1, stderr
     assert not list(tmp_path.iterdir()), "a refused command wrote something"
+
+
+# --- map imports ----------------------------------------------------------------------------------------
+# Damaged map files and careless boxes: each import ends with exit 0 and both files (the map reads back),
+# or exit 2, one line, and nothing written at all. The inputs are tiny hand-written files (tests/osm_scene.py).
+MAP_INPUTS = ("scene.osm", "scene.osm.pbf", "scene.geojson", "hall.wkt", "hall.geojson")
+MUTATIONS = ("truncate", "flip bytes", "drop a line", "repeat a line", "garble a number", "empty")
+BOXES = ("24.940,60.170,24.944,60.172", "24.944,60.170,24.940,60.172", "24.940,60.172,24.944,60.170",
+         "24.94,60.17,24.944", "24.94,60.17,24.944,60.172,1", "w,s,e,n", "24.94;60.17;24.944;60.172", "",
+         "nan,60.17,24.944,60.172", "24.94,60.17,inf,60.172", "24.94,-91,24.944,60.172", "181,60.17,182,60.172",
+         "24.941,60.171,24.9410001,60.1710001", "-180,-80,180,84", "25.5,60.0,25.51,60.01",
+         "24.9427,60.1706,24.9433,60.1708", "1e308,60.17,1e309,60.172", "24.94,60.17,24.944,60.172 junk")
+MAP_CASES = [(f, m, k) for f in MAP_INPUTS for m in MUTATIONS for k in range(3 if m not in ("empty",) else 1)] + \
+    [("scene.osm", "box", box) for box in BOXES]
+MAP_SAMPLE = 6
+
+
+def _map_inputs(folder: Path) -> dict[str, bytes]:
+    """The undamaged inputs: the scene as XML, PBF and GeoJSON (OSM tags as properties); a plan as WKT, GeoJSON."""
+    import geopandas
+    import shapely
+
+    from tests.osm_scene import scene_xml, to_pbf
+    from tests.test_map_import import HALL_WKT
+
+    (folder / "scene.osm").write_text(scene_xml())
+    to_pbf(folder / "scene.osm", folder / "scene.osm.pbf")
+    features = [{"type": "Feature", "properties": {"highway": "residential", "name": "Testikatu"},
+                 "geometry": {"type": "LineString", "coordinates": [[24.939, 60.171], [24.945, 60.171]]}},
+                {"type": "Feature", "properties": {"place": "square", "name": "Koetori"},
+                 "geometry": {"type": "Polygon", "coordinates": [[[24.9405, 60.17075], [24.9415, 60.17075],
+                                                                  [24.9415, 60.17098], [24.9405, 60.17075]]]}}]
+    (folder / "scene.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}, indent=1))
+    (folder / "hall.wkt").write_text(HALL_WKT)
+    rows = [line.split("|") for line in HALL_WKT.splitlines() if line and not line.startswith("#")]
+    geopandas.GeoDataFrame({"kind": [r[0].strip() for r in rows], "name": [r[1].strip() or None for r in rows]},
+                           geometry=[shapely.from_wkt(r[2]) for r in rows], crs="EPSG:3067") \
+        .to_file(folder / "hall.geojson", driver="GeoJSON")
+    return {name: (folder / name).read_bytes() for name in MAP_INPUTS}
+
+
+def _damage(data: bytes, how: str, rng: random.Random) -> bytes:
+    if how == "empty":
+        return b""
+    if how == "truncate":
+        return data[:rng.randrange(len(data))]
+    if how == "flip bytes":
+        out = bytearray(data)
+        for _ in range(rng.randint(1, 8)):
+            out[rng.randrange(len(out))] = rng.randrange(256)
+        return bytes(out)
+    lines = data.split(b"\n")
+    k = rng.randrange(len(lines))
+    if how == "drop a line":
+        return b"\n".join(lines[:k] + lines[k + 1:])
+    if how == "repeat a line":
+        return b"\n".join(lines[:k + 1] + lines[k:])
+    numbers = list(re.finditer(rb"-?\d+\.?\d*", data))  # garble a number
+    if not numbers:
+        return data
+    m = rng.choice(numbers)
+    return data[:m.start()] + rng.choice([b"nan", b"1e999", b"-0", b"99999999", b"", b"x"]) + data[m.end():]
+
+
+def _run_map_case(name: str, how: str, k, folder: Path) -> None:
+    from sim.geo.mapfile import read_map_file
+
+    inputs = _map_inputs(folder)
+    path = folder / f"damaged_{name}"
+    box = "24.940,60.170,24.944,60.172"
+    if how == "box":
+        path.write_bytes(inputs[name])
+        box = k
+    else:
+        path.write_bytes(_damage(inputs[name], how, random.Random(f"{name} {how} {k}")))
+    out = folder / "out"
+    args = ["map", "import", str(path), "--name", "fuzzed", "--out", str(out)]
+    if not name.startswith("hall"):
+        args += [f"--bbox={box}"]
+    with warnings.catch_warnings(record=True) as caught:  # a warning would be a second line on a user's screen
+        warnings.simplefilter("always")
+        code, stderr = _cli(args)
+    what = f"{name}, {how} {k}"
+    assert "Traceback" not in stderr, what
+    assert not caught, f"{what}: warned {[str(w.message) for w in caught]}"
+    if code == 0:
+        assert sorted(p.name for p in out.iterdir()) == ["fuzzed.json", "fuzzed.png"], what
+        assert read_map_file(out / "fuzzed.json")["name"] == "fuzzed", what
+    else:
+        _check_refusal(code, stderr, None, key_path=False)
+        assert not out.exists() or not list(out.iterdir()), f"a refused import left files behind: {what}"
+
+
+def test_a_daily_sample_of_damaged_map_files_and_boxes(tmp_path, monkeypatch):
+    pytest.importorskip("osmium")
+    pytest.importorskip("rasterio")
+    monkeypatch.setenv("PROTEST_SIM_CACHE", str(tmp_path / "cache"))
+    rng = random.Random(_seed())
+    for n, case in enumerate(rng.sample(MAP_CASES, MAP_SAMPLE)):
+        folder = tmp_path / str(n)
+        folder.mkdir()
+        try:
+            _run_map_case(*case, folder)
+        except AssertionError as err:
+            raise AssertionError(f"{err} (replay: PROTEST_SIM_FUZZ_SEED={_seed()})") from None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", MAP_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
+def test_every_damaged_map_file_and_box(case, tmp_path, monkeypatch):
+    pytest.importorskip("osmium")
+    pytest.importorskip("rasterio")
+    monkeypatch.setenv("PROTEST_SIM_CACHE", str(tmp_path / "cache"))
+    _run_map_case(*case, tmp_path)

@@ -22,9 +22,9 @@ PURSUIT = ROOT / "scenarios" / "examples" / "pursuit.toml"
 def _frame():
     t = [0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
     return pd.DataFrame({"time_s": t, "injured_protesters": [0, 0, 1, 3, 3, 4, 6],
-                         "state_active": [0, 5, 9, 9, 2, 1, 0],
-                         "place_square": [100, 100, 60, 8, 5, 12, 4],
-                         "protesters_place_square": [90, 90, 50, 5, 3, 9, 2]})
+                         "protesters_active": [0, 5, 9, 9, 2, 1, 0],
+                         "police_in_square": [100, 100, 60, 8, 5, 12, 4],
+                         "protesters_in_square": [90, 90, 50, 5, 3, 9, 2]})
 
 
 def _m(name, **kw):
@@ -36,9 +36,9 @@ def test_values_at_times_peaks_and_combinations():
     assert _m("timeseries.injured_protesters@+25").value(summary, frame) == 1  # the last row at or before
     assert _m("timeseries.injured_protesters@+30").value(summary, frame) == 3
     assert math.isnan(_m("timeseries.injured_protesters@+500").value(summary, frame))  # after the run's end
-    assert _m("max:timeseries.state_active").value(summary, frame) == 9
-    assert _m("time_of_max:timeseries.state_active").value(summary, frame) == 20.0  # the first maximum
-    assert _m("final:timeseries.state_active").value(summary, frame) == 0
+    assert _m("max:timeseries.protesters_active").value(summary, frame) == 9
+    assert _m("time_of_max:timeseries.protesters_active").value(summary, frame) == 20.0  # the first maximum
+    assert _m("final:timeseries.protesters_active").value(summary, frame) == 0
     assert _m("sum:injured_protesters,injured_police").value(summary, frame) == 8
     assert _m("share:injured_police,injured_protesters").value(summary, frame) == 0.25
     assert math.isnan(_m("share:injured_police,arrested").value({"injured_police": 0, "arrested": 0}, frame))
@@ -49,14 +49,15 @@ def test_values_at_times_peaks_and_combinations():
 
 def test_the_time_a_place_is_cleared():
     frame = _frame()
-    # protesters in the place if the run counts them apart, else everyone in it
-    assert place_column(frame.columns, "square") == "protesters_place_square"
-    assert place_column(["time_s", "place_square"], "square") == "place_square"
+    # protesters in the place if the run counts them, else anyone counted in it
+    assert place_column(frame.columns, "square") == "protesters_in_square"
+    assert place_column(["time_s", "police_in_square"], "square") == "police_in_square"
+    assert place_column(["time_s", "police_in_gate"], "square") is None
     # force at 10 s with 90 there: cleared when at most 9 remain and stay so for 5 minutes (here: the run's end)
     assert cleared_at(frame, "square", {"first_force_s": 10.0}) == 30.0
     # no force: censored at the run's end; someone coming back above 10% postpones it
     assert cleared_at(frame, "square", {"first_force_s": None}) == 60.0
-    assert cleared_at(frame.drop(columns="protesters_place_square"), "square", {"first_force_s": 0.0}) == 60.0
+    assert cleared_at(frame.drop(columns="protesters_in_square"), "square", {"first_force_s": 0.0}) == 60.0
 
 
 @pytest.mark.parametrize("name, words", [
@@ -64,7 +65,7 @@ def test_the_time_a_place_is_cleared():
     ("timeseries.injured_protesters", ["needs a time"]),
     ("timeseries.injured_protesters@25:00", ["clock time"]),
     ("timeseries.injured_protesters@13:00", ["after the end of the run", "12:04"]),
-    ("median:timeseries.state_active", ["'median' is not one of"]),
+    ("median:timeseries.protesters_active", ["'median' is not one of"]),
     ("cleared:nowhere", ["needs a place", "west_street"]),
     ("share:injured_police", ["two or more metrics"]),
     ("max:timeseries.no_such_column", ["no time-series column 'no_such_column'"]),
@@ -77,7 +78,7 @@ def test_bad_metrics_are_refused_before_anything_runs(name, words):
 
 def test_labels_are_readable():
     assert metric_label(protest_kind, "timeseries.injured_protesters@21:00") == "injured protesters at 21:00"
-    assert metric_label(protest_kind, "max:timeseries.state_active") == "max of state active"
+    assert metric_label(protest_kind, "max:timeseries.protesters_active") == "max of protesters active"
     assert "cleared" in metric_label(protest_kind, "cleared:ala_too_square")
     assert metric_label(protest_kind, "share:injured_police,injured_protesters").startswith("share of police")
 
@@ -88,7 +89,7 @@ def test_a_sweep_keeps_time_series_metrics_computed_by_its_workers(tmp_path):
 [sweep]
 scenario = "{PURSUIT}"
 duration_s = 60
-metrics = ["arrested", "max:timeseries.state_active", "timeseries.state_arrested@12:00:40",
+metrics = ["arrested", "max:timeseries.protesters_active", "timeseries.protesters_arrested@12:00:40",
            "cleared:west_street", "share:arrested,injured_protesters"]
 [parameters]
 police.unit.count = [4, 12]
@@ -98,8 +99,8 @@ police.unit.count = [4, 12]
     assert len(df) == 2 and (df["status"] == "complete").all()
     for row in df.itertuples():
         ts = pd.read_parquet(out / row.run_dir / "timeseries.parquet")
-        assert df.loc[row.Index, "max:timeseries.state_active"] == ts["state_active"].max()
-        assert df.loc[row.Index, "timeseries.state_arrested@12:00:40"] == ts.loc[ts["time_s"] <= 40, "state_arrested"].iloc[-1]
+        assert df.loc[row.Index, "max:timeseries.protesters_active"] == ts["protesters_active"].max()
+        assert df.loc[row.Index, "timeseries.protesters_arrested@12:00:40"] == ts.loc[ts["time_s"] <= 40, "protesters_arrested"].iloc[-1]
     # resumed, the values come from runs.parquet; the folders' time series are not read again
     for p in (out / "runs").glob("*/timeseries.parquet"):
         p.write_bytes(b"not parquet")

@@ -43,9 +43,10 @@ def test_the_splinter_event_sends_twenty_to_the_gate(square):
     ts = m.timeseries()
     assert [e["label"] for e in m.events_log] == ["splinter group heads for the gate"]
     assert m.events_log[0]["clock"] == "00:02:00"
-    assert ts["place_gate"].iloc[0] == 0
-    assert ts["place_gate"].iloc[-1] == 20, "the splinter group did not all reach the gate"
-    assert (ts[[c for c in ts if c.startswith("state_")]].sum(axis=1) == 80).all()
+    assert ts["protesters_in_gate"].iloc[0] == 0
+    assert ts["protesters_in_gate"].iloc[-1] == 20, "the splinter group did not all reach the gate"
+    states = [f"protesters_{s}" for s in ("quiet", "active", "fleeing", "injured", "arrested", "left")]
+    assert (ts[states].sum(axis=1) == 80).all() and (ts[["police_on_duty", "police_injured", "police_left"]] == 0).all().all()
     assert list(ts["clock"][:3]) == ["00:00:00", "00:00:05", "00:00:10"]
 
 
@@ -71,7 +72,7 @@ def test_free_walkers_leave_the_corridor_at_their_speed():
     assert m.state_counts()["left"] == 20
     # the fastest walker needed at least 98 m / 2.2 m/s
     ts = m.timeseries()
-    first = ts.loc[ts["state_left"] > 0, "time_s"].iloc[0]
+    first = ts.loc[ts["protesters_left"] > 0, "time_s"].iloc[0]
     assert first >= 98 / 2.2
 
 
@@ -115,17 +116,17 @@ def test_long_runs_walk_on_a_copy_of_their_mapped_fields(square, tmp_path, monke
     monkeypatch.setenv("PROTEST_SIM_CACHE", str(tmp_path))
     ProtestModel(square)  # fills the cache: later models map their fields
     short, long = ProtestModel(square), ProtestModel(square)
-    assert isinstance(long.core.world.fields.base, np.memmap)
+    assert isinstance(long.core.terrain.fields.base, np.memmap)
     monkeypatch.setattr(model_mod, "FIELDS_TO_MEMORY_MIN_AGENT_STEPS", len(long.arrays) * long.total_steps)
-    mapped = long.core.world.fields
+    mapped = long.core.terrain.fields
     short.duration_s -= short.dt  # one step short of the threshold
     long.step(), short.step()
     for thread in threading.enumerate():
         if thread.name == "fields-to-memory":
             thread.join()
-    fields = long.core.world.fields
+    fields = long.core.terrain.fields
     assert fields.base is None and np.array_equal(fields, mapped)
-    assert isinstance(short.core.world.fields.base, np.memmap)
+    assert isinstance(short.core.terrain.fields.base, np.memmap)
     for _ in range(5):
         short.step(), long.step()
     assert np.array_equal(short.arrays.x, long.arrays.x) and np.array_equal(short.arrays.y, long.arrays.y)

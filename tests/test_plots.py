@@ -1,4 +1,5 @@
-"""Run figures: real, non-blank PNGs drawn without pyplot; density panels share one colour scale."""
+"""Run figures: real, non-blank PNGs drawn without pyplot; counts per side, injuries by cause on their
+own axes; density panels share one colour scale and show police, trucks, gas, a scale and north."""
 
 import re
 import subprocess
@@ -12,7 +13,9 @@ import pytest
 from matplotlib.image import imread
 
 from sim.geo.gridmap import GridMap
-from sim.protest.plots import MAX_PANELS, MAX_PLACE_LINES, MIN_VMAX, clock_offset_s, plot_density, plot_timeline
+from sim.protest.density import MAX_PANELS, MIN_VMAX, plot_density
+from sim.protest.plots import MAX_PLACE_LINES, clock_offset_s, plot_injuries, plot_timeline
+from sim.protest.snapshots import Snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,14 +38,22 @@ def timeline_data():
     t = np.arange(0, 610, 10.0)
     left = np.minimum(t // 20, 30).astype(np.int64)
     street = np.clip((t - 120) // 10, 0, 25).astype(np.int64)
+    hurt = np.clip((t - 300) // 60, 0, 4).astype(np.int64)
     ts = pd.DataFrame({"time_s": t, "clock": [f"20:{int(s) // 60:02d}:{int(s) % 60:02d}" for s in t],
-                       "state_quiet": 100 - left, "state_left": left,
-                       "place_square": 100 - left - street, "place_street": street,
-                       "place_north_exit": (t % 50 == 0).astype(np.int64)})
+                       "protesters_quiet": 100 - left - hurt, "protesters_injured": hurt, "protesters_left": left,
+                       "police_on_duty": np.full(len(t), 10), "police_injured": (t >= 400).astype(np.int64),
+                       "protesters_arrested": np.zeros(len(t), np.int64),
+                       "protesters_in_square": 100 - left - street, "protesters_in_street": street,
+                       "protesters_in_corner": (t % 50 == 0).astype(np.int64),
+                       "police_in_square": np.full(len(t), 10), "protesters_left_via_north_exit": left})
     events = pd.DataFrame([{"time_s": 120.0, "clock": "20:02:00", "kind": "event", "label": "march on the street",
                             "detail": "25 of main"},
                            {"time_s": 130.0, "clock": "20:02:10", "kind": "force", "label": "every use of force",
-                            "detail": ""}])
+                            "detail": ""}]
+                          + [{"time_s": 300.0 + 60 * k, "clock": "", "kind": "injury", "label": "", "detail": "",
+                              "side": "protesters", "cause": "baton" if k else "gas", "count": 1} for k in range(4)]
+                          + [{"time_s": 400.0, "clock": "", "kind": "injury", "label": "", "detail": "",
+                              "side": "police", "cause": "projectile", "count": 1}])
     return ts, events
 
 
@@ -67,9 +78,12 @@ def test_timeline_is_a_real_image_with_states_places_and_events(tmp_path):
     ts, events = timeline_data()
     fig = plot_timeline(ts, tmp_path / "t.png", events=events, title="synthetic")
     assert_real_png(tmp_path / "t.png", min_side=500)
-    top, bottom, key = fig.axes
-    assert _legend(top) == ["quiet", "left"]
-    assert _legend(bottom) == ["square", "street", "other places"]  # the exit never holds 3 % of the agents
+    top, middle, bottom, key = fig.axes
+    assert _legend(top) == ["quiet", "injured", "left"]  # protesters only: the police are not in these counts
+    # the injured of each side on their own axis, however few they are beside the crowd
+    assert _legend(middle) == ["protesters injured", "police injured", "protesters arrested"]
+    assert middle.get_ylim()[1] < 10
+    assert _legend(bottom) == ["square", "street", "other places"]  # the corner never holds 3 % of them
     # the key event is marked (kinds outside KEY_EVENT_KINDS are left out when key events exist)
     dashed = [line.get_xdata()[0] for line in bottom.lines if line.get_label().startswith("_")]  # axvlines
     assert dashed == [pytest.approx(20 * 3600 + 120)]
@@ -82,28 +96,47 @@ def test_timeline_is_a_real_image_with_states_places_and_events(tmp_path):
 def test_timeline_sums_small_and_surplus_places(tmp_path):
     t = np.arange(0, 100, 10.0)
     cols = {"time_s": t, "clock": [f"23:59:{int(s) % 60:02d}" if s < 60 else f"00:00:{int(s) - 60:02d}" for s in t],
-            "state_quiet": np.full(len(t), 1000)}
+            "protesters_quiet": np.full(len(t), 1000)}
     for i in range(12):
-        cols[f"place_p{i:02d}"] = np.full(len(t), 100 - 5 * i)
-    cols["place_tiny"] = np.full(len(t), 3)
+        cols[f"protesters_in_p{i:02d}"] = np.full(len(t), 100 - 5 * i)
+    cols["protesters_in_tiny"] = np.full(len(t), 3)
     fig = plot_timeline(pd.DataFrame(cols), tmp_path / "t.png")
-    names = _legend(fig.axes[1])
+    names = _legend(fig.axes[2])
     assert names[:MAX_PLACE_LINES] == [f"p{i:02d}" for i in range(MAX_PLACE_LINES)]
     assert names[-1] == "other places" and len(names) == MAX_PLACE_LINES + 1
-    other = [line for line in fig.axes[1].lines if line.get_label() == "other places"][0]
+    other = [line for line in fig.axes[2].lines if line.get_label() == "other places"][0]
     assert other.get_ydata()[0] == sum(100 - 5 * i for i in range(MAX_PLACE_LINES, 12)) + 3
-    labels = [t.get_text() for t in fig.axes[1].get_xticklabels() if t.get_text()]
+    labels = [t.get_text() for t in fig.axes[2].get_xticklabels() if t.get_text()]
     assert "00:00:00" in labels and "23:59:30" in labels  # short spans in seconds; past midnight the clock wraps
-    assert len(fig.axes) == 2  # no events, no key
+    assert len(fig.axes) == 3  # no events, no key
     assert_real_png(tmp_path / "t.png")
 
 
 def test_timeline_copes_with_thin_data(tmp_path):
-    one = pd.DataFrame({"time_s": [0.0], "clock": ["12:00:00"], "state_quiet": [0]})
+    one = pd.DataFrame({"time_s": [0.0], "clock": ["12:00:00"], "protesters_quiet": [0]})
     plot_timeline(one, tmp_path / "one.png", events=[])
     assert imread(tmp_path / "one.png").shape[0] > 200
+    plot_injuries(one, [], tmp_path / "hurt.png")
+    assert imread(tmp_path / "hurt.png").shape[0] > 200
     assert clock_offset_s(pd.DataFrame({"time_s": [30.0], "clock": ["20:00:30"]})) == 20 * 3600
     assert clock_offset_s(pd.DataFrame({"time_s": [0.0], "clock": ["?"]})) == 0.0
+
+
+# --- injuries ------------------------------------------------------------------------------------
+def test_injuries_by_cause_count_up_per_side(tmp_path):
+    ts, events = timeline_data()
+    fig = plot_injuries(ts, events, tmp_path / "i.png", title="synthetic")
+    assert_real_png(tmp_path / "i.png", min_side=500)
+    protesters, police, key = fig.axes
+    assert _legend(protesters) == ["baton (3)", "gas (1)"] and _legend(police) == ["projectile (1)"]
+    baton = next(line for line in protesters.lines if line.get_label().startswith("baton"))
+    assert baton.get_ydata()[0] == 0 and baton.get_ydata()[-1] == 3  # so far, not per minute
+    assert "4 in all" in protesters.get_title(loc="left") and "1 in all" in police.get_title(loc="left")
+    assert "march on the street" in " ".join(t.get_text() for t in key.texts)
+    none = plot_injuries(ts, events[events["kind"] != "injury"], tmp_path / "none.png")
+    assert "no protesters injured" in [t.get_text() for t in none.axes[0].texts]
+    # injuries, arrests and uses of force come by the hundred: never marked as key events
+    assert len(plot_timeline(ts, tmp_path / "t.png", events=events[events["kind"] == "injury"]).axes) == 3
 
 
 # --- density -------------------------------------------------------------------------------------
@@ -128,7 +161,40 @@ def test_density_is_a_real_image_with_a_shared_scale(tmp_path):
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert [t.split()[0] for t in titles[:3]] == ["20:00", "20:05", "20:10"]
     colourbar = fig.axes[-1]
-    assert "persons per m" in colourbar.get_ylabel()
+    assert "protesters per m" in colourbar.get_ylabel()
+
+
+def test_density_draws_police_trucks_gas_scale_and_north(tmp_path):
+    gas = np.zeros((5, 4))
+    gas[1, 1] = 0.5  # g/m^2: a cloud people flee
+    gas[3, 2] = 0.001  # too thin to see
+    snap = Snapshot("20:00", np.array([2, 3, 30]), np.array([2, 3, 20]), np.array([10, 11]), np.array([5, 5]),
+                    np.array([12]), np.array([6]), gas, 4.0)
+    fig = plot_density(small_map(), [snap, _snapshots()[1]], tmp_path / "d.png", bin_m=2.0, crop=False)
+    assert_real_png(tmp_path / "d.png")
+    first = fig.axes[0]
+    sizes = sorted(len(c.get_offsets()) for c in first.collections)
+    assert sizes == [1, 2]  # one truck, two officers
+    veil = [im for im in first.images if im.get_array().ndim == 3 and im.get_array().shape[-1] == 4]
+    assert len(veil) == 1 and veil[0].get_array()[1, 1, 3] > 0 and veil[0].get_array()[2, 3, 3] == 0
+    texts = [t.get_text() for t in first.texts]
+    assert "N" in texts and any(t.endswith(" m") for t in texts)  # north arrow, scale bar
+    assert "2 police" in first.get_title()
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "police officer" in legend and "water cannon truck" in legend and any("tear gas" in t for t in legend)
+
+
+def test_density_keeps_no_label_the_panel_edge_would_cut(tmp_path):
+    gm = small_map()
+    gm.features["labels"] = {"street": {"at": [19.5, 12.0]}}  # on the edge of the whole map
+    fig = plot_density(gm, [("a", np.array([2]), np.array([2]))], tmp_path / "d.png", bin_m=1.0, crop=False)
+    ax = fig.axes[0]
+    names = [t.get_text() for t in ax.texts]
+    assert "street" not in names and "square" in names
+    box = ax.get_window_extent()
+    for text in ax.texts:
+        ext = text.get_window_extent()
+        assert ext.x0 >= box.x0 - 1 and ext.x1 <= box.x1 + 1, text.get_text()
 
 
 def test_density_scale_has_a_floor_and_panels_a_limit(tmp_path):
@@ -190,8 +256,10 @@ def test_figures_draw_in_threads(tmp_path):
 def test_pyplot_is_never_imported(tmp_path):
     code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
             "from tests.test_plots import small_map, timeline_data, _snapshots\n"
-            "from sim.protest.plots import plot_density, plot_timeline\n"
+            "from sim.protest.plots import plot_injuries, plot_timeline\n"
+            "from sim.protest.density import plot_density\n"
             f"plot_timeline(timeline_data()[0], {str(tmp_path / 't.png')!r}, events=timeline_data()[1])\n"
+            f"plot_injuries(*timeline_data(), {str(tmp_path / 'i.png')!r})\n"
             f"plot_density(small_map(), _snapshots(), {str(tmp_path / 'd.png')!r})\n"
             "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -279,11 +279,11 @@ def _dead_pid() -> int:
 
 
 def _temp(parent: Path, name: str, pid: int, *, host: str | None, age_s: float = 0.0) -> Path:
-    p = parent / f".{name}{atomic.TMP_MARK}{pid}-deadbeef"
+    """A temporary folder as a writer on ``host`` (this one, another, or unnamed) leaves it."""
+    tag = {None: "", socket.gethostname(): f"@{atomic.HOST_TAG}"}.get(host, "@0badc0de")
+    p = parent / f".{name}{atomic.TMP_MARK}{pid}{tag}-deadbeef"
     p.mkdir(parents=True)
     (p / "timeseries.parquet").write_bytes(b"x")
-    if host is not None:
-        (p / atomic.WRITER).write_text(json.dumps({"host": host, "pid": pid}))
     if age_s:
         then = time.time() - age_s
         os.utime(p, (then, then))
@@ -305,6 +305,45 @@ def test_stale_temp_dirs_are_cleaned_live_ones_kept(tmp_path):
     write_run(tmp_path / "run", **_payload())  # writing cleans too, and keeps the live ones
     assert live.exists() and is_complete_run(tmp_path / "run")
 
+
+
+def test_a_temp_folder_of_a_dead_unreaped_writer_is_stale(tmp_path):
+    """A killed writer that nobody reaped (a zombie, as in containers whose first process reaps no
+    orphans) still answers kill(pid, 0); its folder must go all the same."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    try:
+        left = _temp(tmp_path, "a", child.pid, host=socket.gethostname())
+        assert clean_stale_temps(tmp_path) == [left]
+    finally:
+        child.wait()
+
+
+def test_a_temp_folder_whose_writer_died_at_once_is_stale_at_once(tmp_path):
+    """Killed right after creating its temporary folder (before writing anything into it), a writer
+    on this host still leaves a folder the next clean-up recognises: who wrote it is in its name."""
+    code = f"from pathlib import Path; from sim.atomic import new_temp_folder; new_temp_folder(Path({str(tmp_path)!r}) / 'run')"
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+    left = [p for p in tmp_path.iterdir()]
+    assert len(left) == 1 and not any(left[0].iterdir())
+    assert clean_stale_temps(tmp_path) == left
+
+
+def test_a_temp_file_of_a_dead_writer_here_goes_a_look_alike_stays(tmp_path):
+    """kill -9 while a table is rewritten leaves its temporary file; the next clean-up removes it,
+    never a hidden file that only looks like one, nor a live writer's."""
+    dead = _dead_pid()
+    left = tmp_path / f".runs.parquet{atomic.TMP_MARK}{dead}@{atomic.HOST_TAG}-0123456789"
+    live = tmp_path / f".runs.parquet{atomic.TMP_MARK}{os.getpid()}@{atomic.HOST_TAG}-0123456789"
+    foreign = tmp_path / f".runs.parquet{atomic.TMP_MARK}{dead}@0badc0de-0123456789"
+    alike = tmp_path / f".notes{atomic.TMP_MARK}{dead}-mine"
+    for p in (left, live, foreign, alike):
+        p.write_bytes(b"x")
+    assert clean_stale_temps(tmp_path) == [left]
+    assert live.exists() and foreign.exists() and alike.exists()
 
 # --- JSON ----------------------------------------------------------------------------------------
 def test_json_of_numpy_and_friends(tmp_path):
@@ -354,7 +393,7 @@ def test_run_writes_the_documented_folder(tmp_path):
                 "final_counts", "agent_steps_per_second", "first_force_s", "injured_protesters", "arrested"):
         assert key in res.summary
     assert (out / "figures" / "timeline.png").is_file() and (out / "figures" / "density.png").is_file()
-    assert "place_gate" in res.timeseries and "clock" in res.timeseries
+    assert "protesters_in_gate" in res.timeseries and "clock" in res.timeseries
     assert (out / "scenario.toml").read_text().startswith("[scenario]")
 
 
@@ -380,13 +419,13 @@ def test_interrupted_run_keeps_its_data(tmp_path, monkeypatch):
 
 
 def test_a_run_whose_figure_fails_keeps_its_data(tmp_path, monkeypatch):
-    from sim.protest import plots
+    from sim.protest import density
     from sim.run import runner
 
     def broken(*args, **kwargs):
         raise RuntimeError("no figure today")
 
-    monkeypatch.setattr(plots, "plot_density", broken)  # the runner imports it when it writes
+    monkeypatch.setattr(density, "plot_density", broken)  # the runner imports it when it writes
     with pytest.raises(RuntimeError, match="no figure today"):
         runner.run(ROOT / "scenarios/examples/square_and_street.toml", out=tmp_path / "r", progress=False)
     assert not (tmp_path / "r").exists()

@@ -121,6 +121,8 @@ def test_clocks(clock, seconds):
     assert seconds_to_clock(86400 + 61) == "00:01:01"
 
 
-def test_a_scenario_may_run_past_midnight():
-    s = load_scenario(BISHKEK).with_values({"scenario.end": "03:30"})
+def test_a_scenario_may_run_past_midnight_when_it_says_so():
+    s = load_scenario(BISHKEK).with_values({"scenario.end": "03:30+1"})
     assert s.duration_s == 8 * 3600
+    with pytest.raises(ScenarioError, match=r'not after start 19:30; a run past midnight ends "03:30\+1"'):
+        load_scenario(BISHKEK).with_values({"scenario.end": "03:30"})  # an end before the start is a slip

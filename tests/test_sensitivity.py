@@ -20,7 +20,7 @@ scenario = "{PURSUIT}"
 duration_s = 60
 base_seed = 3
 methods = ["morris", "sobol"]
-metrics = ["arrested", "max:timeseries.state_fleeing", "timeseries.state_arrested@12:00:45"]
+metrics = ["arrested", "max:timeseries.protesters_fleeing", "timeseries.protesters_arrested@12:00:45"]
 morris_trajectories = 3
 sobol_samples = 4
 bootstrap = 100
@@ -62,7 +62,7 @@ def test_indices_make_sense(reference):
               (idx["index"] == index)
         return float(idx.loc[sel, "value"].iloc[0])
 
-    for metric in ("arrested", "max:timeseries.state_fleeing", "timeseries.state_arrested@12:00:45"):
+    for metric in ("arrested", "max:timeseries.protesters_fleeing", "timeseries.protesters_arrested@12:00:45"):
         # common random numbers: a setting the model never reads changes no run at all
         assert value("morris", metric, "tear_gas.grams", "mu_star") == 0.0
         assert value("sobol", metric, "tear_gas.grams", "ST") == 0.0

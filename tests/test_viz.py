@@ -176,7 +176,7 @@ def test_sliders_start_at_the_scenario_values():
 
 
 def test_slider_values_become_scenario_overrides():
-    from sim.protest.scenario import load_scenario
+    from sim.kinds import load_scenario
 
     sc = load_scenario(BISHKEK)
     out = overrides(sc, legitimacy=0.4, threshold=0.2, trigger_actives=12, gas_rate=5, police_total=900,

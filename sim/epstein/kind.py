@@ -6,7 +6,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..headlines import SCHEMA_LINE, worth_opening
+from ..headlines import duration as took
 from ..stepping import step_to_end
+from .outputs import DICTIONARY as OUTPUTS  # noqa: F401 - offered to sim.kinds
 from .scenario import MODEL, EpsteinScenario, parse_epstein
 
 NAME = MODEL
@@ -22,6 +25,7 @@ COUNT_FAMILIES = {
     "mean_counts": ("quiet", "active", "jailed"),
 }
 FAMILY_LABELS = {"final_counts": "{} at the end", "mean_counts": "mean {}"}
+RENAMED_METRICS: dict[str, str] = {}  # metric names a sweep may not list -> what replaces them
 DEFAULT_METRICS = ("peak_active", "mean_counts.active", "mean_counts.jailed")
 
 
@@ -67,3 +71,19 @@ def run(scenario: EpsteinScenario, *, duration: float | None, engine: str, out: 
     setup_s = time.perf_counter() - t_setup
     return step_to_end(model, scenario.name, progress,
                        lambda run_s, partial: write(model, out, setup_s, run_s, partial=partial), chunk=RUN_CHUNK)
+
+
+FIGURES = (("figures/counts.png", "quiet, active and jailed citizens over the steps, outbursts marked"),
+           ("figures/grid.png", "the torus at the end"), ("summary.json", "the run in numbers"), SCHEMA_LINE)
+
+
+def headline(outcome, wall_s: float) -> str:
+    """What ``protest-sim run`` prints at the end: the peak, the outbursts, the counts at the end, the time
+    taken, and the files worth opening."""
+    s = outcome.summary
+    end = s.get("final_counts", {})
+    lines = [f"{s.get('scenario', '')} (seed {s.get('seed')}): {s.get('steps', 0):,} steps in {took(wall_s)}",
+             f"  peak active: {s.get('peak_active', 0):,} of {s.get('citizens', 0):,} citizens; outbursts: "
+             f"{len(s.get('outbursts', []))}; at the end {end.get('quiet', 0):,} quiet, {end.get('active', 0):,} "
+             f"active, {end.get('jailed', 0):,} jailed"]
+    return "\n".join(lines + worth_opening(outcome.path, list(FIGURES)))

@@ -13,6 +13,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from ..core import ENGINES
 from ..core.activation import RATIO_ROUNDING
 from ..core.counter_rng import new_key_rows, new_keys
 from ..core.epstein.engine import Kernels
@@ -21,7 +22,7 @@ from ..core.epstein.world import CITIZEN_STATE_NAMES, COP, JAIL_MODES, NEIGHBOUR
 from . import mesa_clock
 from .scenario import EpsteinScenario
 
-ENGINES = {"numba": Kernels, "python": Reference}
+CORES = dict(zip(ENGINES, (Kernels, Reference)))  # engine name -> the class that steps the grid
 # the DataCollector's columns: the model attribute each reads
 REPORTERS = {"step": "steps_done", "legitimacy": "legitimacy", **{name: name for name in CITIZEN_STATE_NAMES}}
 
@@ -98,7 +99,7 @@ class EpsteinModel(mesa.Model):
                            jail_mode=JAIL_MODES[r.jailed], k=r.k, threshold=r.threshold,
                            max_jail_term=r.max_jail_term, movement=r.movement)
         self._world = populate(g.width, g.height, a.citizen_density, a.cop_density, self.rng)
-        self.core = ENGINES[engine](self.rules, self._world)
+        self.core = CORES[engine](self.rules, self._world)
         if agent_views:
             for i, kind in enumerate(self.world.kind.tolist()):
                 (Cop if kind == COP else Citizen)(self, i)

@@ -7,9 +7,11 @@ from pathlib import Path
 import pandas as pd
 
 from ..provenance import manifest_info
-from ..results import RunOutcome, write_outcome
+from ..results import RunOutcome, events_frame, write_outcome
+from ..schema import run_schema
 from .bursts import outbursts
 from .model import EpsteinModel
+from .outputs import DICTIONARY
 
 BURST_SHARE = 0.05  # an outburst: more than 5% of citizens active ...
 QUIET_SHARE = 0.01  # ... until at most 1% are, for QUIET_STEPS steps in a row
@@ -64,8 +66,10 @@ def write(model: EpsteinModel, out_dir: Path, setup_s: float, run_s: float, *, p
         "counts": lambda p: plot_counts(timeseries, p, title=title, bursts=bursts),
         "grid": lambda p: plot_grid(model.world, p, title=f"{title}, step {model.steps_done}"),
     }
-    return write_outcome(out_dir, partial=partial, summary=summary, timeseries=timeseries, events=[],
-                         scenario_toml=model.spec.to_toml(),
+    events = events_frame([])
+    schema = run_schema(DICTIONARY, timeseries=timeseries, events=events, summary=summary)
+    return write_outcome(out_dir, partial=partial, summary=summary, timeseries=timeseries, events=events,
+                         schema=schema, scenario_toml=model.spec.to_toml(),
                          manifest=manifest_info(model.engine, model.seed, setup_s + run_s,
                                                 extra={"model": model.spec.model, "steps": model.steps_done}),
                          figures=figures)

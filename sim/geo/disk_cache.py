@@ -11,7 +11,6 @@ reads as missing.
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -20,14 +19,10 @@ from typing import BinaryIO
 import numpy as np
 
 from ..atomic import write_file
+from ..caches import cache_root
 from .gridmap import GridMap
 
 _TUPLE = "__tuple__"  # JSON has no tuples: they are stored as {"__tuple__": [...]} to come back as tuples
-
-
-def cache_root() -> Path:
-    """Where cached results live: $PROTEST_SIM_CACHE or ~/.cache/protest-sim."""
-    return Path(os.environ.get("PROTEST_SIM_CACHE") or Path.home() / ".cache" / "protest-sim")
 
 
 def atomic_write(path: Path, write: Callable[[BinaryIO], None]) -> bool:

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from .disk_cache import atomic_write, cache_root
+from ..caches import cache_root
+from .disk_cache import atomic_write
 from .gridmap import GridMap, cells
 
 EXITS = "exits"  # the target name of the field to the nearest exit

@@ -36,7 +36,8 @@ from pathlib import Path
 import numpy as np
 
 from .catalog import load_builtin_map_data
-from .disk_cache import cache_root, load_gridmap, save_gridmap
+from ..caches import cache_root
+from .disk_cache import load_gridmap, save_gridmap
 from .gridmap import NO_PLACE, GridMap
 
 EXIT_DEPTH_M = 1.0

@@ -17,6 +17,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Polygon
 from matplotlib import patheffects
 
+from ..atomic import write_file
+
 MAX_PIXELS = 1400  # longest side of the background image
 
 COLOURS = {  # RGB 0-1
@@ -41,10 +43,18 @@ LABEL_STYLE = {  # kind -> fontsize, style, weight
     "park": (7.5, "normal", "bold"),
     "grounds": (6.5, "normal", "normal"),
     "gate": (6.0, "normal", "normal"),
+    "building": (6.0, "normal", "bold"),
     "": (7.0, "normal", "normal"),
 }
 EXIT_MARKERS = {"north": "^", "south": "v", "east": ">", "west": "<"}
 ESTIMATED_MARK = "\u2020"  # dagger after a label: position estimated
+ESTIMATED_NOTE = (f"{ESTIMATED_MARK} after a name: position estimated from sourced topology and sizes, "
+                  "approximate, typically 30-80 m off")
+
+
+def plain_text(text) -> str:
+    """``text`` drawn as it is: names from a user's file may hold '$', which matplotlib reads as maths."""
+    return str(text).replace("$", r"\$")
 
 
 def _step(gridmap, max_pixels: int = MAX_PIXELS) -> int:
@@ -106,14 +116,16 @@ def _is_estimated(gridmap, name: str) -> bool:
     return bool(grade) and str(grade).startswith("estimated")
 
 
-def draw_map(ax, gridmap, *, labels: bool = True):
+def draw_map(ax, gridmap, *, labels: bool = True, image: np.ndarray | None = None):
     """Draw ``gridmap`` on ``ax`` (extent in metres); returns the background image artist.
 
     ``labels`` writes place names (streets along the street, small type; exits are only
-    coloured). Estimated positions get a dagger.
+    coloured). Estimated positions get a dagger. ``image``: :func:`map_image` of the map, when
+    the caller draws it on several axes (it takes 40 ms at 0.5 m cells).
     """
     w, h = gridmap.size_m
-    image = ax.imshow(map_image(gridmap), origin="lower", extent=(0, w, 0, h), interpolation="nearest", zorder=0)
+    picture = map_image(gridmap) if image is None else image
+    image = ax.imshow(picture, origin="lower", extent=(0, w, 0, h), interpolation="nearest", zorder=0)
     feats = gridmap.features
     surfaces = feats.get("area_surface", {})
     for aid, poly in feats.get("areas", {}).items():
@@ -156,8 +168,11 @@ def _draw_labels(ax, gridmap) -> None:
         size, style, weight = LABEL_STYLE.get(kind, LABEL_STYLE[""])
         if not small:
             size += 2
-        text = name + (ESTIMATED_MARK if _is_estimated(gridmap, name) else "")
         anchor = anchors.get(name, {})
+        if feats.get("kind") == "imported":  # the name as people know it; the id is in the map file
+            text = plain_text(anchor.get("text", name))
+        else:
+            text = name + (ESTIMATED_MARK if _is_estimated(gridmap, name) else "")
         offset = anchor.get("offset")
         kw = dict(fontsize=size, style=style, weight=weight, color="#1d1d1d", ha="center", va="center",
                   rotation=anchor.get("angle", 0.0), rotation_mode="anchor", path_effects=halo, zorder=6,
@@ -201,6 +216,12 @@ def legend_handles(gridmap) -> list:
                     Line2D([], [], color=c["gate_line"], lw=3, label="main gate (a scenario may close it)"),
                     Line2D([], [], ls="none", marker=">", ms=5, color=c["exit"], mec="#1f4e89", mew=0.5,
                            label="exit (agents leave the map)")]
+    elif gridmap.features.get("kind") == "imported":
+        handles[0] = Patch(fc=c["built"], ec="#999999", lw=0.5, label="buildings, walls, water (not walkable)")
+        handles += [Patch(fc=c["square"], ec="none", label="square, pedestrian area"),
+                    Patch(fc=c["park"], ec="none", label="park"),
+                    Line2D([], [], ls="none", marker=">", ms=5, color=c["exit"], mec="#1f4e89", mew=0.5,
+                           label="exit (agents leave the map)")]
     else:
         colours = place_colours(gridmap)
         handles += [Patch(fc=colours[n], ec="none", label=n) for n in gridmap.places if n not in gridmap.exits]
@@ -209,27 +230,48 @@ def legend_handles(gridmap) -> list:
     return handles
 
 
-def _scale_bar(ax, w: float, h: float) -> None:
-    target = w / 8
-    bar = max(v for v in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000) if v <= max(target, 1))
-    x0, y0 = w * 0.03, h * 0.035
-    ax.plot([x0, x0 + bar], [y0, y0], color="black", lw=3, solid_capstyle="butt", zorder=7)
-    ax.plot([x0, x0 + bar / 2], [y0, y0], color="white", lw=1.4, solid_capstyle="butt", zorder=8)
-    ax.text(x0 + bar / 2, y0 + h * 0.015, f"{bar:g} m", ha="center", va="bottom", fontsize=8, zorder=8,
-            path_effects=[patheffects.withStroke(linewidth=2.0, foreground="white")])
-    ax.annotate("N", xy=(w * 0.97, h * 0.95), xytext=(w * 0.97, h * 0.86), ha="center", va="center", fontsize=9,
-                weight="bold", zorder=8, arrowprops=dict(arrowstyle="-|>", color="black", lw=1.2))
+SCALE_BAR_M = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+_HALO = [patheffects.withStroke(linewidth=2.0, foreground="white")]
+
+
+def scale_bar(ax, *, fontsize: float = 8.0) -> float:
+    """A black-and-white bar of a round length near an eighth of the view, bottom left, labelled
+    in metres; drawn for the axes' current limits (set them first). Returns its length in m."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    w, h = x1 - x0, y1 - y0
+    bar = max(v for v in SCALE_BAR_M if v <= max(w / 8, 1))
+    bx, by = x0 + w * 0.04, y0 + h * 0.04
+    ax.plot([bx, bx + bar], [by, by], color="black", lw=3, solid_capstyle="butt", zorder=9, clip_on=False)
+    ax.plot([bx, bx + bar / 2], [by, by], color="white", lw=1.4, solid_capstyle="butt", zorder=10, clip_on=False)
+    ax.text(bx + bar / 2, by + h * 0.015, f"{bar:g} m", ha="center", va="bottom", fontsize=fontsize, zorder=10,
+            path_effects=_HALO, clip_on=False)
+    return bar
+
+
+def north_arrow(ax, *, fontsize: float = 9.0) -> None:
+    """An arrow pointing north (up: every map here has y north), top right of the axes. A line and
+    a marker rather than an annotation arrow, whose clipping costs ~30 ms a panel."""
+    kw = dict(transform=ax.transAxes, color="black", zorder=10, clip_on=False)
+    ax.plot([0.95, 0.95], [0.85, 0.935], lw=1.2, solid_capstyle="butt", **kw)
+    ax.plot([0.95], [0.935], marker="^", ms=fontsize * 0.8, mew=0, **kw)
+    ax.text(0.95, 0.83, "N", ha="center", va="top", fontsize=fontsize, weight="bold", path_effects=_HALO, **kw)
+
+
+def has_estimated_labels(gridmap) -> bool:
+    """Whether :func:`draw_map` marks some place name with :data:`ESTIMATED_MARK`."""
+    return any(_is_estimated(gridmap, name) for name in (*gridmap.places, *gridmap.features.get("obstacles", {})))
 
 
 def _footnote(gridmap) -> str:
     feats = gridmap.features
+    if feats.get("kind") == "imported":
+        return plain_text(feats.get("footnote", ""))
     if feats.get("kind") != "builtin":
         return "'#' wall, '.' floor, letters: places and exits (see the legend)"
     conf = feats.get("confidence", {})
     streets = feats.get("streets", {})
     osm = [streets[s].get("name", s) for s in streets if str(conf.get(s, "")).startswith("sourced_osm")]
-    lines = [f"{ESTIMATED_MARK} position estimated from sourced topology and sizes: approximate, "
-             "typically 30-80 m off (White House, its fence and gate, museum, squares, parks, minor streets).",
+    lines = [ESTIMATED_NOTE + " (White House, its fence and gate, museum, squares, parks, minor streets).",
              "Street centrelines from OpenStreetMap (5-15 m): " + ", ".join(osm) + ". "
              "Grades and sources of every feature: sim/geo/maps/" + gridmap.name + ".json."]
     return "\n".join(lines)
@@ -244,13 +286,14 @@ def save_map_png(gridmap, path, *, labels: bool = True, dpi: int = 150) -> Path:
     FigureCanvasAgg(fig)
     ax = fig.subplots()
     draw_map(ax, gridmap, labels=labels)
-    _scale_bar(ax, w, h)
+    scale_bar(ax)
+    north_arrow(ax)
     ax.set_xlabel("metres east", fontsize=8)
     ax.set_ylabel("metres north", fontsize=8)
     ax.tick_params(labelsize=7)
-    title = gridmap.features.get("title", gridmap.name)
+    title = plain_text(gridmap.features.get("title", gridmap.name))
     nx, ny = gridmap.shape
-    which = f"map '{gridmap.name}', " if gridmap.features.get("kind") == "builtin" else ""
+    which = f"map '{gridmap.name}', " if gridmap.features.get("kind") in ("builtin", "imported") else ""
     ax.set_title(f"{title}\n{which}{gridmap.cell_size:g} m cells ({nx} x {ny})", fontsize=11)
     handles = legend_handles(gridmap)
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False,
@@ -258,5 +301,5 @@ def save_map_png(gridmap, path, *, labels: bool = True, dpi: int = 150) -> Path:
     fig.supxlabel(_footnote(gridmap), x=0.01, ha="left", fontsize=7, color="#333333")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    write_file(path, lambda fh: fig.savefig(fh, dpi=dpi, format="png"))  # never half a picture under its name
     return path

@@ -21,10 +21,10 @@ from ..geo.fields import EXITS
 from ..geo.loader import map_shape
 from ..resources import check_memory
 
-# bytes a run needs per map cell: floor, places, exits, the walkers' cell table, occupancy bits and,
-# while fields are computed (two at a time), Dijkstra's distances and flags; plus a float32 per
-# field and cell
-BYTES_PER_CELL = 64
+# bytes a run needs per map cell: floor, places, exits, the walkers' cell table, occupancy bits, who
+# stands where (int32, for swaps) and, while fields are computed (two at a time), Dijkstra's
+# distances and flags; plus a float32 per field and cell
+BYTES_PER_CELL = 68
 BYTES_PER_FIELD_CELL = 4
 BYTES_PER_AGENT = 1500  # the arrays' row and the Mesa agent object viewing it
 def field_targets(scenario) -> set[str]:

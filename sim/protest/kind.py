@@ -6,7 +6,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from ..headlines import SCHEMA_LINE, worth_opening
+from ..headlines import duration as took
 from ..stepping import step_to_end
+from .outputs import DICTIONARY as OUTPUTS  # noqa: F401 - offered to sim.kinds
 from .scenario import MODEL, Scenario, check_capacity, parse_scenario
 
 NAME = MODEL
@@ -15,7 +18,7 @@ DURATION_UNIT = "s"
 METRICS = {
     "injured_protesters": "protesters injured",
     "injured_police": "police officers injured",
-    "arrested": "people arrested",
+    "arrested": "protesters arrested",
     "left_the_area": "people who left the area",
     "first_force_s": "first use of force (s after the start; empty if none)",
     "gate_strength": "gate strength left (1 = intact)",
@@ -25,13 +28,28 @@ METRICS = {
 }
 # families of counts whose members are absent from a summary when zero
 COUNT_FAMILIES = {
-    "final_counts": ("quiet", "active", "fleeing", "injured", "arrested", "left"),
+    "final_counts.protesters": ("quiet", "active", "fleeing", "injured", "arrested", "left"),
+    "final_counts.police": ("on_duty", "injured", "left"),
     "injuries_by_cause.protesters": ("gas", "water_cannon", "stun_grenade", "baton", "crush", "projectile"),
     "injuries_by_cause.police": ("gas", "water_cannon", "stun_grenade", "baton", "crush", "projectile"),
-    "means_used": ("tear_gas", "stun_grenades", "water_cannon"),
+    "means_used": ("tear_gas", "stun_grenades", "water_cannon_s"),
 }
-FAMILY_LABELS = {"final_counts": "{} at the end", "injuries_by_cause.protesters": "protesters injured by {}",
-                 "injuries_by_cause.police": "police injured by {}", "means_used": "uses of {}"}
+FAMILY_LABELS = {"final_counts.protesters": "protesters {} at the end", "final_counts.police": "police {} at the end",
+                 "injuries_by_cause.protesters": "protesters injured by {}",
+                 "injuries_by_cause.police": "police injured by {}",
+                 "means_used": {"tear_gas": "tear gas canisters thrown", "stun_grenades": "stun grenades thrown",
+                                "water_cannon_s": "seconds of water cannon jet (summed over trucks)"}}
+# metric names a sweep may not list (they mixed both sides, or counted steps): each is refused
+# with the name that replaces it
+RENAMED_METRICS = {
+    "final_counts.quiet": "final_counts.protesters.quiet (officers: final_counts.police.on_duty)",
+    "final_counts.active": "final_counts.protesters.active",
+    "final_counts.fleeing": "final_counts.protesters.fleeing",
+    "final_counts.injured": "final_counts.protesters.injured or final_counts.police.injured",
+    "final_counts.arrested": "final_counts.protesters.arrested",
+    "final_counts.left": "final_counts.protesters.left or final_counts.police.left",
+    "means_used.water_cannon": "means_used.water_cannon_s (seconds of jet summed over trucks, not steps)",
+}
 DEFAULT_METRICS = ("injured_protesters", "injured_police", "arrested", "left_the_area", "first_force_s")
 
 parse = parse_scenario
@@ -70,3 +88,27 @@ def run(scenario: Scenario, *, duration: float | None, engine: str, out: Path, p
     setup_s = time.perf_counter() - t_setup
     return step_to_end(model, scenario.name, progress,
                        lambda run_s, partial: write(model, scenario, out, setup_s, run_s, partial=partial))
+
+
+FIGURES = (("figures/timeline.png", "protesters by state, injured and arrested, the busiest places"),
+           ("figures/injuries.png", "injuries by cause over time, each side"),
+           ("figures/density.png", "the crowd, the police and the gas on the map"),
+           ("events.csv", "every use of force, injury and arrest, with clock, unit and place"),
+           ("summary.json", "the run in numbers"), SCHEMA_LINE)
+
+
+def headline(outcome, wall_s: float) -> str:
+    """What ``protest-sim run`` prints at the end: injured on each side, arrests, first force, time taken,
+    and the files worth opening."""
+    s = outcome.summary
+    start, end = s.get("start_clock", ""), str(s.get("end_clock", ""))[:5]
+    lines = [f"{s.get('scenario', '')} (seed {s.get('seed')}): {start}-{end} simulated in {took(wall_s)}",
+             f"  injured: {s.get('injured_protesters', 0):,} protesters, {s.get('injured_police', 0):,} police; "
+             f"arrested: {s.get('arrested', 0):,}; left the area: {s.get('left_the_area', 0):,}"]
+    if s.get("first_force_clock"):
+        means = str(s.get("first_force_means") or "force").replace("_", " ")
+        lines.append(f"  first use of gas, grenades or water cannon: {s['first_force_clock']}, {means} by "
+                     f"{s.get('first_force_unit')}")
+    else:
+        lines.append("  no tear gas, stun grenades or water cannon used")
+    return "\n".join(lines + worth_opening(outcome.path, list(FIGURES)))

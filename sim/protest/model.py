@@ -9,18 +9,21 @@ import mesa
 import numpy as np
 
 from .agents import Police, Protester
-from ..core.walk import behaviour as B
-from ..core.walk.engine import Core, Decisions, WalkParams, World, arrest_probability_table, start_numba_set_up
+from ..core.walk.behaviour import DecisionParams
+from ..core.walk.engine import Core, Decisions, Terrain, WalkParams, arrest_probability_table, start_numba_set_up
 from ..core.walk.hazards import GasField
-from ..core.walk.state import HOLD, INJURED, LEAVE, MARCH, POLICE, PROTESTER, RALLY, STATE_NAMES, AgentArrays
+from ..core.walk.state import HOLD, LEAVE, MARCH, POLICE, PROTESTER, RALLY, STATE_NAMES, AgentArrays
 from ..geo.fields import EXITS, SECTORS, escape_target, exit_sectors, field_stack
 from ..geo.gridmap import GridMap, cells
 from ..geo.loader import load_map
+from .checks import check_goals, floor_reachability
+from .ledger import Ledger
 from .policing import Policing
 from .scenario import Scenario, check_capacity, seconds_to_clock
+from .snapshots import Snapshot, snapshot_times, take
+from .tallies import PlaceCounter, side_counts, state_columns
 
 _BEHAVIOURS = {"rally": RALLY, "march": MARCH, "leave": LEAVE, "hold": HOLD}
-MAX_SNAPSHOTS = 6
 FIELDS_TO_MEMORY_MIN_AGENT_STEPS = 5e7  # ~20 s of stepping: copying mapped fields pays off from here
 DECISION_INTERVAL_S = 1.0  # people re-decide once a second; walking and gas go at every step
 
@@ -52,17 +55,18 @@ class ProtestModel(mesa.Model):
         exit_mask = self.gridmap.exit_mask()
         self.field_targets = self._field_targets(scenario, self.gridmap, exit_mask)
         fields = field_stack(self.gridmap, list(self.field_targets), use_cache=use_field_cache)
+        check_goals(scenario, self._reachability(gridmap, fields), exits=bool(gridmap.exits))
         field_place = np.array(
             [-1 if t.startswith(EXITS) else self.gridmap.place_index(t) for t in self.field_targets], dtype=np.int16)
-        world = World(self.gridmap.walkable, self.gridmap.place_id, exit_mask.view(np.uint8),
-                      fields, field_place, self.gridmap.cell_size)
+        terrain = Terrain(self.gridmap.walkable, self.gridmap.place_id, exit_mask.view(np.uint8),
+                          fields, field_place, self.gridmap.cell_size)
 
         self.arrays = self._place_agents(groups)
         max_speed = max(g.walking.speed_max for _, _, g in groups)
         rules = scenario.protest
         self.count_factor = max(1, int(round(rules.count_cell_m / self.gridmap.cell_size)))
         self.count_shape = tuple(-(-n // self.count_factor) for n in self.gridmap.shape)
-        self.core = Core(world, WalkParams(dt=self.dt, max_speed=max_speed), self.arrays, engine,
+        self.core = Core(terrain, WalkParams(dt=self.dt, max_speed=max_speed), self.arrays, engine,
                          decisions=self._decisions(scenario))
         for i, kind in enumerate(self.arrays.kind):
             (Police if kind == POLICE else Protester)(self, i)
@@ -70,15 +74,17 @@ class ProtestModel(mesa.Model):
         self.time_s = 0.0
         self.steps_done = 0
         self.left_total = 0
-        self.events_log: list[dict] = []
+        self.events_log: list[dict] = []  # scenario events, triggers, pursuit, the gate, the first force
+        self.ledger = Ledger(self, exit_mask)  # every use of force, injury, arrest; who left where
         self._centroids: dict[str, tuple[float, float]] = {}
         self._routes = self._escape_routes()
         self.policing = Policing(self)
         self._pending_events = sorted(scenario.events, key=lambda e: e.at_s)
+        self._places = PlaceCounter(self.gridmap)
         self.datacollector = mesa.DataCollector(model_reporters=self._reporters())
         self._next_record = 0.0
-        self.snapshot_times = self._snapshot_times()
-        self.snapshots: list[tuple[str, np.ndarray, np.ndarray]] = []
+        self.snapshot_times = snapshot_times([e.at_s for e in scenario.events], self.duration_s)
+        self.snapshots: list[Snapshot] = []
         self._record()
         self.running = True
 
@@ -103,6 +109,22 @@ class ProtestModel(mesa.Model):
         sides = set(exit_sectors(gridmap, exit_mask).values())
         targets.extend(escape_target(s) for s in SECTORS if s in sides)
         return tuple(dict.fromkeys(targets))
+
+    def _reachability(self, open_map: GridMap, fields: np.ndarray):
+        """Whether people in a place can walk to a target: yes if the target's distance field is
+        finite somewhere in the place (free, the fields are computed). Else the floor of the map with
+        its gate open decides, since people behind a closed gate may reach their goal once it breaks."""
+        floor = None
+
+        def reachable(start: str, target: str) -> bool:
+            nonlocal floor
+            field = fields[self.field_targets.index(target)]
+            if np.isfinite(field[open_map.place_mask(start)]).any():
+                return True
+            floor = floor or floor_reachability(open_map)
+            return floor(start, target)
+
+        return reachable
 
     def _escape_routes(self) -> list[tuple[int, np.ndarray]]:
         """(field index, direction) of each side of the map that has exits: where startled people run."""
@@ -132,28 +154,20 @@ class ProtestModel(mesa.Model):
     def _decisions(self, scenario: Scenario) -> Decisions:
         rules, gas = scenario.protest, scenario.tear_gas
         cell = self.gridmap.cell_size
-        p = np.zeros(B.N_PARAMS)
         decide_every = max(1, int(round(DECISION_INTERVAL_S / self.dt)))
-        p[B.P_DT] = self.dt * decide_every
-        p[B.P_THRESHOLD] = rules.threshold
-        p[B.P_FLEE_CONC] = gas.flee_concentration
-        p[B.P_DOSE_INJURE] = gas.dose_injure
-        p[B.P_GAS_INJURY] = gas.injury_per_s
-        p[B.P_FLEE_TIME] = rules.flee_time_s
-        p[B.P_CONTAGION] = rules.contagion_per_s
-        p[B.P_CRUSH] = rules.crush_per_s
-        p[B.P_ARREST] = rules.arrest_per_s
-        p[B.P_BATON] = rules.baton_per_s
-        p[B.P_PROJECTILE] = rules.projectile_per_s
-        p[B.P_PROJECTILE_CAP] = rules.projectile_cap
-        p[B.P_BACKUP] = rules.backup
+        params = DecisionParams(
+            interval_s=self.dt * decide_every, threshold=rules.threshold,
+            flee_concentration=gas.flee_concentration, dose_injure=gas.dose_injure,
+            gas_injury_per_s=gas.injury_per_s, flee_time_s=rules.flee_time_s, contagion_per_s=rules.contagion_per_s,
+            crush_per_s=rules.crush_per_s, arrest_per_s=rules.arrest_per_s, baton_per_s=rules.baton_per_s,
+            projectile_per_s=rules.projectile_per_s, projectile_cap=rules.projectile_cap, backup=rules.backup)
         gas_field = GasField(self.gridmap.walkable, cell, factor=max(1, int(round(gas.cell_m / cell))),
                              diffusivity=gas.diffusivity, wind_u=gas.wind_east, wind_v=gas.wind_north,
                              half_life_s=gas.half_life_s)
         window_r = WalkParams(dt=self.dt, max_speed=1.0).window_r(cell)
         window_m2 = ((2 * window_r + 1) ** 2) * cell * cell
         return Decisions(
-            params=p, arrest_p_table=arrest_probability_table(rules.k), gas=gas_field,
+            params=params, arrest_p_table=arrest_probability_table(rules.k), gas=gas_field,
             coarse_factor=self.count_factor, vision_r=max(0, int(round(rules.vision_m / (self.count_factor * cell)))),
             exit_target=self.field_targets.index(EXITS), regroup=rules.regroup,
             crush_count=int(np.ceil(rules.crush_density * window_m2)) - 1, decide_every=decide_every)
@@ -194,57 +208,45 @@ class ProtestModel(mesa.Model):
             start += group.count
         return arrays
 
-    def _snapshot_times(self) -> list[float]:
-        """When to keep the crowd's positions for the density figure: the start, five minutes after
-        each event, then evenly to the end (six panels at most)."""
-        times = [0.0] + [min(e.at_s + 300.0, self.duration_s) for e in self.spec.events]
-        times = sorted(set(times))[: MAX_SNAPSHOTS - 1]
-        extra = np.linspace(times[-1], self.duration_s, MAX_SNAPSHOTS - len(times) + 1)[1:]
-        return sorted(set(times) | {float(t) for t in extra})
-
     # --- data -----------------------------------------------------------------------------------
     @property
     def clock(self) -> str:
         return seconds_to_clock(self.spec.start_clock_s + self.time_s)
 
     def state_counts(self) -> dict[str, int]:
+        """Everyone by state, both sides together (:meth:`side_counts` keeps them apart)."""
         counts = np.bincount(self.arrays.state, minlength=len(STATE_NAMES))
         return dict(zip(STATE_NAMES, map(int, counts)))
 
+    def side_counts(self) -> dict[str, dict[str, int]]:
+        """Protesters by state and police by state (``sim.protest.tallies``)."""
+        return side_counts(self.arrays)
+
     def place_counts(self) -> dict[str, int]:
-        a = self.arrays
-        on = a.on_map()
-        ids = self.gridmap.place_id[a.x[on], a.y[on]].astype(np.int64)
-        counts = np.bincount(ids[ids >= 0], minlength=len(self.gridmap.places))
-        return dict(zip(self.gridmap.places, map(int, counts)))
+        """``protesters_in_<place>`` and ``police_in_<place>``: each side's people in each place but the exits."""
+        return self._places.counts(self.arrays)
 
     def _reporters(self) -> dict:
-        reporters = {
-            "time_s": lambda m: m.time_s,
-            "clock": lambda m: m.clock,
-            "injured_protesters": lambda m: m._row_injured[0],
-            "injured_police": lambda m: m._row_injured[1],
-            "gas_grams": lambda m: m.core.decisions.gas.mass(),
-            "gate_strength": lambda m: m.policing.gate_strength,
-        }
-        for s in STATE_NAMES:
-            reporters[f"state_{s}"] = lambda m, s=s: m._row_states[s]
-        for p in self.gridmap.places:
-            reporters[f"place_{p}"] = lambda m, p=p: m._row_places[p]
+        """One DataCollector column per time-series column; each reads the row :meth:`_record` just counted."""
+        reporters = {"time_s": lambda m: m.time_s, "clock": lambda m: m.clock}
+        columns = state_columns() + ["gas_grams", "gate_strength"] + self._places.columns
+        columns += [f"protesters_left_via_{e}" for e in self.ledger.exits]
+        for col in columns:
+            reporters[col] = lambda m, col=col: m._row[col]
         return reporters
 
     def _record(self) -> None:
-        self._row_states = self.state_counts()
-        self._row_places = self.place_counts()
-        hurt = self.arrays.state == INJURED
-        self._row_injured = (int((hurt & (self.arrays.kind == PROTESTER)).sum()),
-                             int((hurt & (self.arrays.kind == POLICE)).sum()))
+        row = {f"{side}_{state}": n for side, counts in self.side_counts().items() for state, n in counts.items()}
+        row["gas_grams"] = self.core.decisions.gas.mass()
+        row["gate_strength"] = self.policing.gate_strength
+        row.update(self.place_counts())
+        row.update(zip((f"protesters_left_via_{e}" for e in self.ledger.exits), self.ledger.left_via.tolist()))
+        self._row = row
         self.datacollector.collect(self)
         self._next_record += self.spec.record_every
         while self.snapshot_times and self.time_s >= self.snapshot_times[0] - 1e-9:
             self.snapshot_times.pop(0)
-            protesters = (self.arrays.kind == PROTESTER) & self.arrays.on_map()
-            self.snapshots.append((self.clock[:5], self.arrays.x[protesters].copy(), self.arrays.y[protesters].copy()))
+            self.snapshots.append(take(self, self.policing.trucks()))
 
     def timeseries(self):
         df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
@@ -265,11 +267,13 @@ class ProtestModel(mesa.Model):
                 a.home[chosen] = a.target[chosen]
             if event.legitimacy is not None:
                 a.grievance[chosen] = self.hardship[chosen] * (1.0 - event.legitimacy)
-            self.log_event("event", event.label, f"{chosen.size} of {event.crowd} -> {event.behaviour} {target}")
+            self.log_event("event", event.label, f"{chosen.size} of {event.crowd} -> {event.behaviour} {target}",
+                           crowd=event.crowd, place=target if target in self.gridmap.places else "",
+                           count=int(chosen.size))
 
-    def log_event(self, kind: str, label: str, detail: str = "") -> None:
-        self.events_log.append({"time_s": self.time_s, "clock": self.clock, "kind": kind, "label": label,
-                                "detail": detail})
+    def log_event(self, kind: str, label: str, detail: str = "", **columns) -> None:
+        """A row of events.csv now; ``columns``: its typed columns (``sim.protest.ledger.COLUMNS``)."""
+        self.events_log.append(self.ledger.marker(self.time_s, kind, label, detail=detail, **columns))
 
     # --- helpers the police side uses -----------------------------------------------------------
     def field_index(self, target: str) -> int:
@@ -295,6 +299,7 @@ class ProtestModel(mesa.Model):
         self._fire_events()
         self.policing.step(self.time_s, self.dt, self.rng)
         self.left_total += self.core.step(self.rng)
+        self.ledger.after_step(self.time_s)
         self.steps_done += 1
         if self.steps_done == 1 and self._fields_worth_copying():
             self._copy_fields_to_memory()
@@ -305,7 +310,7 @@ class ProtestModel(mesa.Model):
             self.running = False
 
     def _fields_worth_copying(self) -> bool:
-        return (isinstance(self.core.world.fields.base, np.memmap)
+        return (isinstance(self.core.terrain.fields.base, np.memmap)
                 and len(self.arrays) * self.total_steps >= FIELDS_TO_MEMORY_MIN_AGENT_STEPS)
 
     def _copy_fields_to_memory(self) -> None:
@@ -315,10 +320,10 @@ class ProtestModel(mesa.Model):
         Mapped, the fields cost nothing at start-up, but a file is mapped in 4 KiB pages where a
         large array gets 2 MiB ones, and a dispersed crowd then misses the TLB on its field reads:
         steps 3-4% slower. The copy takes ~0.4 s of one core, so only long runs make it."""
-        mapped = self.core.world
+        mapped = self.core.terrain
 
         def copy() -> None:
-            self.core.world = dataclasses.replace(mapped, fields=np.array(mapped.fields))
+            self.core.terrain = dataclasses.replace(mapped, fields=np.array(mapped.fields))
 
         threading.Thread(target=copy, name="fields-to-memory", daemon=True).start()
 

@@ -47,7 +47,9 @@ class Policing:
         self.book = TriggerBook(sc.triggers)
         self.gas_sources: list[tuple[int, int, float, float]] = []  # fine x, y, grams/s, until time_s
         self.first_force_s: float | None = None
-        self.uses = {"tear_gas": 0, "stun_grenades": 0, "water_cannon": 0}
+        self.first_force_by: tuple[str, str] | None = None  # (means, unit)
+        # canisters thrown, grenades thrown, seconds of water cannon jet summed over trucks
+        self.uses = {"tear_gas": 0, "stun_grenades": 0, "water_cannon": 0.0}
         self.gate_strength = sc.gate.strength if sc.gate else 1.0
         self.gate_open = sc.gate is None
         for st in self.units:
@@ -68,7 +70,8 @@ class Policing:
                 if st.spec.name in trig.units:
                     self._apply_posture(st, trig.posture, trig.target or st.target)
             self.m.log_event("trigger", trig.label, f"{', '.join(trig.units)} -> {trig.posture}"
-                             + (f" toward {trig.target}" if trig.target else ""))
+                             + (f" toward {trig.target}" if trig.target else ""), side="police",
+                             unit=", ".join(trig.units), place=trig.target or "")
         self._gate(dt)
         forceful = [st for st in self.units if st.posture in USING_FORCE]
         if forceful:
@@ -109,7 +112,8 @@ class Policing:
         best = max(places, key=lambda p: counts[p])
         if counts[best] > 0 and best != st.target:
             self._apply_posture(st, st.posture, best)
-            self.m.log_event("pursuit", f"{st.spec.name} follows into {best}", f"{counts[best]} people there")
+            self.m.log_event("pursuit", f"{st.spec.name} follows into {best}", f"{counts[best]} people there",
+                             side="police", unit=st.spec.name, place=best, count=counts[best])
 
     def _thrower_m(self, st: UnitState, pick: float) -> tuple[float, float] | None:
         """Where this step's grenade or canister is thrown from: one standing officer, drawn at random."""
@@ -144,7 +148,8 @@ class Policing:
                 fx, fy = self._cell_centre_fine(aim)
                 self.gas_sources.append((fx, fy, sc.tear_gas.grams / sc.tear_gas.emission_s,
                                          time_s + sc.tear_gas.emission_s))
-                self._force(st, "tear_gas", time_s, f"canister at {self._place_name(fx, fy)}")
+                self._force(st, "tear_gas", time_s, self._aimed_at(aim), f"{sc.tear_gas.grams:g} g canister",
+                            duration_s=sc.tear_gas.emission_s)
                 st.next_gas_s = time_s + 60.0 / sc.tear_gas.rate_per_min
         if "stun_grenades" in means and sc.stun_grenades.rate_per_min > 0 and time_s >= st.next_stun_s:
             aim = densest_protesters(counts, centre_c, sc.stun_grenades.range_m / count_m)
@@ -152,7 +157,7 @@ class Policing:
                 point = ((aim[0] + 0.5) * count_m, (aim[1] + 0.5) * count_m)
                 hurt = stun_grenade(m.arrays, point, sc.stun_grenades, m.gridmap.cell_size, u,
                                     sc.protest.flee_time_s, m.escape_fields)
-                self._force(st, "stun_grenades", time_s, f"{hurt} injured")
+                self._force(st, "stun_grenades", time_s, self._aimed_at(aim), f"{hurt} injured")
                 st.next_stun_s = time_s + 60.0 / sc.stun_grenades.rate_per_min
         if "water_cannon" in means and sc.water_cannon.trucks > 0:
             a, cell = m.arrays, m.gridmap.cell_size
@@ -166,25 +171,48 @@ class Policing:
                 if aim is None:
                     continue
                 aim_m = ((aim[0] + 0.5) * count_m, (aim[1] + 0.5) * count_m)
-                water_jet(a, truck_m, aim_m, sc.water_cannon, cell, dt, u, sc.protest.flee_time_s, m.escape_fields)
-                self._force(st, "water_cannon", time_s, "jet")
+                down = water_jet(a, truck_m, aim_m, sc.water_cannon, cell, dt, u, sc.protest.flee_time_s,
+                                 m.escape_fields)
+                self._force(st, "water_cannon", time_s, self._aimed_at(aim), f"{down} knocked down",
+                            duration_s=dt, knocked_down=down)
 
-    def _force(self, st: UnitState, means: str, time_s: float, detail: str) -> None:
-        self.uses[means] += 1
+    def _force(self, st: UnitState, means: str, time_s: float, place: str, detail: str, *,
+               duration_s: float | None = None, knocked_down: int = 0) -> None:
+        """Count a use of ``means`` (a water cannon's: seconds of jet) and book it in events.csv."""
+        unit = st.spec.name
+        self.uses[means] += duration_s if means == "water_cannon" else 1
         if self.first_force_s is None:
-            self.first_force_s = time_s
-            self.m.log_event("first_force", f"first use of force: {means} by {st.spec.name}", detail)
-        elif means != "water_cannon":
-            self.m.log_event("force", f"{means} by {st.spec.name}", detail)
+            self.first_force_s, self.first_force_by = time_s, (means, unit)
+            self.m.log_event("first_force", f"first use of force: {means} by {unit}", detail, side="police",
+                             unit=unit, place=place, means=means)
+        if means == "water_cannon":
+            self.m.ledger.jet(time_s, unit, place, duration_s, knocked_down)
+        else:
+            self.m.ledger.force(time_s, unit, means, place, duration_s=duration_s, detail=detail)
 
     def _cell_centre_fine(self, coarse: tuple[int, int]) -> tuple[int, int]:
         f = self.m.count_factor
         nx, ny = self.m.gridmap.shape
         return min(coarse[0] * f + f // 2, nx - 1), min(coarse[1] * f + f // 2, ny - 1)
 
-    def _place_name(self, fx: int, fy: int) -> str:
-        pid = int(self.m.gridmap.place_id[fx, fy])
-        return self.m.gridmap.places[pid] if pid >= 0 else f"cell ({fx}, {fy})"
+    def _aimed_at(self, coarse: tuple[int, int]) -> str:
+        """The place police aimed at: that of the count cell's centre, else the one most of the cell's
+        floor belongs to ("" if none: floor outside every named place)."""
+        gm = self.m.gridmap
+        pid = int(gm.place_id[self._cell_centre_fine(coarse)])
+        if pid < 0:
+            f = self.m.count_factor
+            block = gm.place_id[coarse[0] * f:(coarse[0] + 1) * f, coarse[1] * f:(coarse[1] + 1) * f]
+            named = block[block >= 0]
+            pid = int(np.bincount(named).argmax()) if named.size else -1
+        return gm.places[pid] if pid >= 0 else ""
+
+    def trucks(self) -> np.ndarray:
+        """Agent indices of the water cannon trucks: the first ``water_cannon.trucks`` members of each
+        unit that has water cannon among its means."""
+        n = self.m.spec.water_cannon.trucks
+        found = [st.members[:n] for st in self.units if "water_cannon" in st.spec.means and n > 0]
+        return np.concatenate(found).astype(np.int64) if found else np.zeros(0, dtype=np.int64)
 
     def _emit_gas(self, time_s: float, dt: float) -> None:
         gas = self.m.core.decisions.gas
@@ -204,7 +232,8 @@ class Policing:
         if self.gate_strength <= 0.0:
             self.gate_open = True
             self.m.open_gate()
-            self.m.log_event("gate", "the gate gives way", f"{near} active protesters pressing")
+            self.m.log_event("gate", "the gate gives way", f"{near} active protesters pressing", side="protesters",
+                             place=gate.place, count=near)
 
     # --- summary ----------------------------------------------------------------------------
     def injuries(self) -> dict:

@@ -95,6 +95,8 @@ class Scenario:
         map_table = {"cell_size": m.cell_size}
         if m.builtin:
             map_table["builtin"] = m.builtin
+        elif m.file:
+            map_table["file"] = m.file
         else:
             map_table.update(ascii=m.ascii, places=dict(m.places), exits=dict(m.exits))
         out = {

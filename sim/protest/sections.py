@@ -9,6 +9,7 @@ from pathlib import Path
 from ..config import check_keys, choice, join, number, read_text, required, string_list, suggest
 from ..errors import ScenarioError
 from ..geo.catalog import builtin_map_names, builtin_place_names
+from ..geo.mapfile import place_names, read_map_file
 from .police import MEANS, POSTURES
 
 BEHAVIOURS = ("rally", "march", "leave")
@@ -32,6 +33,7 @@ class MapSpec:
     places: dict[str, str] = field(default_factory=dict)  # ascii letter -> place name
     exits: dict[str, str] = field(default_factory=dict)  # ascii letter -> exit name
     cell_size: float = 0.5
+    file: str | None = None  # an imported map file (sim.geo.mapfile), as an absolute path
 
 
 @dataclass(frozen=True)
@@ -69,20 +71,24 @@ class Event:
 
 
 def parse_map(table: dict, base_dir: Path | None) -> MapSpec:
-    check_keys(table, ("builtin", "ascii", "ascii_file", "places", "exits", "cell_size"), "map")
+    check_keys(table, ("builtin", "file", "ascii", "ascii_file", "places", "exits", "cell_size"), "map")
     cell = number(table.get("cell_size", 0.5), "map.cell_size", low=0.05, high=10, unit="m")
-    kinds = [k for k in ("builtin", "ascii", "ascii_file") if k in table]
+    kinds = [k for k in ("builtin", "file", "ascii", "ascii_file") if k in table]
     if len(kinds) != 1:
-        raise ScenarioError("give exactly one of builtin, ascii or ascii_file", path="map")
+        raise ScenarioError("give exactly one of builtin, file, ascii or ascii_file", path="map")
     if "builtin" in table:
         name = table["builtin"]
         if name not in builtin_map_names():
             raise ScenarioError(f"unknown built-in map {name!r}; known: {', '.join(builtin_map_names())}",
                                 path="map.builtin")
+    if "builtin" in table or "file" in table:
         for key in ("places", "exits"):
             if key in table:
                 raise ScenarioError("only text maps have a legend", path=f"map.{key}")
-        return MapSpec(builtin=name, ascii=None, cell_size=cell)
+    if "builtin" in table:
+        return MapSpec(builtin=table["builtin"], ascii=None, cell_size=cell)
+    if "file" in table:
+        return MapSpec(builtin=None, ascii=None, cell_size=cell, file=str(_map_file(table["file"], base_dir)))
     if "ascii_file" in table:
         name = table["ascii_file"]
         if not isinstance(name, str) or not name or "\x00" in name:
@@ -112,9 +118,22 @@ def parse_map(table: dict, base_dir: Path | None) -> MapSpec:
     return spec
 
 
+def _map_file(name, base_dir: Path | None) -> Path:
+    """The map file a scenario names (relative to the scenario's folder), checked (``sim.geo.mapfile``)."""
+    if not isinstance(name, str) or not name or "\x00" in name:
+        raise ScenarioError(f"expected the path of a map file, got {name!r}", path="map.file")
+    path = Path(name)
+    if base_dir is not None and not path.is_absolute():
+        path = base_dir / path
+    read_map_file(path, key_path="map.file")
+    return path.resolve()
+
+
 def map_names(spec: MapSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if spec.builtin:
         return builtin_place_names(spec.builtin)
+    if spec.file:
+        return place_names(read_map_file(spec.file, key_path="map.file"))
     exits = tuple(dict.fromkeys(spec.exits.values()))
     return tuple(dict.fromkeys(spec.places.values())) + exits, exits
 

@@ -20,7 +20,7 @@ import traceback
 from pathlib import Path
 
 
-from ..atomic import new_temp_folder, publish_folder, write_json, write_text
+from ..atomic import clean_stale_temps, new_temp_folder, publish_folder, write_json, write_text
 from ..errors import ScenarioError
 from .executors import Backend, limit_threads, local_scheduler, make_backend
 from .metrics import values
@@ -175,6 +175,8 @@ def run_batch(sweep_path, *, workers: int | None = None, scheduler: str | None =
         if todo:
             drive(sweep.name, backend, todo, table, lambda spec: _task(sweep, spec, runs_dir), runs_dir, stats,
                   progress, done_before, len(plan), fn=execute)
+        for folder in (runs_dir, out):  # what writers of a killed batch left, now that they are gone
+            clean_stale_temps(folder)
         finished = True
     except KeyboardInterrupt:
         interrupted = True

@@ -18,7 +18,7 @@ import math
 import time
 from pathlib import Path
 
-from ..atomic import write_file
+from ..atomic import clean_stale_temps, write_file
 from .batch import drive, execute, read_done
 from .executors import make_backend
 from .metrics import values
@@ -130,6 +130,7 @@ class Evaluator:
                   self.progress, len(seen) - len(todo), len(seen), fn=execute)
             self.executed += stats["executed"]
             self.task_seconds += stats["task_seconds"]
+            clean_stale_temps(self.runs_dir)  # what writers of a killed session left, now that they are gone
         self.write(force=True)
         return [self.rows[s.run_id] for s in specs]
 

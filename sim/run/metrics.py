@@ -5,7 +5,8 @@ A metric is a name of the run's ``summary.json`` or an expression over its time 
 
 ==========================================  =====================================================
 ``injured_protesters``                      a summary number (``sim.kinds``: ``METRICS``, members
-                                            of ``COUNT_FAMILIES`` such as ``final_counts.active``)
+                                            of ``COUNT_FAMILIES`` such as
+                                            ``final_counts.protesters.active``)
 ``timeseries.COLUMN@21:00``                 a time-series column at a clock time (the last row
                                             recorded at or before it); ``@+3600`` counts seconds
                                             (steps, for step-counted kinds) after the start
@@ -132,6 +133,8 @@ def parse_metric(name, kind, *, scenario=None, duration: float | None = None, pa
         _column(TIMESERIES + column, name, path)
         offset = _offset(when, name, kind, scenario, duration, path)
         return Metric(name=name, op="at", key=column, at=offset, families=families)
+    if name in kind.RENAMED_METRICS:
+        raise ScenarioError(f"the metric {name!r} is now {kind.RENAMED_METRICS[name]}", path=path)
     known = metric_names(kind)
     if name not in known:
         raise ScenarioError(f"unknown metric {name!r} for the {kind.NAME} model{suggest(name, known)}; or an "
@@ -226,7 +229,10 @@ def is_timing(name: str) -> bool:
 
 
 def metric_label(kind, name: str) -> str:
-    """A label for axes and tables: "protesters injured", "injured by gas", "quiet at the end"."""
+    """A label for axes and tables: "protesters injured", "injured by gas", "quiet at the end".
+
+    A kind's ``FAMILY_LABELS`` gives a family a format with one ``{}`` for the member, or a dict of
+    one label per member."""
     if name in kind.METRICS:
         return kind.METRICS[name]
     if name in COMMON:
@@ -244,7 +250,10 @@ def metric_label(kind, name: str) -> str:
         column, _, when = name[len(TIMESERIES):].partition("@")
         return f"{column.replace('_', ' ')} at {when}"
     family, _, key = name.rpartition(".")
-    return kind.FAMILY_LABELS.get(family, family + " {}").format(key.replace("_", " "))
+    label = kind.FAMILY_LABELS.get(family, family + " {}")
+    if isinstance(label, dict):  # one label per member
+        return label[key]
+    return label.format(key.replace("_", " "))
 
 
 def metric_value(summary: dict, name: str, kind) -> float:

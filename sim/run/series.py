@@ -58,16 +58,12 @@ def statistic(frame, column: str, stat: str) -> float:
 
 
 def place_column(columns, place: str) -> str | None:
-    """The column counting people in ``place``: one naming protesters and the place if the run has one
-    (``protesters_place_X``), else ``place_X`` (everyone in it), else None."""
+    """The column counting protesters in ``place`` (``protesters_in_X``), else the first counting
+    anyone in it (``*_in_X``), else None."""
     columns = [c for c in columns if isinstance(c, str)]
-    exact = [c for c in columns if c.endswith("_" + place) and "place" in c]
-    for c in exact:
-        if "protester" in c:
-            return c
-    if f"place_{place}" in columns:
-        return f"place_{place}"
-    return exact[0] if exact else None
+    if f"protesters_in_{place}" in columns:
+        return f"protesters_in_{place}"
+    return next((c for c in columns if c.endswith(f"_in_{place}")), None)
 
 
 def cleared_at(frame, place: str, summary: dict) -> float:

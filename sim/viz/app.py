@@ -54,7 +54,8 @@ def _hex(rgb) -> str:
 
 # --- pieces of the main area --------------------------------------------------------------------------
 class Charts:
-    """Counts by state (top) and the injured (bottom) over clock time, the whole run on the x axis.
+    """Protesters by state (top) and the injured of each side (bottom) over clock time, the whole run
+    on the x axis.
 
     One matplotlib figure per run, kept between frames and blitted: axes, ticks and legends are drawn
     once (again only when the injured outgrow their axis) and each update draws just the lines, several
@@ -69,18 +70,20 @@ class Charts:
         fig.subplots_adjust(left=0.16, right=0.97, top=0.94, bottom=0.07, hspace=0.22)
         self.fig = fig
         self.top, self.bottom = fig.subplots(2, 1, sharex=True)
-        self.lines = {f"state_{name}": self.top.plot([], [], color=_hex(STATE_RGB[name]), lw=1.6, label=name,
-                                                     animated=True)[0] for name in STATE_NAMES}
-        self.lines["injured_protesters"] = self.bottom.plot([], [], color=_hex(STATE_RGB["injured"]), lw=1.6,
-                                                            label="protesters", animated=True)[0]
-        self.lines["injured_police"] = self.bottom.plot([], [], color=_hex(POLICE_RGB), lw=1.6, ls="--",
-                                                        label="police", animated=True)[0]
-        self.top.set_ylabel("people")
-        self.top.set_title("People by state", fontsize=10)
+        # (time-series column, line): protesters_injured is drawn in both panels
+        self.lines = [(f"protesters_{name}", self.top.plot([], [], color=_hex(STATE_RGB[name]), lw=1.6, label=name,
+                                                            animated=True)[0]) for name in STATE_NAMES]
+        self.lines.append(("protesters_injured", self.bottom.plot([], [], color=_hex(STATE_RGB["injured"]), lw=1.6,
+                                                                  label="protesters", animated=True)[0]))
+        self.lines.append(("police_injured", self.bottom.plot([], [], color=_hex(POLICE_RGB), lw=1.6, ls="--",
+                                                              label="police", animated=True)[0]))
+        protesters = sum(sim.side_counts()["protesters"].values())
+        self.top.set_ylabel("protesters")
+        self.top.set_title("Protesters by state", fontsize=10)
         self.top.legend(fontsize=7, ncol=3, loc="upper left")
-        self.top.set_ylim(0, len(sim.arrays) * 1.35)  # everyone, and room for the legend
+        self.top.set_ylim(0, max(protesters, 1) * 1.35)  # every protester, and room for the legend
         self.bottom.set_ylabel("injured")
-        self.bottom.set_title("Injuries", fontsize=10)
+        self.bottom.set_title("Injured, each side", fontsize=10)
         self.bottom.legend(fontsize=7, loc="upper left")
         self.bottom.set_xlim(self.start, self.start + sim.duration_s / 60.0)
         self.bottom.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 1.5, 3, 6, 10]))
@@ -107,7 +110,7 @@ class Charts:
 
         data = self.sim.datacollector.model_vars
         minutes = self.start + np.asarray(data["time_s"], dtype=float) / 60.0
-        injured = max(max(data["injured_protesters"], default=0), max(data["injured_police"], default=0))
+        injured = max(max(data["protesters_injured"], default=0), max(data["police_injured"], default=0))
         wanted = self._nice_ceiling(injured * 1.4)
         if self.background is None or wanted != self.injured_top:
             self.injured_top = wanted
@@ -116,7 +119,7 @@ class Charts:
             self.background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
         canvas = self.fig.canvas
         canvas.restore_region(self.background)
-        for key, line in self.lines.items():
+        for key, line in self.lines:
             line.set_data(minutes, np.asarray(data[key], dtype=float))
             line.axes.draw_artist(line)
         return encode_png(np.asarray(canvas.buffer_rgba())[..., :3].copy())
@@ -144,11 +147,14 @@ def MapCard(model: VizModel):
     update_counter.get()
     zoom = solara.use_reactive(False)
     sim = model.sim
-    counts = sim.state_counts()
+    counts = sim.side_counts()
+    police = counts["police"]
     with solara.Card(style={"min-width": "0"}):
         with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap"}):
             solara.Text(sim.clock, classes=["protest-clock"])
-            solara.Text(" · ".join(f"{n} {counts[n]}" for n in STATE_NAMES), style={"font-size": "0.95rem"})
+            solara.Text("protesters: " + " · ".join(f"{n} {counts['protesters'][n]}" for n in STATE_NAMES)
+                        + f" | police: on duty {police['on_duty']} · injured {police['injured']}",
+                        style={"font-size": "0.95rem"})
             solara.Checkbox(label="zoom to the crowd", value=zoom)
         png = model.frame_png(zoom=zoom.value)
         solara.Image(png, format="png", classes=["protest-map"] + (["protest-map-zoomed"] if zoom.value else []))
@@ -177,7 +183,7 @@ def EventsCard(model: VizModel):
     uses = sim.policing.uses
     with solara.Card("Events", style={"min-width": "0"}), solara.Column(gap="4px"):
         solara.Text(f"tear gas canisters {uses['tear_gas']} · stun grenades {uses['stun_grenades']} · "
-                    f"water cannon jets {uses['water_cannon']} · gas in the air "
+                    f"water cannon {uses['water_cannon'] / 60:.1f} jet-minutes · gas in the air "
                     f"{sim.core.decisions.gas.mass():.0f} g", style={"font-size": "0.85rem"})
         if not events:
             solara.Text("nothing yet", style={"font-size": "0.85rem", "color": "#777"})

@@ -58,12 +58,8 @@ def _colour_table() -> tuple[np.ndarray, np.ndarray]:
 
 
 def water_cannon_trucks(model) -> np.ndarray:
-    """Agent indices of the water cannon trucks: the first ``water_cannon.trucks`` members of each
-    unit that has water cannon among its means."""
-    spec = model.spec
-    trucks = [u.members[: spec.water_cannon.trucks] for u in model.policing.units
-              if "water_cannon" in u.spec.means and spec.water_cannon.trucks > 0]
-    return np.concatenate(trucks).astype(np.int64) if trucks else np.zeros(0, dtype=np.int64)
+    """Agent indices of the water cannon trucks (``Policing.trucks``)."""
+    return model.policing.trucks()
 
 
 class FrameRenderer:

@@ -1,13 +1,16 @@
-"""Decisions, once a step and for everyone at once (numba): turn active, flee, calm down, get hurt or arrested.
+"""Decisions, for everyone at once (numba): turn active, flee, calm down, get hurt or arrested.
 
 Every decision reads the same snapshot (counts on a coarse grid taken before the pass), so
-the outcome does not depend on the order agents are visited in; ``sim.core.reference``
-restates the rules in plain Python. The rules, for a protester on the map and not injured:
+the outcome does not depend on the order agents are visited in; ``sim.core.walk.behaviour_reference``
+restates the rules in plain Python. The rules' numbers are named fields of
+:class:`DecisionParams` (rates per second, thresholds, times in seconds) and
+:class:`DecisionSettings` (grids, tables, counts). The rules, for a protester on the map and not
+injured:
 
 * Gas: inside the visible cloud (concentration above ``flee_concentration``) it flees. Its
   dose (concentration times seconds, only ever growing) above ``dose_injure`` injures it at
-  ``p_gas_injury`` per second.
-* Fear spreads: a quiet or active protester flees at ``contagion`` per second times the share
+  ``gas_injury_per_s``.
+* Fear spreads: a quiet or active protester flees at ``contagion_per_s`` times the share
   of fleeing people among the protesters in its vision, unless it calmed down from a flight
   less than a flight time ago (a negative timer counts that down).
 * Epstein (2002): not fleeing, it is active iff G - R P > T, with grievance G, risk aversion
@@ -15,18 +18,22 @@ restates the rules in plain Python. The rules, for a protester on the map and no
 * A fleeing protester runs to the nearest exit until its flight time is over and it is out
   of the cloud; then it regroups at its home place or goes home (leaves).
 * Packed flight: a fleeing protester with at least ``crush_count`` others in its
-  density window is injured at ``p_crush`` per second.
+  density window is injured at ``crush_per_s``.
 * Arrest and batons: an active or fleeing protester with at least ``backup`` officers of an
-  arresting unit within one coarse cell is arrested at ``p_arrest`` per second, or hit by a
-  baton at ``p_baton`` per second.
-* Police are hit by thrown objects at ``projectile_rate`` per second per active protester
-  within their vision (up to a cap); hit officers are injured.
+  arresting unit within one coarse cell is arrested at ``arrest_per_s``, or hit by a
+  baton at ``baton_per_s``.
+* Police are hit by thrown objects at ``projectile_per_s`` per active protester within their
+  vision (up to ``projectile_cap`` of them); hit officers are injured.
+
+A chance given per second is taken over the decision interval: ``rate * interval_s``.
 
 Random numbers: ``uniform(key, i, 0..4)``, counter-based draws (``sim.core.counter_rng``), one
 per kind of chance.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
@@ -55,21 +62,37 @@ LAYER_PROTESTERS = 3
 LAYER_ARRESTING = 4  # officers of units allowed to arrest
 N_LAYERS = 5
 
-# indices into the float64 parameter vector (see BehaviourParams in sim.core.engine)
-P_DT = 0
-P_THRESHOLD = 1
-P_FLEE_CONC = 2
-P_DOSE_INJURE = 3
-P_GAS_INJURY = 4
-P_FLEE_TIME = 5
-P_CONTAGION = 6
-P_CRUSH = 7
-P_ARREST = 8
-P_BATON = 9
-P_PROJECTILE = 10
-P_PROJECTILE_CAP = 11
-P_BACKUP = 12
-N_PARAMS = 13
+
+class DecisionParams(NamedTuple):
+    """The decision rules' numbers, by name. All floats (counts too), so that one compiled kernel
+    serves every scenario: numba compiles a kernel anew for each new combination of types."""
+
+    interval_s: float  # s between two decision passes: each pass applies the rates over this
+    threshold: float  # Epstein's activation threshold T
+    flee_concentration: float  # g/m^2: the edge of the visible gas cloud; people inside it flee
+    dose_injure: float  # g s/m^2: gas dose above which gas injures
+    gas_injury_per_s: float  # chance per second of a gas injury above that dose
+    flee_time_s: float  # s: how long a flight lasts, and how long after it one is not swept along again
+    contagion_per_s: float  # chance per second of fleeing, times the share of the fleeing in sight
+    crush_per_s: float  # chance per second of injury in packed flight
+    arrest_per_s: float  # chance per second of arrest, with backup close by
+    baton_per_s: float  # chance per second of a baton injury, with backup close by
+    projectile_per_s: float  # chance per second an officer is hit, per active protester in sight
+    projectile_cap: float  # active protesters: more in sight throw no more
+    backup: float  # officers of arresting units within one coarse cell needed to arrest or hit
+
+
+class DecisionSettings(NamedTuple):
+    """What the decision pass reads besides the rates, fixed for a run: grids, tables, field indices."""
+
+    arrest_p_table: np.ndarray  # float64: Epstein's P for each integer ratio floor(C / (1 + A))
+    coarse_factor: int  # fine cells per side of a coarse cell of the counts
+    vision_r: int  # coarse cells: radius of what one sees
+    gas_factor: int  # fine cells per side of a gas cell
+    exit_target: int  # field index of the exits, where the fleeing run
+    regroup: bool  # calmed-down protesters go back to their home place (else they go home)
+    window_r: int  # fine cells: radius of the density window of packed flight
+    crush_count: int  # others in the density window from which packed flight injures
 
 
 @njit(cache=True, parallel=PRANGE_ONLY)
@@ -115,16 +138,43 @@ def window_sum(sat, layer, gx, gy, r):
 
 
 @njit(cache=True, parallel=PRANGE_ONLY)
-def decide(key, x, y, kind, state, behaviour, target, grievance, risk, dose, timer, cause, home,
-           occ, gas, gas_factor, sat, coarse_factor, vision_r, arrest_p_table, params,
-           exit_target, regroup, window_r, crush_count):
+def decide(key, agents, occ, sat, gas, params, settings):
     """One decision pass over all agents, on all threads; returns (new injuries, new arrests).
+
+    ``agents``: ``state.Deciders``, written in place; ``occ``: the occupancy bit grid; ``sat``: the
+    summed-area tables of :func:`coarse_counts`; ``gas``: the gas concentration (g/m^2) on the gas
+    grid; ``params``: :class:`DecisionParams`; ``settings``: :class:`DecisionSettings`; ``key``: the
+    pass's key of the counter-based draws.
 
     Everyone decides on the state at the start of the pass (the counts, the gas, who stands
     where): an agent writes only its own row, so the pass is the same on any number of threads.
     The arrested leave their cells after the pass, in index order.
     """
-    dt = params[P_DT]
+    # One plain assignment per array, before the parallel loop, and only these names inside it:
+    # numba's parfor pass drops writes to an array it cannot trace back to an argument, and it
+    # loses that trace for ``a, b = tuple`` unpacking and for ``tuple.a[i] = ...`` inside the
+    # loop (numba issue #7135).
+    x = agents.x
+    y = agents.y
+    kind = agents.kind
+    state = agents.state
+    behaviour = agents.behaviour
+    target = agents.target
+    grievance = agents.grievance
+    risk = agents.risk
+    dose = agents.dose
+    timer = agents.timer
+    cause = agents.cause
+    home = agents.home
+    arrest_p_table = settings.arrest_p_table
+    coarse_factor = settings.coarse_factor
+    vision_r = settings.vision_r
+    gas_factor = settings.gas_factor
+    exit_target = settings.exit_target
+    regroup = settings.regroup
+    window_r = settings.window_r
+    crush_count = settings.crush_count
+    dt = params.interval_s
     injured = 0
     arrested = 0
     for i in prange(x.shape[0]):
@@ -135,7 +185,7 @@ def decide(key, x, y, kind, state, behaviour, target, grievance, risk, dose, tim
         if kind[i] == POLICE:
             actives = window_sum(sat, LAYER_ACTIVE, gx, gy, vision_r)
             if actives > 0:
-                rate = params[P_PROJECTILE] * min(actives, params[P_PROJECTILE_CAP])
+                rate = params.projectile_per_s * min(actives, params.projectile_cap)
                 if uniform(key, i, 0) < rate * dt:
                     state[i] = INJURED
                     cause[i] = CAUSE_PROJECTILE
@@ -146,7 +196,7 @@ def decide(key, x, y, kind, state, behaviour, target, grievance, risk, dose, tim
         here = gas[x[i] // gas_factor, y[i] // gas_factor]
         dose[i] += here * dt
         s = state[i]
-        if dose[i] > params[P_DOSE_INJURE] and uniform(key, i, 0) < params[P_GAS_INJURY] * dt:
+        if dose[i] > params.dose_injure and uniform(key, i, 0) < params.gas_injury_per_s * dt:
             state[i] = INJURED
             cause[i] = CAUSE_GAS
             injured += 1
@@ -154,44 +204,44 @@ def decide(key, x, y, kind, state, behaviour, target, grievance, risk, dose, tim
 
         # arrests and batons need officers of an arresting unit close by
         if s == ACTIVE or s == FLEEING:
-            if window_sum(sat, LAYER_ARRESTING, gx, gy, 1) >= params[P_BACKUP]:
-                if uniform(key, i, 1) < params[P_ARREST] * dt:
+            if window_sum(sat, LAYER_ARRESTING, gx, gy, 1) >= params.backup:
+                if uniform(key, i, 1) < params.arrest_per_s * dt:
                     state[i] = ARRESTED  # leaves its cell after the pass
                     arrested += 1
                     continue
-                if uniform(key, i, 2) < params[P_BATON] * dt:
+                if uniform(key, i, 2) < params.baton_per_s * dt:
                     state[i] = INJURED
                     cause[i] = CAUSE_BATON
                     injured += 1
                     continue
         if s == FLEEING:
             timer[i] -= dt
-            if timer[i] <= 0.0 and here <= params[P_FLEE_CONC]:
+            if timer[i] <= 0.0 and here <= params.flee_concentration:
                 state[i] = QUIET
-                timer[i] = -params[P_FLEE_TIME]  # not swept along again for a while
+                timer[i] = -params.flee_time_s  # not swept along again for a while
                 if regroup:
                     behaviour[i] = RALLY
                     target[i] = home[i]
                 continue
             # packed flight
             others = window_count(occ, x[i], y[i], window_r) - 1
-            if others >= crush_count and uniform(key, i, 3) < params[P_CRUSH] * dt:
+            if others >= crush_count and uniform(key, i, 3) < params.crush_per_s * dt:
                 state[i] = INJURED
                 cause[i] = CAUSE_CRUSH
                 injured += 1
             continue
 
-        flee = here > params[P_FLEE_CONC]
+        flee = here > params.flee_concentration
         if timer[i] < 0.0:
             timer[i] = min(0.0, timer[i] + dt)
         elif not flee:
             people = window_sum(sat, LAYER_PROTESTERS, gx, gy, vision_r)
             fleeing = window_sum(sat, LAYER_FLEEING, gx, gy, vision_r)
-            if fleeing > 0 and uniform(key, i, 4) < params[P_CONTAGION] * dt * fleeing / people:
+            if fleeing > 0 and uniform(key, i, 4) < params.contagion_per_s * dt * fleeing / people:
                 flee = True
         if flee:
             state[i] = FLEEING
-            timer[i] = params[P_FLEE_TIME]
+            timer[i] = params.flee_time_s
             behaviour[i] = LEAVE
             target[i] = exit_target
             continue
@@ -200,7 +250,7 @@ def decide(key, x, y, kind, state, behaviour, target, grievance, risk, dose, tim
         actives = window_sum(sat, LAYER_ACTIVE, gx, gy, vision_r)
         if s != ACTIVE:
             actives += 1  # Epstein counts oneself among the actives when deciding
-        active = is_active(grievance[i], risk[i], cops, actives, arrest_p_table, params[P_THRESHOLD], FLOOR)
+        active = is_active(grievance[i], risk[i], cops, actives, arrest_p_table, params.threshold, FLOOR)
         state[i] = ACTIVE if active else QUIET
     for i in range(x.shape[0]):
         if state[i] == ARRESTED and x[i] != NOWHERE:

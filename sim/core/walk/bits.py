@@ -7,8 +7,8 @@ population count. The grids are padded by ``PAD`` cells of nothing on every side
 at the map's edge need no clipping.
 
 The numba helpers here (``flip``, ``bits_at``, ``window_count``, ``neighbours_taken``) work on
-the padded ``uint64`` array; the reference engine reads and writes the same array one cell at a
-time (``sim.core.reference.Occupancy``). Two LLVM intrinsics live here too, ``popcount64`` and
+the padded ``uint64`` array; the reference engines read and write the same array one cell at a
+time through :class:`Occupancy`. Two LLVM intrinsics live here too, ``popcount64`` and
 ``prefetch``.
 """
 
@@ -136,3 +136,26 @@ def neighbours_taken(bits, x, y):
     out |= (mid & _ONE) << np.uint64(6)
     out |= (east & _ONE) << np.uint64(7)
     return np.int64(out)
+
+
+class Occupancy:
+    """A bit grid read and written one cell at a time, in plain Python (the reference engines).
+
+    Cells off the map fall in the padding, where nobody stands: reads there need no clipping.
+    """
+
+    def __init__(self, grid: np.ndarray):
+        self.grid = grid
+
+    def _word_bit(self, x: int, y: int) -> tuple[tuple[int, int], int]:
+        column = y + PAD
+        return (x + PAD, column // 64), column % 64
+
+    def taken(self, x: int, y: int) -> bool:
+        word, bit = self._word_bit(x, y)
+        return bool((int(self.grid[word]) >> bit) & 1)
+
+    def set(self, x: int, y: int, taken: bool) -> None:
+        word, bit = self._word_bit(x, y)
+        value = int(self.grid[word])
+        self.grid[word] = np.uint64(value | (1 << bit) if taken else value & ~(1 << bit))

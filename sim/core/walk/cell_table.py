@@ -2,9 +2,9 @@
 
 At every cell a walker reaches, its turn reads which neighbours a step may go to as far as
 walls go, whether the cell is an exit, which place the cell belongs to and how many floor cells
-its density window holds (walls do not move, so this is counted once). Kept as four tables these
-were four cache lines, on four memory pages, per cell; with walkers spread thinly over the
-map each was a miss. Packed, they are one line, and one prefetch covers them. None of this
+its density window holds (walls do not move, so this is counted once). As four tables these
+would be four cache lines, on four memory pages, per cell, and with walkers spread thinly over
+the map each a miss. Packed, they are one line, and one prefetch covers them. None of this
 changes during a step (only a gate giving way changes the floor: the table is then rebuilt).
 
 Layout, low bits first: 8 bits of enterable directions (bit d: direction d), 1 bit exit,

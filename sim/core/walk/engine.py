@@ -1,9 +1,12 @@
-"""One object that steps the arrays: the map-side inputs, the walking parameters and an engine choice.
+"""One object that steps the arrays: the terrain, the walking parameters and an engine choice.
 
 ``Core`` is what the Mesa model drives and what the benchmarks time directly. Both engines
-get the same plan for each step (:class:`StepPlan`: where the strips of the turn order start,
-and keys for its shuffle and for the counter-based random numbers), taken here from the
-model's generator.
+get the same plan for each step (``movement.StepPlan``: where the strips of the turn order
+start, and keys for its shuffle and for the counter-based random numbers), taken here from the
+model's generator. The kernels' inputs are named tuples built here once, so each kernel's
+argument list is written in one place: ``state.Walkers``/``state.Deciders`` (views of the
+agents' arrays), ``movement.Ground`` and ``movement.WalkConstants`` (the map and the walking
+numbers), ``behaviour.DecisionParams`` and ``behaviour.DecisionSettings`` (the decision rules).
 """
 
 from __future__ import annotations
@@ -16,92 +19,91 @@ import numba
 import numpy as np
 
 from . import bits, cell_table
-from .behaviour import N_PARAMS, coarse_counts, decide
+from .behaviour import DecisionParams, DecisionSettings, coarse_counts, decide
+from .behaviour_reference import coarse_counts_reference, decide_reference
+from .. import ENGINES
 from ..counter_rng import new_key
 from .hazards import GasField
-from .movement import draws_per_agent, step_agents, strip_width, turn_sequence
-from .reference import coarse_counts_reference, decide_reference, step_agents_reference
+from .movement import Contacts, Ground, StepPlan, WalkConstants, draws_per_agent, step_agents
+from .reference import step_agents_reference
 from .state import AgentArrays, weidmann_factor_table
+from .strips import strip_width, turn_sequence
 
-ENGINES = ("numba", "python")
 
 
 @dataclass(frozen=True)
-class World:
+class Terrain:
     """What does not change during a step: the floor, the places, the exits and the fields."""
 
     walkable: np.ndarray  # uint8 [nx, ny]
     place_id: np.ndarray  # int16 [nx, ny]
     is_exit: np.ndarray  # uint8 [nx, ny]
-    fields: np.ndarray  # float32 [k, nx, ny]
+    fields: np.ndarray  # float32 [k, nx, ny]: metres to field k's target
     field_place: np.ndarray  # int16 [k]: the place a field leads to, -1 for the exits
-    cell_size: float
+    cell_size: float  # m
 
 
 @dataclass(frozen=True)
 class WalkParams:
-    dt: float
+    """How people walk, in metres and seconds; ``Core`` turns it into cells (``movement.WalkConstants``)."""
+
+    dt: float  # s per step
     max_speed: float  # the fastest free speed any agent can have, m/s
     mill_rate: float = 0.2  # attempted milling moves per second for a rallying person
     flee_factor: float = 2.5  # fleeing people run: 1.34 m/s -> 3.35 m/s (Helbing et al. 2000: 3-4 m/s)
-    # side of the square window in which a walker's local density is measured: 3.5 m puts the
-    # specific flow through 1-4 m wide doors at 1.2-1.6 persons/(m s), inside the measured
-    # 1.2-1.9 (calibration.md); 2.5 m lets narrow doors pass too many (1 m: 2.6 /(m s))
+    # side of the square window in which a walker's local density is measured: with the grid's
+    # hindrance correction (state.weidmann_factor_table) corridor speeds follow Weidmann within 3 %
+    # at 0.5-3.5 per m2 and 1-4 m doors pass 1.5-1.85 persons/(m s), inside the measured 1.2-1.9
     window_m: float = 3.5
+    # the chance that two people facing each other, each blocked by the other, swap places in a
+    # step: counterflow and crossing streams pass instead of locking (verify: counterflow, crossing)
+    swap_chance: float = 0.5
 
     def window_r(self, cell_size: float) -> int:
+        """Cells on each side of a walker in its density window."""
         return max(1, int(self.window_m / cell_size) // 2)
 
     def max_moves(self, cell_size: float) -> int:
-        # a move's cost is the field's drop, at least ~0.7 cell on open floor
+        """The most moves the fastest runner can pay for in a step: a move's cost is the field's
+        drop, at least ~0.7 cell on open floor."""
         return int(math.ceil(self.max_speed * self.flee_factor * self.dt / (0.7 * cell_size))) + 1
 
+    def swap_threshold(self) -> int:
+        """The swap chance out of 65536 (a 16-bit draw)."""
+        return int(round(min(1.0, max(0.0, self.swap_chance)) * 65536))
+
     def mill_threshold(self) -> int:
+        """A rallying person's chance to try a milling move in a step, out of 65536 (a 16-bit draw)."""
         return int(round(min(1.0, self.mill_rate * self.dt) * 65536))
 
 
 @dataclass(frozen=True)
-class StepPlan:
-    """What both engines need to walk one step identically: where the strips start (``offset``),
-    which parity of strips goes first, the key that shuffles each strip's turns and the key of
-    the step's counter-based draws. The turn order itself is derived from the agents' columns
-    at the start of the step (``sim.core.movement``)."""
-
-    offset: int
-    first_phase: int
-    order_key: int
-    key: int
-
-
-@dataclass
 class Decisions:
-    """What the decision pass needs beyond the walking world (see ``sim.core.behaviour``)."""
+    """What the decision pass needs beyond the walking terrain (see ``sim.core.walk.behaviour``)."""
 
-    params: np.ndarray  # float64 [N_PARAMS], indexed by behaviour.P_*
+    params: DecisionParams  # params.interval_s is dt * decide_every
     arrest_p_table: np.ndarray  # float64: Epstein's P for each integer ratio floor(C / (1 + A))
     gas: GasField
     coarse_factor: int  # fine cells per coarse cell side, for the counts
     vision_r: int  # vision radius in coarse cells
     exit_target: int  # field index of the exits
     regroup: bool  # calmed-down protesters go back to their home place (else they go home)
-    crush_count: int  # others in the density window above which packed flight injures
-    decide_every: int = 1  # decide once every this many steps (params[P_DT] is the decision interval)
+    crush_count: int  # others in the density window from which packed flight injures
+    decide_every: int = 1  # decide once every this many steps
 
     def __post_init__(self) -> None:
-        if self.params.shape != (N_PARAMS,):
-            raise ValueError("decision params must have one value per behaviour.P_* index")
+        # floats whatever the caller gave (an int rate would compile the kernel anew, for nothing)
+        object.__setattr__(self, "params", DecisionParams(*(float(v) for v in self.params)))
 
 
 def start_numba_set_up() -> None:
     """Start numba's own set-up on another thread.
 
     The first kernel call of a process costs ~0.5 s of numba setting itself up, even with every
-    kernel cached. A caller that first builds its world with numpy (which releases the GIL in its
-    loops) can overlap the two, but both sides mostly hold the GIL: this saved 0.1-0.3 s when the
-    model build did more numpy work, and since the map's tables come from fast kernels the gain is
-    within the noise (build and first step of the 5 October scenario: 0.44-0.65 s with the thread,
-    0.44-0.77 s without). The thread loads the real kernel of the map's cell table; numba's
-    compiler lock makes later calls from other threads wait for it.
+    kernel cached. A caller that first builds its terrain with numpy (which releases the GIL in
+    its loops) can overlap the two, though both sides mostly hold the GIL, so the gain is small.
+    The thread loads the real kernel of the map's cell table; numba's compiler lock makes later
+    calls from other threads wait for it.
     """
     def load() -> None:
         try:
@@ -118,32 +120,65 @@ def arrest_probability_table(k: float, max_ratio: int = 64) -> np.ndarray:
 
 
 class Core:
-    """Steps an :class:`AgentArrays` on a :class:`World` with the numba or the Python engine."""
+    """Steps an :class:`AgentArrays` on a :class:`Terrain` with the numba or the Python engine.
 
-    def __init__(self, world: World, params: WalkParams, agents: AgentArrays, engine: str = "numba",
+    ``walking``, ``walkers``, ``ground`` (and with decisions ``deciders``, ``decision_settings``)
+    are the kernels' named-tuple inputs, built here once; ``occ`` is the occupancy bit grid and
+    ``cells`` the packed cell table, both kept in step with the agents and the floor.
+    """
+
+    def __init__(self, terrain: Terrain, params: WalkParams, agents: AgentArrays, engine: str = "numba",
                  decisions: Decisions | None = None):
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
-        self.world = world
         self.params = params
         self.agents = agents
         self.engine = engine
-        cell = world.cell_size
-        self.window_r = params.window_r(cell)
-        self.max_moves = params.max_moves(cell)
-        self.mill_threshold = params.mill_threshold()
-        if self.window_r > bits.PAD:
-            raise ValueError(f"a density window of {2 * self.window_r + 1} cells is wider than the bit grids allow")
-        draws_per_agent(self.max_moves)
-        self.speed_table = weidmann_factor_table((2 * self.window_r + 1) ** 2 - 1, cell)
-        self.strip_width = strip_width(self.max_moves, self.window_r)
-        self.strips = world.walkable.shape[0] // self.strip_width + 2
-        self.occ = agents.occupancy(world.walkable)  # bit grid: who stands where
-        self.cells = cell_table.build(world.walkable, world.place_id, world.is_exit, self.window_r)
+        cell = terrain.cell_size
+        window_r = params.window_r(cell)
+        if window_r > bits.PAD:
+            raise ValueError(f"a density window of {2 * window_r + 1} cells is wider than the bit grids allow")
+        max_moves = params.max_moves(cell)
+        draws_per_agent(max_moves)
+        width = strip_width(max_moves, window_r)
+        self.walking = WalkConstants(
+            speed_table=weidmann_factor_table((2 * window_r + 1) ** 2 - 1, cell), window_r=window_r,
+            dt=float(params.dt), cell_size=float(cell), mill_threshold=params.mill_threshold(),
+            swap_threshold=params.swap_threshold(),
+            max_moves=max_moves, flee_factor=float(params.flee_factor), strip_width=width,
+            strips=terrain.walkable.shape[0] // width + 2)
+        self.walkers = agents.walkers()
+        self.occ = agents.occupancy(terrain.walkable)  # bit grid: who stands where
+        self.contacts = Contacts(agents.who(terrain.walkable.shape), np.zeros(len(agents.x), dtype=np.uint8))
+        self.cells = cell_table.build(terrain.walkable, terrain.place_id, terrain.is_exit, window_r)
+        self.terrain = terrain
         self.decisions = decisions
+        if decisions is not None:
+            self.deciders = agents.deciders()
+            self.decision_settings = DecisionSettings(
+                arrest_p_table=decisions.arrest_p_table, coarse_factor=int(decisions.coarse_factor),
+                vision_r=int(decisions.vision_r), gas_factor=int(decisions.gas.factor),
+                exit_target=int(decisions.exit_target), regroup=bool(decisions.regroup), window_r=window_r,
+                crush_count=int(decisions.crush_count))
         self.injured_total = 0
         self.arrested_total = 0
         self.steps = 0
+
+    @property
+    def terrain(self) -> Terrain:
+        return self._terrain
+
+    @terrain.setter
+    def terrain(self, terrain: Terrain) -> None:
+        """A new terrain of the same floor, e.g. its fields copied out of a memory map mid-run (the
+        model does that on another thread: each step walks on the one or the other, whole)."""
+        self._terrain = terrain
+        self.ground = Ground(self.cells, terrain.fields, terrain.field_place)
+
+    @property
+    def world(self) -> Terrain:
+        """The terrain under its other name (tests/test_bishkek_splinter.py reads ``core.world``)."""
+        return self._terrain
 
     def step(self, rng: np.random.Generator) -> int:
         """Decide (every ``decide_every`` steps), spread the gas, then walk; returns how many left the map."""
@@ -157,56 +192,48 @@ class Core:
     def plan_step(self, rng: np.random.Generator) -> StepPlan:
         """Strips at a random offset, a random parity first, keys for the turn order and the draws."""
         # two scalar draws: the same numbers as one draw with the bounds (strip_width, 2), in half the time
-        offset, first_phase = int(rng.integers(self.strip_width)), int(rng.integers(2))
+        offset, first_phase = int(rng.integers(self.walking.strip_width)), int(rng.integers(2))
         order_key = new_key(rng)
         return StepPlan(offset, first_phase, order_key, new_key(rng))
 
     def turn_sequence(self, plan: StepPlan) -> np.ndarray:
         """The agents in the order they take their turns this step, as one sequential pass."""
-        return turn_sequence(self.agents.x, self.strip_width, plan.offset, self.strips, plan.first_phase,
-                             plan.order_key)
+        w = self.walking
+        return turn_sequence(self.agents.x, w.strip_width, plan.offset, w.strips, plan.first_phase, plan.order_key)
 
     def open_cells(self, mask: np.ndarray) -> None:
         """Cells that were walls become floor (a gate gives way)."""
-        w = self.world
-        w.walkable[mask] = 1
+        t = self.terrain
+        t.walkable[mask] = 1
         if mask.any():  # once a run at most: the whole table anew (40-70 ms for the Bishkek map)
-            self.cells = cell_table.build(w.walkable, w.place_id, w.is_exit, self.window_r)
+            self.cells = cell_table.build(t.walkable, t.place_id, t.is_exit, self.walking.window_r)
+            self.ground = self.ground._replace(cells=self.cells)
 
     def occupied(self) -> np.ndarray:
         """Bool grid of the cells someone stands on (a copy, for checks and pictures)."""
-        return bits.unpack(self.occ, self.world.walkable.shape)
+        return bits.unpack(self.occ, self.terrain.walkable.shape)
 
     def counts_grid(self) -> np.ndarray:
         """Summed-area tables of police, actives, fleeing, protesters, arresting officers per coarse cell."""
         d, a = self.decisions, self.agents
-        nx, ny = self.world.walkable.shape
+        nx, ny = self.terrain.walkable.shape
         cx, cy = -(-nx // d.coarse_factor), -(-ny // d.coarse_factor)
         fn = coarse_counts if self.engine == "numba" else coarse_counts_reference
         return fn(a.x, a.y, a.kind, a.state, a.arresting, d.coarse_factor, cx, cy)
 
     def decide_with(self, key: int) -> None:
         """One decision pass; ``key`` seeds its counter-based draws."""
-        d, a = self.decisions, self.agents
-        sat = self.counts_grid()
-        common = (d.gas.conc, d.gas.factor, sat, d.coarse_factor, d.vision_r, d.arrest_p_table, d.params,
-                  d.exit_target, d.regroup, self.window_r, d.crush_count)
-        if self.engine == "numba":
-            injured, arrested = decide(key, a.x, a.y, a.kind, a.state, a.behaviour, a.target, a.grievance, a.risk,
-                                       a.dose, a.timer, a.cause, a.home, self.occ, *common)
-        else:
-            injured, arrested = decide_reference(key, a, self.occ, *common)
+        fn = decide if self.engine == "numba" else decide_reference
+        # the gas grid is read here, each pass: the gas swaps its buffers as it spreads
+        injured, arrested = fn(key, self.deciders, self.occ, self.counts_grid(), self.decisions.gas.conc,
+                               self.decisions.params, self.decision_settings)
         self.injured_total += int(injured)
         self.arrested_total += int(arrested)
 
     def step_with(self, plan: StepPlan) -> int:
         """Walk one step by ``plan``; returns how many left the map."""
-        w, a = self.world, self.agents
-        common = (w.field_place, self.speed_table, self.window_r, self.params.dt, w.cell_size, self.mill_threshold,
-                  self.max_moves, self.params.flee_factor)
         if self.engine == "numba":
-            return int(step_agents(self.strip_width, plan.offset, self.strips, plan.first_phase, plan.order_key,
-                                   numba.get_num_threads(), plan.key, a.x, a.y, a.state, a.behaviour, a.target,
-                                   a.speed, a.budget, self.occ, self.cells, w.fields, *common))
-        return step_agents_reference(self.turn_sequence(plan), plan.key, a, self.occ, w.walkable, w.place_id,
-                                     w.is_exit, w.fields, *common)
+            return int(step_agents(plan, numba.get_num_threads(), self.walkers, self.occ, self.contacts, self.ground,
+                                   self.walking))
+        return step_agents_reference(self.turn_sequence(plan), plan.key, self.walkers, self.occ, self.contacts,
+                                     self.terrain, self.walking)

@@ -23,8 +23,7 @@ from ..parallel import PRANGE_ONLY
 @njit(cache=True)
 def coarse_floor(walkable, factor):
     """uint8 mask of coarse cells holding at least one floor cell. In numba, a band of ``factor``
-    rows at a time (a padded copy reshaped and reduced took 40-70 ms of a run's start on the
-    Bishkek map; this takes a few)."""
+    rows at a time, with no padded copy of the map: every run's start waits for it."""
     nx, ny = walkable.shape
     cx, cy = -(-nx // factor), -(-ny // factor)
     out = np.zeros((cx, cy), dtype=np.uint8)
@@ -79,7 +78,12 @@ def _gas_substep(conc, floor, out, diffusivity, wind_u, wind_v, h, dt, decay_fac
 
 
 class GasField:
-    """The gas concentration (mass per m^2 of ground, arbitrary units) on the coarse grid."""
+    """The gas concentration (g per m^2 of ground) on the coarse grid.
+
+    ``cell_size``: m, of the walking grid; ``factor``: walking cells per side of a gas cell;
+    ``diffusivity``: m^2/s; ``wind_u``, ``wind_v``: m/s along +x (east) and +y (north);
+    ``half_life_s``: s, 0 for gas that never fades.
+    """
 
     def __init__(self, walkable: np.ndarray, cell_size: float, *, factor: int, diffusivity: float,
                  wind_u: float, wind_v: float, half_life_s: float):
@@ -94,12 +98,13 @@ class GasField:
         self.decay_rate = math.log(2.0) / half_life_s if half_life_s > 0 else 0.0
 
     def emit(self, fine_x: int, fine_y: int, mass: float) -> None:
-        """Add ``mass`` at the coarse cell over a fine cell (a canister lying there)."""
+        """Add ``mass`` grams at the coarse cell over a fine cell (a canister lying there)."""
         cx, cy = fine_x // self.factor, fine_y // self.factor
         if self.floor[cx, cy]:
             self.conc[cx, cy] += mass / (self.h * self.h)
 
     def step(self, dt: float) -> None:
+        """Spread, carry and fade the gas over ``dt`` seconds, in as many sub-steps as keep the scheme monotone."""
         if not self.conc.any():
             return
         n = gas_substeps(dt, self.h, self.diffusivity, self.wind_u, self.wind_v)
@@ -111,8 +116,5 @@ class GasField:
             self.conc, self._scratch = self._scratch, self.conc
 
     def mass(self) -> float:
+        """Grams of gas on the map."""
         return float(self.conc.sum() * self.h * self.h)
-
-    def at_cells(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Concentration where agents stand (fine cell indices)."""
-        return self.conc[x // self.factor, y // self.factor]

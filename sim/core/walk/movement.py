@@ -1,6 +1,6 @@
 """Floor-field walking with exclusion and Weidmann speed-density, one step for all agents (numba).
 
-The rules, per agent in the step's order (``sim.core.reference`` states them again in plain
+The rules, per agent in the step's order (``sim.core.walk.reference`` states them again in plain
 Python and must agree bit for bit):
 
 * Agents off the map (left, arrested) and injured agents do nothing.
@@ -14,225 +14,171 @@ Python and must agree bit for bit):
   then spends them on moves to the free neighbour with the lowest field value (ties: the
   first from a random direction, counter-clockwise), each move costing the field's drop
   (metres of progress), so the speed toward the target equals the walking speed at any heading.
-  Blocked ahead, it may instead take one step aside to a free cell on the same level line
-  (paying the step's length), as people shuffle sideways to find a gap.
+  The move chosen is the one with the most progress per metre walked (ties: the first from a
+  random direction): in a straight street people walk straight and step diagonally only to get
+  round someone, not at random, which sent them drifting across wide streets into each other
+  (half Weidmann's speed at 1 per m2 in a 10 m corridor).
+  Blocked ahead by someone walking the other way or across (for whom its cell is no step back),
+  it may swap places with them (``sim.core.walk.swaps``): streams meeting in a corridor or at a
+  junction pass instead of locking.
+  Blocked ahead otherwise, it may instead take one step aside to a free cell on the same level
+  line (paying the step's length), as people shuffle sideways to find a gap.
   No corner cutting between two walls. A walker stuck behind others keeps at most 1.5 cells
   of unspent walking.
 * Stepping on an exit cell means leaving the map.
 
-Order and threads. Agents take their turns one at a time in a random order; so that two
-threads can walk them at once with the same result, the order is grouped by vertical strips
-of the map (:func:`group_by_strip`; each strip is then shuffled by :func:`shuffle_strip`, in
-the walk itself, by the thread that walks it). A strip is wider than twice the farthest an
-agent can reach in a step (its moves plus its density window), so agents of strips two apart
-never see each other's cells: all strips of one parity are walked in parallel, then all of
-the other. That is exactly a sequential pass over the strips of the first parity, then the
-second, each strip in its random order (:func:`turn_sequence`), which is what the reference
-engine does. The strips' offset and which parity goes first are drawn afresh every step, so
-no boundary stays in one place. Walking a strip at a time also keeps what a step reads in the
-caches.
+Order and threads: the turns are taken strip by strip, the strips of one parity on all threads
+at once, then the others (``sim.core.walk.strips`` says why that gives the sequential result).
 
-Memory. Occupancy is a bit grid (``sim.core.bits``). What a walker reads of the cell it stands
-on (the neighbours walls let it step to, exit, place, the floor area of its density window,
-counted once since walls do not move) is one ``uint32`` per cell (``sim.core.cell_table``). A
-scan reads only the neighbours that mask and the occupancy leave free (the set bits of one
-byte, in the scan's order). Turns jump between agents at random, so without prefetching every
-read waits on memory: the rows of agents 16 turns ahead are prefetched, and for agents 4 turns
-ahead what their first two moves read (field rows x - 2 .. x + 2, cell-table rows x - 1 .. x + 1,
-the density window's rows): a miss after a move stalls the scan that picks the next. With the
-packed table, that made 1k-10k walkers spread over the map 1.45-2x faster (packing alone: 8-12%).
-Each thread's strips of a phase are one run of turns, so prefetching reaches across strips.
-Indices known to be in range are read unsigned (``bits.u64``).
+Inputs. The kernels take their inputs as named tuples: the agents' arrays (``state.Walkers``),
+the map as the walk reads it (:class:`Ground`) and the walking constants (:class:`WalkConstants`),
+built once per run (``engine.Core``), and the step's plan (:class:`StepPlan`). Numba passes a
+tuple's members to a compiled function as separate arguments, so a read through a tuple costs
+what a read of an argument does; the kernels unpack them once, before their loops. Only the call
+from Python costs more: numba's dispatcher takes about a microsecond to type each named tuple
+(it encodes the class and field names on every call), a few microseconds a step.
+
+Memory. Occupancy is a bit grid (``sim.core.walk.bits``). What a walker reads of the cell it
+stands on (the neighbours walls let it step to, exit, place, the floor area of its density
+window, counted once since walls do not move) is one ``uint32`` per cell
+(``sim.core.walk.cell_table``). A scan reads only the neighbours that mask and the occupancy
+leave free (the set bits of one byte, in the scan's order). Turns jump between agents at random,
+so without prefetching every read waits on memory: the rows of agents 16 turns ahead are
+prefetched, and for agents 4 turns ahead what their first two moves read (field rows
+x - 2 .. x + 2, cell-table rows x - 1 .. x + 1, the density window's rows): a miss after a move
+stalls the scan that picks the next. Each thread's strips of a phase are one run of turns, so
+prefetching reaches across strips. Indices known to be in range are read unsigned (``bits.u64``).
+
+Who stands on a cell, for a swap, is ``Contacts.who``: a walker held up (its unspent walking at the
+cap) writes its cell there at the end of its turn, and a swap writes both cells. Only held-up
+walkers can be swapped (they can pay for the move), so nobody else needs to write: a write per
+walker and step cost 5-10 % of a step. An entry is trusted only where that agent's x, y still say
+so, so a stale one costs a swap, never a wrong one.
 
 Random numbers are counter-based (``sim.core.counter_rng``): draw ``m`` of agent ``i`` (the
-scan's starting direction of its move ``m``; ``max_moves`` and ``max_moves + 1``: the mill
-chance and direction) is a hash of the step's key, ``i`` and ``m``.
+scan's starting direction of its move ``m``; ``max_moves``, ``max_moves + 1`` and
+``max_moves + 2``: the mill chance, the mill direction and the swap chance) is a hash of the
+step's key, ``i`` and ``m``.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit, prange
 
 from .bits import DX, DY, PAD, bits_at, flip, neighbours_taken, popcount64, prefetch, u64
 from .cell_table import area_of, enter_of, exit_of, place_of
-from ..counter_rng import STRIDE, draw16, draw64
+from ..counter_rng import STRIDE, draw16
 from ..parallel import PRANGE_ONLY
 from .state import FLEEING, INJURED, LEFT, MARCH, NOWHERE, RALLY
+from .strips import group_by_strip, plan_slots, take_strip
+from .swaps import swap_partner, swap_places
 
 BUDGET_CAP_CELLS = 1.5
 SQRT2 = 1.4142135623730951
+# metres walked per metre of a step in each direction (bits.DX, DY: odd directions are diagonal), to
+# rank moves by progress per metre walked
+PER_METRE = np.array([1.0, 1.0 / SQRT2] * 4)
 PREFETCH_AHEAD = 4  # agents: far enough to hide a cache miss, near enough to stay in the cache
 ROW_PREFETCH_AHEAD = 16  # agents: their own rows are fetched earlier, as the map prefetch reads them
-assert NOWHERE == -1  # group_by_strip's strip lookup holds off-map agents at index NOWHERE + 1 = 0
+
+
+class Ground(NamedTuple):
+    """The map as a walker's turn reads it; nothing in it changes during a step."""
+
+    cells: np.ndarray  # uint32 [nx, ny]: the packed cell table (sim.core.walk.cell_table)
+    fields: np.ndarray  # float32 [k, nx, ny]: metres to field k's target
+    field_place: np.ndarray  # int16 [k]: the place field k leads to, -1 for the exits
+
+
+class Contacts(NamedTuple):
+    """Who stands where, for swaps; kept by the walk itself."""
+
+    who: np.ndarray  # int32 [nx, ny]: the agent that last ended a turn on the cell (-1: nobody yet)
+    swapped: np.ndarray  # uint8 [agents]: 1 once swapped into another's cell this step
+
+
+class WalkConstants(NamedTuple):
+    """How far and how fast people walk, in cells, metres and seconds; fixed for a run.
+
+    Floats and ints as Python's own (``float``/``int``), so that one compiled kernel serves
+    every scenario: numba compiles a kernel anew for each new combination of types.
+    """
+
+    speed_table: np.ndarray  # float64 [others, floor cells]: Weidmann's v(rho)/v0 (state.weidmann_factor_table)
+    window_r: int  # cells: the density window is 2 window_r + 1 cells wide
+    dt: float  # s per step
+    cell_size: float  # m
+    mill_threshold: int  # out of 65536: a rallying agent's chance to try a milling move this step
+    swap_threshold: int  # out of 65536: the chance that two people facing each other swap places
+    max_moves: int  # moves (not counting a step aside) an agent may make in a step
+    flee_factor: float  # fleeing people walk this many times their free speed
+    strip_width: int  # cells (strips.strip_width)
+    strips: int  # strips that cover the map at any offset
+
+
+class StepPlan(NamedTuple):
+    """What both engines need to walk one step identically: where the strips start (``offset``,
+    cells), which parity of strips goes first, the key that shuffles each strip's turns and the
+    key of the step's counter-based draws. The turn order itself is derived from the agents'
+    columns at the start of the step (``sim.core.walk.strips``)."""
+
+    offset: int
+    first_phase: int
+    order_key: int
+    key: int
 
 
 def draws_per_agent(max_moves: int) -> int:
-    """Counter-based draws an agent's step uses: a scan start per move, a mill chance, a mill direction."""
-    n = max_moves + 2
+    """Counter-based draws an agent's step uses: a scan start per move, a mill chance, a mill
+    direction, a swap chance."""
+    n = max_moves + 3
     if n > STRIDE:
         raise ValueError(f"{max_moves} moves per step need more than {STRIDE} draws per agent")
     return n
 
 
-def strip_width(max_moves: int, window_r: int) -> int:
-    """Cells per strip: agents of strips two apart can neither reach nor see each other's cells.
+@njit(cache=True)
+def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
+    """Agents ``order[lo:hi]`` take their turns, in that order; returns how many left the map.
 
-    An agent moves at most ``max_moves + 1`` cells in x (moves plus a step aside) and reads
-    ``max(window_r, 1)`` cells beyond where it stands; two such reaches must fit in a strip.
+    ``walkers``: ``state.Walkers``, written in place; ``occ``: the occupancy bit grid, kept in step
+    with every move; ``contacts``: :class:`Contacts`; ``ground``: :class:`Ground`; ``walking``:
+    :class:`WalkConstants`; ``key``: the step's key of the counter-based draws.
     """
-    return 2 * (max_moves + 1 + max(window_r, 1)) + 2
-
-
-GROUPING_CHUNKS = 8  # agents are grouped by strip in this many index ranges at once, whatever the thread count
-PARALLEL_GROUPING_MIN = 20_000  # agents: below this, grouping them on one thread is quicker
-
-
-@njit(cache=True, parallel=PRANGE_ONLY)
-def group_by_strip(x, width, offset, nstrips):
-    """Agents grouped by strip (``(x + offset) // width``; agents off the map in strip 0), each strip's
-    in index order. Returns (order, strip start offsets): strip ``s`` is ``order[ptr[s]:ptr[s + 1]]``.
-
-    A counting sort over fixed index ranges: each range counts, then places, its own agents, so
-    the result is the serial one on any number of threads.
-    """
-    n = x.shape[0]
-    # strip_of[x + 1] is the strip of column x (NOWHERE = -1 to strip 0): a load, not a division per
-    # agent; the table is counted up column by column (3,264 divisions, one per column of the
-    # Bishkek map, took longer than grouping a thousand walkers)
-    last = nstrips * width - offset - 1  # the last column the strips cover: the map's are all inside
-    strip_of = np.empty(last + 2, dtype=np.int64)
-    strip_of[0] = 0
-    s = offset // width
-    into = offset - s * width  # column 0's place inside its strip
-    for col in range(last + 1):
-        strip_of[col + 1] = s
-        into += 1
-        if into == width:
-            into = 0
-            s += 1
-    # in parallel only for large crowds: each parallel loop wakes the other thread, which costs as
-    # much as grouping a few thousand agents
-    parallel = n >= PARALLEL_GROUPING_MIN
-    count = np.zeros((GROUPING_CHUNKS, nstrips), dtype=np.int64)
-    if parallel:
-        for c in prange(GROUPING_CHUNKS):
-            _count_chunk(x, strip_of, last, c * n // GROUPING_CHUNKS, (c + 1) * n // GROUPING_CHUNKS, count[c])
-    else:
-        for c in range(GROUPING_CHUNKS):
-            _count_chunk(x, strip_of, last, c * n // GROUPING_CHUNKS, (c + 1) * n // GROUPING_CHUNKS, count[c])
-    ptr = np.zeros(nstrips + 1, dtype=np.int64)
-    fill = np.empty((GROUPING_CHUNKS, nstrips), dtype=np.int64)  # where each range's next agent of a strip goes
-    at = 0
-    for s in range(nstrips):
-        for c in range(GROUPING_CHUNKS):
-            fill[c, s] = at
-            at += count[c, s]
-        ptr[s + 1] = at
-    order = np.empty(n, dtype=np.int64)
-    if parallel:
-        for c in prange(GROUPING_CHUNKS):
-            _place_chunk(x, strip_of, last, c * n // GROUPING_CHUNKS, (c + 1) * n // GROUPING_CHUNKS, fill[c], order)
-    else:
-        for c in range(GROUPING_CHUNKS):
-            _place_chunk(x, strip_of, last, c * n // GROUPING_CHUNKS, (c + 1) * n // GROUPING_CHUNKS, fill[c], order)
-    return order, ptr
-
-
-@njit(cache=True)
-def _count_chunk(x, strip_of, last, lo, hi, count):
-    """Agents ``lo:hi`` counted per strip into ``count``."""
-    for i in range(lo, hi):
-        count[strip_of[min(x[i], last) + 1]] += 1
-
-
-@njit(cache=True)
-def _place_chunk(x, strip_of, last, lo, hi, fill, order):
-    """Agents ``lo:hi`` written to ``order``, each at its strip's next free place (``fill``)."""
-    for i in range(lo, hi):
-        s = strip_of[min(x[i], last) + 1]
-        order[fill[s]] = i
-        fill[s] += 1
-
-
-@njit(cache=True)
-def shuffle_strip(turns, lo, hi, first, key):
-    """Put ``turns[lo:hi]``, one strip's agents, in a uniformly random order (Fisher-Yates). Draw
-    ``first + k`` of ``key`` serves position ``lo + k``, ``first`` being the strip's start in the
-    grouped order: wherever the strip is copied to, it gets the same order."""
-    for j in range(hi - 1, lo, -1):
-        # a uniform position in lo..j: the top 32 bits of a draw times the span, over 2^32
-        draw = draw64(key, first + j - lo, 0) >> np.uint64(32)
-        r = lo + np.int64(draw * np.uint64(j - lo + 1) >> np.uint64(32))
-        turns[j], turns[r] = turns[r], turns[j]
-
-
-@njit(cache=True)
-def take_strip(order, ptr, s, turns, m, order_key):
-    """Strip ``s``'s agents copied from the grouped ``order`` to ``turns[m:]`` and shuffled there;
-    returns where the next strip goes. Both engines take their turns through this."""
-    lo = m
-    for j in range(ptr[s], ptr[s + 1]):
-        turns[m] = order[j]
-        m += 1
-    shuffle_strip(turns, lo, m, ptr[s], order_key)
-    return m
-
-
-@njit(cache=True)
-def turn_sequence(x, width, offset, nstrips, first_phase, order_key):
-    """The step's turns as one sequential pass (what the reference engine walks): the strips of
-    parity ``first_phase``, then the others, each strip's agents shuffled with ``order_key``."""
-    order, ptr = group_by_strip(x, width, offset, nstrips)
-    turns = np.empty_like(order)
-    m = 0
-    for p in range(2):
-        for s in range(first_phase if p == 0 else 1 - first_phase, nstrips, 2):
-            m = take_strip(order, ptr, s, turns, m, order_key)
-    return turns
-
-
-@njit(cache=True)
-def plan_slots(ptr, nslots, first_phase):
-    """Which strips each of ``nslots`` threads walks, phase by phase: the strips of a parity spread
-    over the threads, largest first to the least loaded (``slot_ptr[phase * nslots + slot]`` indexes
-    ``slot_strips``). Any spread gives the same result; this one keeps both cores busy."""
-    nstrips = ptr.shape[0] - 1
-    slot_ptr = np.zeros(2 * nslots + 1, dtype=np.int64)
-    slot_strips = np.empty(nstrips, dtype=np.int64)
-    owner = np.empty(nstrips, dtype=np.int64)
-    filled = 0
-    for p in range(2):
-        phase = first_phase if p == 0 else 1 - first_phase
-        strips = np.arange(phase, nstrips, 2)
-        sizes = ptr[strips + 1] - ptr[strips]
-        load = np.zeros(nslots, dtype=np.int64)
-        for k in np.argsort(-sizes, kind="mergesort"):
-            slot = np.argmin(load)
-            load[slot] += sizes[k]
-            owner[strips[k]] = slot
-        for slot in range(nslots):
-            for s in strips:
-                if owner[s] == slot and ptr[s + 1] > ptr[s]:
-                    slot_strips[filled] = s
-                    filled += 1
-            slot_ptr[p * nslots + slot + 1] = filled
-    return slot_ptr, slot_strips
-
-
-@njit(cache=True)
-def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget,
-               occ, cells, fields, field_place,
-               speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
-    """Agents ``order[lo:hi]`` take their turns, in that order; returns how many left the map."""
+    x = walkers.x
+    y = walkers.y
+    kind = walkers.kind
+    state = walkers.state
+    behaviour = walkers.behaviour
+    target = walkers.target
+    speed = walkers.speed
+    budget = walkers.budget
+    who = contacts.who
+    swapped = contacts.swapped
+    swap_threshold = walking.swap_threshold
+    cells = ground.cells
+    fields = ground.fields
+    field_place = ground.field_place
+    speed_table = walking.speed_table
+    window_r = walking.window_r
+    dt = walking.dt
+    cell_size = walking.cell_size
+    mill_threshold = walking.mill_threshold
+    max_moves = walking.max_moves
+    flee_factor = walking.flee_factor
     nyg = cells.shape[1]
     plane = cells.shape[0] * nyg
     words = occ.shape[1]
     mill_col = max_moves
     dir_col = max_moves + 1
+    swap_col = max_moves + 2
     cap = BUDGET_CAP_CELLS * cell_size
     side_len = 2 * window_r + 1
     flat = fields.reshape(fields.size)  # one index per read instead of three
+    per_metre = PER_METRE
     step_off = np.empty(8, dtype=np.int64)  # flat offset of the neighbour in each direction
     for d in range(8):
         step_off[d] = DX[d] * nyg + DY[d]
@@ -284,6 +230,7 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
                     flip(occ, qx, qy)
                     x[i] = qx
                     y[i] = qy
+                    who[qx, qy] = i  # a rally lets those leaving through: say who stands where
             continue
 
         # walk down the field, slowed by the people around (both counts leave the walker's own cell out)
@@ -297,12 +244,13 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
         here = t * plane + ax * nyg + ay
         cur = np.float64(flat[u64(here)])
         moves = 0
+        tried_swap = False
         while moves < max_moves:
-            free = enter_of(c) & ~neighbours_taken(occ, ax, ay)
-            if free == 0:
-                break  # boxed in (common in a dense crowd): the scan below would find nothing to step to
+            taken = neighbours_taken(occ, ax, ay)
+            free = enter_of(c) & ~taken
             start = draw16(key, i, moves) & 7
             best = cur
+            best_rate = 0.0
             bd = -1
             side = -1
             # the free neighbours only, from direction ``start`` on, counter-clockwise: ``free`` turned so
@@ -313,10 +261,33 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
                 d = (start + np.int64(popcount64((turned & -turned) - 1))) & 7
                 turned &= turned - 1
                 v = np.float64(flat[u64(here + step_off[d])])
-                better = v < best
+                rate = (cur - v) * per_metre[d]
+                better = rate > best_rate
                 side = d if (v == cur and side < 0) else side
+                best_rate = rate if better else best_rate
                 best = v if better else best
                 bd = d if better else bd
+            if bd < 0 and not tried_swap:
+                # blocked ahead (or boxed in, common in a dense crowd): swap with someone coming the other
+                # way, if anyone is
+                tried_swap = True
+                j, sd, sbest, cost_j = swap_partner(i, ax, ay, place_of(c), enter_of(c) & taken, start, cur, here,
+                                                    flat, step_off, per_metre, key, swap_col, swap_threshold, x, y,
+                                                    kind, state, behaviour, target, swapped, who, fields, field_place,
+                                                    budget)
+                if j >= 0:
+                    moves += 1
+                    ax, ay, c, here, cur = swap_places(i, j, ax, ay, sd, cur, sbest, cost_j, here, step_off, x, y,
+                                                       who, swapped, budget, cells)
+                    if exit_of(c):
+                        flip(occ, ax, ay)
+                        ax = NOWHERE
+                        ay = NOWHERE
+                        state[i] = LEFT
+                        budget[i] = 0.0
+                        left += 1
+                        break
+                    continue
             aside = bd < 0
             if aside:
                 # blocked ahead: step aside along the level line, once per step, when held up long enough
@@ -354,20 +325,28 @@ def walk_range(lo, hi, order, key, x, y, state, behaviour, target, speed, budget
             behaviour[i] = RALLY  # arrived and packed in as far as it goes
         x[i] = ax
         y[i] = ay
-        if budget[i] > cap:
+        if budget[i] >= cap:  # held up (on the map: leaving spends it all): say who stands here, for swaps
+            who[u64(ax), u64(ay)] = i
             budget[i] = cap
     return left
 
 
 @njit(cache=True, parallel=PRANGE_ONLY)
-def step_agents(width, offset, nstrips, first_phase, order_key, nslots, key, x, y, state, behaviour, target,
-                speed, budget, occ, cells, fields, field_place,
-                speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
+def step_agents(plan, nslots, walkers, occ, contacts, ground, walking):
     """Advance every agent by one time step in place, the strips of each parity spread over
-    ``nslots`` threads (see the module docstring); returns how many left the map. (The thread
-    count comes from the caller: numba's ``get_num_threads`` inside a kernel stops it caching.)"""
-    order, strip_ptr = group_by_strip(x, width, offset, nstrips)
-    slot_ptr, slot_strips = plan_slots(strip_ptr, nslots, first_phase)
+    ``nslots`` threads (``sim.core.walk.strips``); returns how many left the map. ``plan`` is the
+    step's :class:`StepPlan`, the other inputs are :func:`walk_range`'s. (The thread count comes
+    from the caller: numba's ``get_num_threads`` inside a kernel stops it caching.)
+
+    The parallel loop hands the tuples on to :func:`walk_range` and writes nothing itself: numba's
+    parfor pass may drop a write, inside the loop, to an array taken out of a tuple (numba issue
+    #7135), never a call's.
+    """
+    contacts.swapped[:] = 0
+    order, strip_ptr = group_by_strip(walkers.x, walking.strip_width, plan.offset, walking.strips)
+    slot_ptr, slot_strips = plan_slots(strip_ptr, nslots, plan.first_phase)
+    order_key = plan.order_key
+    key = plan.key
     # each thread's turns of a phase copied into one run, its strips one after another (strips of
     # one parity are independent, so any sequence of them walks the same): prefetching then
     # reaches across strips, which matters when strips hold only a few agents each; each strip
@@ -387,7 +366,5 @@ def step_agents(width, offset, nstrips, first_phase, order_key, nslots, key, x, 
             m = start[p]
             for k in range(slot_ptr[p], slot_ptr[p + 1]):
                 m = take_strip(order, strip_ptr, slot_strips[k], turns, m, order_key)
-            left += walk_range(start[p], start[p + 1], turns, key, x, y, state, behaviour, target,
-                               speed, budget, occ, cells, fields, field_place,
-                               speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor)
+            left += walk_range(start[p], start[p + 1], turns, key, walkers, occ, contacts, ground, walking)
     return left

@@ -1,102 +1,103 @@
-"""The same step as ``sim.core.movement``, written the ordinary way: one agent at a time, in plain Python.
+"""The same step as ``sim.core.walk.movement``, written the ordinary way: one agent at a time, in plain Python.
 
 It is slow on purpose. It exists to prove the numba engine right (same draws in, same
 arrays out) and to measure the speed-up. Keep it readable rather than clever: if a rule
 changes, change it here first, then make the kernel agree. It shares the kernels' state (the
-occupancy bit grid, read and written a cell at a time through :class:`Occupancy`) and their
+occupancy bit grid, read and written a cell at a time through ``bits.Occupancy``) and their
 random numbers (the plain twins in ``sim.core.counter_rng``), and takes its turns one after
-another in the order the numba engine's strips amount to (``movement.turn_sequence``).
+another in the order the numba engine's strips amount to (``strips.turn_sequence``). It reads
+the map as it is (``engine.Terrain``: floor, places, exits), not the kernels' packed cell table.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
-from .behaviour import (
-    CAUSE_BATON,
-    CAUSE_CRUSH,
-    CAUSE_GAS,
-    CAUSE_PROJECTILE,
-    LAYER_ACTIVE,
-    LAYER_ARRESTING,
-    LAYER_FLEEING,
-    LAYER_POLICE,
-    LAYER_PROTESTERS,
-    N_LAYERS,
-    P_ARREST,
-    P_BACKUP,
-    P_BATON,
-    P_CONTAGION,
-    P_CRUSH,
-    P_FLEE_CONC,
-    P_DOSE_INJURE,
-    P_DT,
-    P_FLEE_TIME,
-    P_GAS_INJURY,
-    P_PROJECTILE,
-    P_PROJECTILE_CAP,
-    P_THRESHOLD,
-)
-from ..activation import FLOOR, is_active_py
-from .bits import DX, DY, PAD
-from ..counter_rng import draw16_py, uniform_py
-from .movement import BUDGET_CAP_CELLS, SQRT2
-from .state import ACTIVE, ARRESTED, FLEEING, INJURED, LEAVE, LEFT, MARCH, NOWHERE, POLICE, QUIET, RALLY
+from .bits import DX, DY, Occupancy
+from ..counter_rng import draw16_py
+from .movement import BUDGET_CAP_CELLS, PER_METRE, SQRT2
+from .state import FLEEING, HOLD, INJURED, LEFT, MARCH, NOWHERE, RALLY
 
 _DX = [int(v) for v in DX]
 _DY = [int(v) for v in DY]
-
-
-class Occupancy:
-    """The kernels' occupancy bit grid (``sim.core.bits``), one cell at a time."""
-
-    def __init__(self, grid: np.ndarray):
-        self.grid = grid
-
-    def _word_bit(self, x: int, y: int) -> tuple[tuple[int, int], int]:
-        column = y + PAD
-        return (x + PAD, column // 64), column % 64
-
-    def taken(self, x: int, y: int) -> bool:
-        word, bit = self._word_bit(x, y)
-        return bool((int(self.grid[word]) >> bit) & 1)
-
-    def set(self, x: int, y: int, taken: bool) -> None:
-        word, bit = self._word_bit(x, y)
-        value = int(self.grid[word])
-        self.grid[word] = np.uint64(value | (1 << bit) if taken else value & ~(1 << bit))
+_PER_METRE = [float(v) for v in PER_METRE]
 
 
 class ReferenceWalker:
-    """Holds the step's shared inputs; ``step_agent`` is one agent's turn."""
+    """Holds the step's shared inputs; ``step_agent`` is one agent's turn. ``agents``: ``state.Walkers``
+    (written in place), ``terrain``: ``engine.Terrain``, ``walking``: ``movement.WalkConstants``."""
 
-    def __init__(self, key, agents, occ, walkable, place_id, is_exit, fields, field_place,
-                 speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor):
-        self.flee_factor = float(flee_factor)
+    def __init__(self, key, agents, occ, contacts, terrain, walking):
         self.key = int(key)
         self.a = agents
         self.occ = Occupancy(occ)
-        self.walkable = walkable
-        self.place_id = place_id
-        self.is_exit = is_exit
-        self.fields = fields
-        self.field_place = field_place
-        self.speed_table = speed_table
-        self.window_r = int(window_r)
-        self.dt = float(dt)
-        self.cell_size = float(cell_size)
-        self.mill_threshold = int(mill_threshold)
-        self.max_moves = int(max_moves)
-        self.nx, self.ny = walkable.shape
+        self.who = contacts.who
+        self.swapped = contacts.swapped
+        self.swap_threshold = int(walking.swap_threshold)
+        self.walkable = terrain.walkable
+        self.place_id = terrain.place_id
+        self.is_exit = terrain.is_exit
+        self.fields = terrain.fields
+        self.field_place = terrain.field_place
+        self.speed_table = walking.speed_table
+        self.window_r = int(walking.window_r)
+        self.dt = float(walking.dt)
+        self.cell_size = float(walking.cell_size)
+        self.mill_threshold = int(walking.mill_threshold)
+        self.max_moves = int(walking.max_moves)
+        self.flee_factor = float(walking.flee_factor)
+        self.nx, self.ny = terrain.walkable.shape
+
+    def can_step(self, x: int, y: int, qx: int, qy: int, d: int) -> bool:
+        """Floor the walls let one step onto from (x, y), taken or not."""
+        if not (0 <= qx < self.nx and 0 <= qy < self.ny) or not self.walkable[qx, qy]:
+            return False
+        return d % 2 == 0 or (bool(self.walkable[qx, y]) and bool(self.walkable[x, qy]))
 
     def can_enter(self, x: int, y: int, qx: int, qy: int, d: int) -> bool:
-        if not (0 <= qx < self.nx and 0 <= qy < self.ny):
-            return False
-        if not self.walkable[qx, qy] or self.occ.taken(qx, qy):
-            return False
-        if d % 2 == 1 and (not self.walkable[qx, y] or not self.walkable[x, qy]):
-            return False
-        return True
+        return self.can_step(x, y, qx, qy, d) and not self.occ.taken(qx, qy)
+
+    def swap_partner(self, i: int, x: int, y: int, t: int, cur: float, start: int):
+        """Whom ``i`` may swap places with, and where: the taken neighbour with the most progress per
+        metre on i's field (ties: the first from ``start``, counter-clockwise), if i can pay for the
+        move and wins the swap chance, and the one there is of i's kind, not holding a line, not hurt,
+        not swapped this step, and either walks, loses nothing by stepping onto i's cell (not higher
+        on its field) and can pay for that, or rallies in the place i's cell is in while i is going
+        elsewhere (it pays nothing). (j, (qx, qy), value, what j pays) or None."""
+        a = self.a
+        field = self.fields[t]
+        best, best_rate, cell = cur, 0.0, None
+        for k in range(8):
+            d = (start + k) % 8
+            qx, qy = x + _DX[d], y + _DY[d]
+            if self.can_step(x, y, qx, qy, d) and self.occ.taken(qx, qy):
+                rate = (cur - float(field[qx, qy])) * _PER_METRE[d]
+                if rate > best_rate:
+                    best, best_rate, cell = float(field[qx, qy]), rate, (qx, qy)
+        if cell is None or a.budget[i] < cur - best or self.draw(i, self.max_moves + 2) >= self.swap_threshold:
+            return None
+        j = int(self.who[cell])
+        if j < 0 or (int(a.x[j]), int(a.y[j])) != cell or self.swapped[j] or a.kind[j] != a.kind[i] \
+                or a.state[j] == INJURED or a.behaviour[j] == HOLD:
+            return None
+        tj = int(a.target[j])
+        if a.behaviour[j] == RALLY:  # people at a rally let those leaving it through
+            rally = int(self.field_place[tj])
+            if tj == t or rally < 0 or int(self.place_id[x, y]) != rally:
+                return None
+            return j, cell, best, 0.0
+        drop_j = float(self.fields[tj][cell]) - float(self.fields[tj][x, y])
+        if not drop_j >= 0.0 or a.budget[j] < drop_j:  # not: a drop from nowhere (inf - inf) is nan
+            return None
+        return j, cell, best, drop_j
+
+    def swap(self, i: int, j: int, x: int, y: int, cell, cur: float, best: float, cost_j: float) -> None:
+        """``i`` and ``j`` trade cells (both stay taken); i pays its field's drop, j ``cost_j``."""
+        a = self.a
+        a.budget[j] -= cost_j
+        a.budget[i] -= cur - best
+        a.x[j], a.y[j] = x, y
+        a.x[i], a.y[i] = cell
+        self.who[x, y] = j
+        self.swapped[j] = 1
 
     def draw(self, i: int, k: int) -> int:
         """Draw ``k`` of agent ``i`` this step: 16 random bits."""
@@ -130,6 +131,7 @@ class ReferenceWalker:
         qx, qy = x + _DX[d], y + _DY[d]
         if self.can_enter(x, y, qx, qy, d) and int(self.place_id[qx, qy]) == place:
             self.move(i, x, y, qx, qy)
+            self.who[qx, qy] = i  # a rally lets those leaving through: say who stands where
 
     def density_around(self, x: int, y: int) -> tuple[int, int]:
         """(other people, floor cells) in the window around (x, y), the cell itself left out."""
@@ -161,18 +163,32 @@ class ReferenceWalker:
         cur = float(field[x, y])
         left = False
         moves = 0
-        for move in range(self.max_moves):
-            start = self.draw(i, move) % 8
-            best, target_cell, aside = cur, None, None
+        tried_swap = False
+        while moves < self.max_moves:
+            start = self.draw(i, moves) % 8
+            best, best_rate, target_cell, aside = cur, 0.0, None, None
             for k in range(8):
                 d = (start + k) % 8
                 qx, qy = x + _DX[d], y + _DY[d]
                 if not self.can_enter(x, y, qx, qy, d):
                     continue
-                if float(field[qx, qy]) < best:
-                    best, target_cell = float(field[qx, qy]), (qx, qy)
+                rate = (cur - float(field[qx, qy])) * _PER_METRE[d]  # progress per metre walked
+                if rate > best_rate:
+                    best, best_rate, target_cell = float(field[qx, qy]), rate, (qx, qy)
                 elif float(field[qx, qy]) == cur and aside is None:
                     aside = d
+            if target_cell is None and not tried_swap:
+                tried_swap = True  # blocked ahead: swap with someone coming the other way, if anyone is
+                partner = self.swap_partner(i, x, y, t, cur, start)
+                if partner is not None:
+                    j, cell, best, cost_j = partner
+                    self.swap(i, j, x, y, cell, cur, best, cost_j)
+                    (x, y), cur = cell, best
+                    moves += 1
+                    if self.leave_if_on_exit(i, x, y):
+                        left = True
+                        break
+                    continue
             if target_cell is None:
                 step_len = self.cell_size * (SQRT2 if aside is not None and aside % 2 == 1 else 1.0)
                 if moves == 0 and aside is not None and a.budget[i] >= BUDGET_CAP_CELLS * self.cell_size:
@@ -193,125 +209,15 @@ class ReferenceWalker:
                 break
         if not left and moves == 0 and a.behaviour[i] == MARCH and goal_place >= 0 and int(self.place_id[x, y]) == goal_place:
             a.behaviour[i] = RALLY  # arrived and packed in as far as it goes
+        if not left and a.budget[i] >= BUDGET_CAP_CELLS * self.cell_size:
+            self.who[x, y] = i  # held up: say who stands here, for swaps
         a.budget[i] = min(a.budget[i], BUDGET_CAP_CELLS * self.cell_size)
         return left
 
 
-def step_agents_reference(sequence, key, agents, occ, walkable, place_id, is_exit, fields, field_place,
-                          speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor) -> int:
+def step_agents_reference(sequence, key, agents, occ, contacts, terrain, walking) -> int:
     """Plain-Python twin of ``movement.step_agents``: the agents of ``sequence`` take their turns one
-    after another; returns how many left the map."""
-    walker = ReferenceWalker(key, agents, occ, walkable, place_id, is_exit, fields, field_place,
-                             speed_table, window_r, dt, cell_size, mill_threshold, max_moves, flee_factor)
+    after another; returns how many left the map. The inputs are :class:`ReferenceWalker`'s."""
+    contacts.swapped[:] = 0
+    walker = ReferenceWalker(key, agents, occ, contacts, terrain, walking)
     return sum(walker.step_agent(int(i)) for i in sequence)
-
-
-def _window_sum(sat, layer: int, gx: int, gy: int, r: int) -> int:
-    x0, y0 = max(gx - r, 0), max(gy - r, 0)
-    x1, y1 = min(gx + r + 1, sat.shape[1] - 1), min(gy + r + 1, sat.shape[2] - 1)
-    return int(sat[layer, x1, y1] - sat[layer, x0, y1] - sat[layer, x1, y0] + sat[layer, x0, y0])
-
-
-def coarse_counts_reference(x, y, kind, state, arresting, factor, cx, cy):
-    """Plain twin of ``behaviour.coarse_counts``: per-layer counts by coarse cell, as summed-area tables."""
-    grid = np.zeros((N_LAYERS, cx, cy), dtype=np.int64)
-    for i in range(len(x)):
-        if x[i] == NOWHERE:
-            continue
-        cell = (int(x[i]) // factor, int(y[i]) // factor)
-        if kind[i] == POLICE:
-            if state[i] != INJURED:
-                grid[(LAYER_POLICE, *cell)] += 1
-                if arresting[i]:
-                    grid[(LAYER_ARRESTING, *cell)] += 1
-            continue
-        if state[i] != INJURED:
-            grid[(LAYER_PROTESTERS, *cell)] += 1
-        if state[i] == ACTIVE:
-            grid[(LAYER_ACTIVE, *cell)] += 1
-        elif state[i] == FLEEING:
-            grid[(LAYER_FLEEING, *cell)] += 1
-    sat = np.zeros((N_LAYERS, cx + 1, cy + 1), dtype=np.int32)
-    sat[:, 1:, 1:] = grid.cumsum(axis=1).cumsum(axis=2)
-    return sat
-
-
-def decide_reference(key, a, occ, gas, gas_factor, sat, coarse_factor, vision_r, arrest_p_table, params,
-                     exit_target, regroup, window_r, crush_count) -> tuple[int, int]:
-    """Plain twin of ``behaviour.decide``, one agent at a time; ``a`` is the AgentArrays."""
-    dt = float(params[P_DT])
-    cells = Occupancy(occ)  # cells off the map are in its padding: nobody stands there
-
-    def u(i: int, k: int) -> float:
-        return uniform_py(key, i, k)
-
-    injured = arrested = 0
-    for i in range(len(a)):
-        x, y = int(a.x[i]), int(a.y[i])
-        if x == NOWHERE or a.state[i] == INJURED:
-            continue
-        gx, gy = x // coarse_factor, y // coarse_factor
-        if a.kind[i] == POLICE:
-            actives = _window_sum(sat, LAYER_ACTIVE, gx, gy, vision_r)
-            if actives > 0:
-                rate = params[P_PROJECTILE] * min(actives, params[P_PROJECTILE_CAP])
-                if u(i, 0) < rate * dt:
-                    a.state[i], a.cause[i] = INJURED, CAUSE_PROJECTILE
-                    injured += 1
-            continue
-
-        here = gas[x // gas_factor, y // gas_factor]
-        a.dose[i] += here * dt
-        s = a.state[i]
-        if a.dose[i] > params[P_DOSE_INJURE] and u(i, 0) < params[P_GAS_INJURY] * dt:
-            a.state[i], a.cause[i] = INJURED, CAUSE_GAS
-            injured += 1
-            continue
-
-        if s in (ACTIVE, FLEEING) and _window_sum(sat, LAYER_ARRESTING, gx, gy, 1) >= params[P_BACKUP]:
-            if u(i, 1) < params[P_ARREST] * dt:
-                a.state[i] = ARRESTED  # leaves its cell after the pass: everyone decides on the same state
-                arrested += 1
-                continue
-            if u(i, 2) < params[P_BATON] * dt:
-                a.state[i], a.cause[i] = INJURED, CAUSE_BATON
-                injured += 1
-                continue
-
-        if s == FLEEING:
-            a.timer[i] -= dt
-            if a.timer[i] <= 0.0 and here <= params[P_FLEE_CONC]:
-                a.state[i] = QUIET
-                a.timer[i] = -params[P_FLEE_TIME]
-                if regroup:
-                    a.behaviour[i], a.target[i] = RALLY, a.home[i]
-                continue
-            others = sum(1 for wx in range(x - window_r, x + window_r + 1)
-                         for wy in range(y - window_r, y + window_r + 1)
-                         if cells.taken(wx, wy) and (wx, wy) != (x, y))
-            if others >= crush_count and u(i, 3) < params[P_CRUSH] * dt:
-                a.state[i], a.cause[i] = INJURED, CAUSE_CRUSH
-                injured += 1
-            continue
-
-        flee = here > params[P_FLEE_CONC]
-        if a.timer[i] < 0.0:
-            a.timer[i] = min(0.0, a.timer[i] + dt)
-        elif not flee:
-            people = _window_sum(sat, LAYER_PROTESTERS, gx, gy, vision_r)
-            fleeing = _window_sum(sat, LAYER_FLEEING, gx, gy, vision_r)
-            flee = fleeing > 0 and u(i, 4) < params[P_CONTAGION] * dt * fleeing / people
-        if flee:
-            a.state[i], a.timer[i] = FLEEING, params[P_FLEE_TIME]
-            a.behaviour[i], a.target[i] = LEAVE, exit_target
-            continue
-
-        cops = _window_sum(sat, LAYER_POLICE, gx, gy, vision_r)
-        actives = _window_sum(sat, LAYER_ACTIVE, gx, gy, vision_r) + (0 if s == ACTIVE else 1)
-        active = is_active_py(a.grievance[i], a.risk[i], cops, actives, arrest_p_table, params[P_THRESHOLD], FLOOR)
-        a.state[i] = ACTIVE if active else QUIET
-    for i in range(len(a)):
-        if a.state[i] == ARRESTED and a.x[i] != NOWHERE:
-            cells.set(int(a.x[i]), int(a.y[i]), False)
-            a.x[i] = a.y[i] = NOWHERE
-    return injured, arrested

@@ -1,0 +1,78 @@
+"""The walking models the suite measures: today the grid model; a continuous one can join the list.
+
+A walking model is named once here with how a scenario is switched to it (key paths set with
+``Scenario.with_values``) and how the positions of its walkers are read in metres. Every case runs
+for every model in :data:`WALKING_MODELS`, through the public model API only (``ProtestModel``,
+``model.step()``, ``model.arrays``), so the suite measures whatever the model does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ..config import suggest
+from ..core.walk.state import LEFT, NOWHERE, PROTESTER
+from ..errors import ScenarioError
+
+
+def grid_positions(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices and positions (m, cell centres) of the walkers on the map of a grid model."""
+    a = model.arrays
+    ids = np.flatnonzero((a.x != NOWHERE) & (a.kind == PROTESTER))
+    cell = model.gridmap.cell_size
+    return ids, (a.x[ids] + 0.5) * cell, (a.y[ids] + 0.5) * cell
+
+
+@dataclass(frozen=True)
+class WalkingModel:
+    """One walking model: its name, the scenario keys that select it, how its walkers are read."""
+
+    name: str
+    description: str
+    overrides: dict = field(default_factory=dict)  # key path -> value, applied with Scenario.with_values
+    positions: Callable = grid_positions  # model -> (agent indices, x_m, y_m) of the walkers on the map
+
+    def scenario(self, scenario):
+        """``scenario`` switched to this walking model."""
+        return scenario.with_values(self.overrides) if self.overrides else scenario
+
+    def build(self, scenario, *, seed: int, engine: str = "numba"):
+        """A ``ProtestModel`` of ``scenario`` on this walking model."""
+        from ..protest.model import ProtestModel
+
+        return ProtestModel(self.scenario(scenario), engine=engine, seed=seed)
+
+    @staticmethod
+    def left(model) -> np.ndarray:
+        """Bool per agent: has left the map (walked out through an exit)."""
+        return model.arrays.state == LEFT
+
+    @staticmethod
+    def group_names(model) -> tuple[str, ...]:
+        return tuple(model.group_names)
+
+    @staticmethod
+    def groups(model) -> np.ndarray:
+        """The crowd index of every agent (into :meth:`group_names`)."""
+        return np.asarray(model.arrays.group)
+
+    @staticmethod
+    def free_speeds(model) -> np.ndarray:
+        """Every agent's free walking speed (m/s) as the model drew it."""
+        return np.asarray(model.arrays.speed, dtype=np.float64)
+
+
+WALKING_MODELS: tuple[WalkingModel, ...] = (
+    WalkingModel("grid", "cellular automaton on the scenario's grid of cells (sim.core.walk), the default"),
+)
+
+
+def walking_model(name: str) -> WalkingModel:
+    for m in WALKING_MODELS:
+        if m.name == name:
+            return m
+    names = [m.name for m in WALKING_MODELS]
+    raise ScenarioError(f"unknown walking model {name!r}{suggest(name, names)}")
