@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true",
                      help="replace an earlier run in that folder (a folder holding anything else is never replaced)")
     run.add_argument("--quiet", action="store_true", help="print nothing: no progress bar, no headline at the end")
+    run.add_argument("--trajectories", type=_positive_float, nargs="?", const=1.0, metavar="EVERY_S",
+                     help="also write trajectories.parquet: everyone's position every EVERY_S seconds (default 1; "
+                          "the scenario's [output] trajectories_every_s)")
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario or sweep files")
@@ -146,7 +149,7 @@ def cmd_run(args) -> int:
     started = time.perf_counter()
     scenario = load_scenario(args.scenario)
     outcome = run_to_folder(scenario, seed=args.seed, duration_s=args.duration, engine=args.engine, out=args.out,
-                            progress=not args.quiet, force=args.force)
+                            progress=not args.quiet, force=args.force, trajectories_every_s=args.trajectories)
     if not args.quiet:
         print(kind_of(scenario).headline(outcome, time.perf_counter() - started))
     return 0

@@ -15,10 +15,10 @@ LAYERS = (
     ("foundation", ("sim.errors", "sim.config", "sim.atomic", "sim.gc_pause", "sim.provenance", "sim.figures",
                     "sim.resources", "sim.caches")),
     ("engines and maps", ("sim.core", "sim.geo")),
-    ("run folders", ("sim.results", "sim.schema", "sim.headlines", "sim.stepping")),
+    ("run folders", ("sim.results", "sim.schema", "sim.headlines", "sim.stepping", "sim.traj")),
     ("models", ("sim.protest", "sim.epstein")),
     ("registry", ("sim.kinds",)),
-    ("applications", ("sim.run", "sim.viz", "sim.verify")),
+    ("applications", ("sim.run", "sim.viz", "sim.verify", "sim.analysis")),
     ("entry points", ("sim.cli", "sim.__main__", "sim")),
 )
 
