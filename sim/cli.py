@@ -1,4 +1,4 @@
-"""``protest-sim``: run, validate, batch, watch, verify and draw scenarios from the shell.
+"""``protest-sim``: run, validate, batch, watch, verify and draw scenarios, analyse runs, from the shell.
 
 User mistakes (a bad scenario, an unknown map) print one line and exit with status 2; only
 bugs give a traceback.
@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import gc_pause
+from . import cli_analysis, gc_pause
 from .core import ENGINES
 from .errors import ScenarioError
 
@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     draw.add_argument("--out", type=Path, help="import: folder for NAME.json and NAME.png (default: maps)")
     draw.add_argument("--title", help="import: the map's title, on its picture (default: NAME and the file's name)")
     draw.add_argument("--cell-size", type=_positive_float, default=0.5, help="metres per cell (default 0.5)")
+    cli_analysis.add_commands(sub, _positive_float, _positive_int)
     return parser
 
 
@@ -304,7 +305,7 @@ def _map_import(args) -> int:
 
 
 COMMANDS = {"run": cmd_run, "validate": cmd_validate, "batch": cmd_batch, "viz": cmd_viz, "verify": cmd_verify,
-            "map": cmd_map}
+            "map": cmd_map, **cli_analysis.COMMANDS}
 
 
 def _glue_box(argv: list[str]) -> list[str]:

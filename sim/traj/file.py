@@ -48,7 +48,7 @@ class TrajectoryWriter:
         schema = SCHEMA.with_metadata({META_KEY: json.dumps(self.meta).encode()})
         self._writer = pq.ParquetWriter(self.path, schema, compression="zstd", compression_level=1,
                                         use_dictionary=["kind", "state", "cause", "time_s", "frame"],
-                                        use_byte_stream_split=["x_m", "y_m"], write_statistics=["frame", "time_s"])
+                                        use_byte_stream_split=["x_m", "y_m"], write_statistics=["frame", "time_s", "x_m", "y_m"])
         self._schema = schema
         self._rows = rows_per_group
         self._parts: list[tuple] = []

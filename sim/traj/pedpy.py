@@ -44,3 +44,30 @@ def run_trajectory_data(path, *, kinds=("protester",), frames: tuple[int, int] |
 
     rows = read(path, columns=["frame", "id", "x_m", "y_m", "kind"], kinds=kinds, frames=frames)
     return trajectory_data(rows, 1.0 / float(read_meta(path)["every_s"]))
+
+
+def write_txt(trajectories, out, *, kinds=("protester",)):
+    """``trajectories.parquet`` as the plain text PedPy's ``load_trajectory`` reads (``id frame x y``,
+    metres, the frame rate in the header), row group by row group, written atomically."""
+    from pathlib import Path
+
+    import numpy as np
+    import pyarrow.parquet as pq
+
+    from ..atomic import write_file
+    from .file import read_meta
+
+    trajectories = Path(trajectories)
+    fps = 1.0 / float(read_meta(trajectories)["every_s"])
+
+    def write(fh) -> None:
+        fh.write(f"# framerate: {fps!r}\n# protest-sim trajectories ({', '.join(kinds)}), "
+                 "x/m y/m from the map's south-west corner\n# id frame x/m y/m\n".encode())
+        parquet = pq.ParquetFile(trajectories)
+        for g in range(parquet.num_row_groups):
+            t = parquet.read_row_group(g, columns=["id", "frame", "kind", "x_m", "y_m"]).to_pandas()
+            t = t[t["kind"].astype(str).isin(kinds)]
+            np.savetxt(fh, np.column_stack([t["id"], t["frame"], t["x_m"], t["y_m"]]), fmt="%d %d %.3f %.3f")
+
+    write_file(out, write)
+    return Path(out)
