@@ -68,8 +68,9 @@ def plot_cause(table, cause: str, gridmap, path, *, cell_m: float, points: dict)
 
 def plot_compare(table, a: int, b: int, gridmap, path, *, cell_m: float, points: dict) -> None:
     rows = table[(table["cause"] == ANY) & (table["side"] == "protesters")]
-    ra, rb = rows[rows["point"] == a].set_index(["ix", "iy"]), rows[rows["point"] == b].set_index(["ix", "iy"])
-    both = ra[["p"]].join(rb[["p"]], how="outer", lsuffix="_a", rsuffix="_b").fillna(0.0).reset_index()
+    ra, rb = rows[rows["point"] == a], rows[rows["point"] == b]
+    both = ra[["ix", "iy", "p"]].merge(rb[["ix", "iy", "p"]], on=["ix", "iy"], how="outer",
+                                       suffixes=("_a", "_b")).fillna(0.0)
     both["diff"] = both["p_b"] - both["p_a"]
     fig = new_figure(16, 5.4)
     axes = fig.subplots(1, 3)
