@@ -3,6 +3,8 @@ diagram. Matplotlib figures without pyplot (``sim.figures``); results are data f
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import pandas as pd
 from matplotlib import colormaps
@@ -39,7 +41,7 @@ def map_panel(ax, gridmap, image, extent, *, cmap="inferno_r", vmin=None, vmax=N
     w, h = gridmap.size_m
     ax.set_xlim(max(0, extent[0] - margin_m), min(w, extent[1] + margin_m))
     ax.set_ylim(max(0, extent[2] - margin_m), min(h, extent[3] + margin_m))
-    ax.set_title(label, fontsize=9)
+    ax.set_title(textwrap.fill(label, 60), fontsize=8)
     ax.set_xlabel("m east")
     ax.set_ylabel("m north")
     return shown
@@ -63,6 +65,11 @@ def plot_density_maps(maps: pd.DataFrame, gridmap, path, *, grid_m: float, origi
         full = cell_image(maps, "density_max", cell_m=grid_m, origin=origin)[1]
         shown = map_panel(ax, gridmap, image, full, cmap=cmap, vmin=0, label=label, picture=picture, areas=areas)
         fig.colorbar(shown, ax=ax, shrink=0.7)
+        if not (maps[column] > 0).any():
+            most = 1.0 / gridmap.cell_size ** 2
+            ax.text(0.5, 0.02, f"never: one person per {gridmap.cell_size:g} m cell is {most:g} persons/m\u00b2 at most",
+                    transform=ax.transAxes, ha="center", fontsize=7, zorder=9,
+                    bbox={"fc": "white", "ec": "none", "alpha": 0.8})
     fig.suptitle(f"{title}: {grid_m:g} m cells, classic density (PedPy)", fontsize=10)
     save(fig, path)
 

@@ -78,6 +78,8 @@ def collect(batch_dir: Path, cell_m: float) -> tuple[dict, list[str], float]:
         else {}
     parameters = [c for c in info.get("parameters", []) if c in runs.columns] or \
         [c for c in runs.columns if c not in fixed and "." in c and c not in info.get("metrics", [])]
+    varied = [p for p in parameters if runs[p].astype(str).nunique() > 1]
+    parameters = varied or parameters
     points: dict[int, dict] = {}
     missing, sizes = [], set()
     for _, row in runs[runs["status"] == "complete"].iterrows():
