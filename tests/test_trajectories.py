@@ -165,3 +165,23 @@ def test_harm_cells_count_each_injury_once_and_never_more_than_came(frames):
         hurt |= {r[0] for r in rows if r[4] == STATES.index("injured") and r[5] >= 0}
     assert cells.injured.sum() == len(hurt)
     assert (cells.injured.sum(axis=1) <= cells.visits).all()
+
+
+def test_an_interrupted_run_keeps_its_trajectories_in_the_partial_folder(tmp_path, monkeypatch):
+    from sim.protest.recording import Recorder
+
+    original = Recorder.__call__
+
+    def interrupt(self, model):
+        if model.time_s >= 30:
+            raise KeyboardInterrupt
+        original(self, model)
+
+    monkeypatch.setattr(Recorder, "__call__", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        run(EXAMPLES / "pursuit.toml", out=tmp_path / "cut", progress=False, trajectories_every_s=1.0)
+    partial = tmp_path / "cut.partial"
+    assert json.loads((partial / "summary.json").read_text())["status"] == "interrupted"
+    t = read(partial / "trajectories.parquet")
+    assert t["frame"].max() == 29 and not (tmp_path / "cut").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["cut.partial"]  # no staging folder left

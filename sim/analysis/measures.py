@@ -82,8 +82,10 @@ def measure_area(area, rows: pd.DataFrame, *, stride: int, every_s: float, frame
     density = pp.compute_classic_density(traj_data=data, measurement_area=measurement).set_index("frame")["density"]
     speeds = pp.compute_individual_speed(traj_data=data, frame_step=1,
                                          speed_calculation=pp.SpeedCalculation.BORDER_SINGLE_SIDED)
-    moving = near.merge(speeds[["id", "frame"]], on=["id", "frame"])
-    mean_speed = pp.compute_mean_speed_per_frame(traj_data=trajectory_data(moving, rate), individual_speed=speeds,
+    moving = data  # a person seen on one analysis frame only has no speed: counted, not measured
+    if len(speeds) < len(near):
+        moving = trajectory_data(near.merge(speeds[["id", "frame"]], on=["id", "frame"]), rate)
+    mean_speed = pp.compute_mean_speed_per_frame(traj_data=moving, individual_speed=speeds,
                                                  measurement_area=measurement).set_index("frame")["speed"]
     k = frames // stride
     out["density_classic"] = density.reindex(k).fillna(0.0).to_numpy()

@@ -15,6 +15,7 @@ interval, the cell size and the map's name, so a reader needs nothing else.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,9 @@ class TrajectoryWriter:
 
     ``meta``: what a reader needs besides the rows (``every_s``, ``cell_size``, ``map``); stored
     as JSON in the file's metadata. Frames must come in order; :meth:`close` writes the rest.
+    Encoding and compressing a group (about 0.1 s per million rows) happens on a thread of its
+    own (pyarrow lets go of the GIL), so a run goes on stepping meanwhile; at most one group
+    waits for it, so memory holds two groups at most.
     """
 
     def __init__(self, path, meta: dict, *, rows_per_group: int = ROWS_PER_GROUP) -> None:
@@ -57,13 +61,15 @@ class TrajectoryWriter:
         self.frames = 0
         self._dicts = {name: pa.array(values, pa.string()) for name, values in
                        (("kind", KINDS), ("state", STATES), ("cause", CAUSES))}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trajectories")
+        self._pending = None  # the group being written
 
     def add(self, time_s: float, frame: int, ids: np.ndarray, kind: np.ndarray, x_m: np.ndarray, y_m: np.ndarray,
             state: np.ndarray, cause: np.ndarray) -> None:
         """One frame: per row the id, codes into KINDS and STATES, positions in metres, and a code into
         CAUSES (-1: none)."""
         n = int(ids.size)
-        self._parts.append((float(time_s), int(frame), ids.astype(np.int32), kind.astype(np.int8),
+        self._parts.append((float(time_s), int(frame), ids.astype(np.int32, copy=False), kind.astype(np.int8, copy=False),
                             x_m.astype(np.float32), y_m.astype(np.float32), state.astype(np.int8),
                             cause.astype(np.int8)))
         self._waiting += n
@@ -76,6 +82,15 @@ class TrajectoryWriter:
         if not self._parts:
             return
         parts, self._parts, self._waiting = self._parts, [], 0
+        self._wait()
+        self._pending = self._pool.submit(self._write, parts)
+
+    def _wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()  # a failed write raises here
+
+    def _write(self, parts: list[tuple]) -> None:
         sizes = [p[2].size for p in parts]
         cause = np.concatenate([p[7] for p in parts])
         arrays = [
@@ -93,9 +108,13 @@ class TrajectoryWriter:
     def close(self) -> Path:
         """Write what waits and close the file; returns its path."""
         if self._writer is not None:
-            self._flush()
-            self._writer.close()
-            self._writer = None
+            try:
+                self._flush()
+                self._wait()
+            finally:
+                self._pool.shutdown(wait=True)
+                self._writer.close()
+                self._writer = None
         return self.path
 
 
