@@ -33,7 +33,7 @@ def run(quick: bool) -> dict:
     from sim.analysis.analyze import analyze
 
     scenario = load_scenario(SCENARIO)
-    duration = 120.0 if quick else None
+    duration = 60.0 if quick else None
     order = [None, 1.0] if quick else [None, 1.0, 1.0, None]
     walls: dict[str, list] = {"without": [], "with": []}
     stepping: dict[str, list] = {"without": [], "with": []}

@@ -35,7 +35,8 @@ def scenario_places(scenario, gridmap) -> list[str]:
 
 def place_area(gridmap, name: str) -> Area:
     if name not in gridmap.places:
-        raise ScenarioError(f"unknown area {name!r}: not a place of the map {gridmap.name}{suggest(name, gridmap.places)}"
+        raise ScenarioError(f"unknown area {name!r}: not a place of the map {gridmap.name}"
+                            f"{suggest(name, gridmap.places)}"
                             " (or give a polygon in metres: \"x,y;x,y;x,y\")", path="--area")
     polygon = largest_part(mask_polygon(gridmap.place_mask(name), gridmap.cell_size))
     return Area(name, polygon, True)

@@ -67,7 +67,8 @@ def plot_density_maps(maps: pd.DataFrame, gridmap, path, *, grid_m: float, origi
         fig.colorbar(shown, ax=ax, shrink=0.7)
         if not (maps[column] > 0).any():
             most = 1.0 / gridmap.cell_size ** 2
-            ax.text(0.5, 0.02, f"never: one person per {gridmap.cell_size:g} m cell is {most:g} persons/m\u00b2 at most",
+            ax.text(0.5, 0.02, f"never: one person per {gridmap.cell_size:g} m cell is {most:g} persons/m\u00b2 "
+                    "at most",
                     transform=ax.transAxes, ha="center", fontsize=7, zorder=9,
                     bbox={"fc": "white", "ec": "none", "alpha": 0.8})
     fig.suptitle(f"{title}: {grid_m:g} m cells, classic density (PedPy)", fontsize=10)

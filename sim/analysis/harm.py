@@ -71,7 +71,8 @@ def collect(batch_dir: Path, cell_m: float) -> tuple[dict, list[str], float]:
     """Per point: its label and each complete run's cells; the sweep's parameters; the cell size."""
     table_path = batch_dir / "runs.parquet"
     if not table_path.is_file():
-        raise ScenarioError(f"{batch_dir} is not a batch folder (no runs.parquet): give a folder protest-sim batch wrote")
+        raise ScenarioError(f"{batch_dir} is not a batch folder (no runs.parquet): give a folder protest-sim "
+                            "batch wrote")
     runs = pd.read_parquet(table_path)
     fixed = {"run_id", "point", "replicate", "seed", "status", "error", "wall_seconds", "run_dir"}
     info = json.loads((batch_dir / "batch.json").read_text(encoding="utf-8")) if (batch_dir / "batch.json").is_file() \

@@ -48,7 +48,8 @@ def plot_cause(table, cause: str, gridmap, path, *, cell_m: float, points: dict)
     vmax = max(float(rows["p"].max()) if len(rows) else 0.0, 1e-6)
     picture = map_image(gridmap)
     visited = table[(table["side"] == side) & (table["cause"] == ANY)]
-    extent = cell_image(visited, "p", cell_m=cell_m)[1] if len(visited) else (0, *gridmap.size_m[:1], 0, gridmap.size_m[1])
+    width, height = gridmap.size_m
+    extent = cell_image(visited, "p", cell_m=cell_m)[1] if len(visited) else (0.0, width, 0.0, height)
     for ax, point in zip(axes, shown):
         mine = rows[rows["point"] == point]
         hurt = mine[mine["injured"] > 0]

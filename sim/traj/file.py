@@ -52,7 +52,8 @@ class TrajectoryWriter:
         schema = SCHEMA.with_metadata({META_KEY: json.dumps(self.meta).encode()})
         self._writer = pq.ParquetWriter(self.path, schema, compression="zstd", compression_level=1,
                                         use_dictionary=["kind", "state", "cause", "time_s", "frame"],
-                                        use_byte_stream_split=["x_m", "y_m"], write_statistics=["frame", "time_s", "x_m", "y_m"])
+                                        use_byte_stream_split=["x_m", "y_m"],
+                                        write_statistics=["frame", "time_s", "x_m", "y_m"])
         self._schema = schema
         self._rows = rows_per_group
         self._parts: list[tuple] = []
@@ -69,9 +70,9 @@ class TrajectoryWriter:
         """One frame: per row the id, codes into KINDS and STATES, positions in metres, and a code into
         CAUSES (-1: none)."""
         n = int(ids.size)
-        self._parts.append((float(time_s), int(frame), ids.astype(np.int32, copy=False), kind.astype(np.int8, copy=False),
-                            x_m.astype(np.float32), y_m.astype(np.float32), state.astype(np.int8),
-                            cause.astype(np.int8)))
+        self._parts.append((float(time_s), int(frame), ids.astype(np.int32, copy=False),
+                            kind.astype(np.int8, copy=False), x_m.astype(np.float32), y_m.astype(np.float32),
+                            state.astype(np.int8, copy=False), cause.astype(np.int8, copy=False)))
         self._waiting += n
         self.rows += n
         self.frames += 1
