@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim.analysis.run_folder import open_run
 from sim.kinds import load_scenario
 from sim.protest.harm_cells import HarmCells
 from sim.protest.outputs import DICTIONARY
@@ -132,7 +133,8 @@ def test_exports_open_in_pedpy_as_jupedsim_sqlite_and_as_text(runs, tmp_path):
     t = read(runs["traj"] / "trajectories.parquet")
     assert len(data.data) == len(t) and data.frame_rate == 1.0
     floor = pp.load_walkable_area_from_jupedsim_sqlite(trajectory_file=tmp_path / "t.sqlite")
-    assert floor.polygon.area == pytest.approx(read_run(runs["traj"]).summary["cell_size"] ** 2 * 4 * 49 + 0, rel=0.5)
+    gridmap = open_run(runs["traj"]).gridmap
+    assert floor.polygon.area == pytest.approx(gridmap.walkable.sum() * gridmap.cell_size ** 2)
     assert main(["export", str(runs["traj"]), "--to", "pedpy", "--out", str(tmp_path / "t.txt")]) == 0
     text = pp.load_trajectory(trajectory_file=tmp_path / "t.txt")
     assert len(text.data) == int((t["kind"] == "protester").sum()) and text.frame_rate == 1.0

@@ -60,8 +60,9 @@ def analyze(run_dir, *, areas: list[str] | None = None, stride: int | None = Non
     maps = density_maps(path, every, stride=stride, grid_m=grid_m)
     t_maps = time.perf_counter()
     title = f"{run.summary.get('scenario', run.scenario.name)} (seed {run.summary.get('seed', run.scenario.seed)})"
-    origin = (float(np.floor(maps["x_m"].min() / grid_m) * grid_m - maps["ix"].min() * grid_m),
-              float(np.floor(maps["y_m"].min() / grid_m) * grid_m - maps["iy"].min() * grid_m)) if len(maps) else (0, 0)
+    # where the maps' cell (0, 0) starts: x_m = x0 + (ix + 0.5) * grid_m
+    origin = ((float(maps["x_m"].iloc[0] - (maps["ix"].iloc[0] + 0.5) * grid_m),
+               float(maps["y_m"].iloc[0] - (maps["iy"].iloc[0] + 0.5) * grid_m)) if len(maps) else (0.0, 0.0))
     about = {
         "run": str(run.path), "trajectory_frames": frames_total, "frame_interval_s": every,
         "analysis_stride_frames": stride, "analysis_interval_s": stride * every,

@@ -100,9 +100,3 @@ def _fit(array: np.ndarray, shape) -> np.ndarray:
     out[..., :nx, :ny] = array[..., :nx, :ny]
     return out
 
-
-def grid_image(maps: pd.DataFrame, column: str, *, grid_m: float, origin: tuple[float, float], shape) -> np.ndarray:
-    """``maps[column]`` back on its grid ``[x, y]``, NaN where nobody stood."""
-    image = np.full(shape, np.nan)
-    image[maps["ix"].to_numpy(), maps["iy"].to_numpy()] = maps[column].to_numpy()
-    return image
