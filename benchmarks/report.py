@@ -92,6 +92,8 @@ def table(report: dict) -> str:
         loads = "; ".join(f"{b['cached_load_s']:.2f} s" for _, b in boxes)
         lines.append(f"| map import from OpenStreetMap, 0.5 m cells: {'; '.join(label for label, _ in boxes)} | "
                      f"{imports} (from the cache: {loads}) |")
+    if "trajectories" in cases:
+        lines.append(trajectories_row(cases["trajectories"]))
     if "viz_frames" in cases:
         c = cases["viz_frames"]
         lines.append(f"| browser view, {c['protesters_on_map']:,} protesters ({c['moment']}) | "
@@ -107,3 +109,10 @@ def update_readme(report: dict, readme: Path) -> None:
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     readme.write_text(text)
+
+
+def trajectories_row(c: dict) -> str:
+    return (f"| trajectories every second, 5 October scenario ({c['rows'] / 1e6:.0f} M agent-frames) | "
+            f"+{100 * c['overhead_share']:.0f}% wall time ({c['wall_without_s']:.0f} s without, "
+            f"{c['wall_with_s']:.0f} s with); {c['bytes_per_agent_frame']:.2f} bytes per agent-frame "
+            f"({c['file_bytes'] / 1e6:.0f} MB); analyze {c['analyze_s']:.0f} s |")

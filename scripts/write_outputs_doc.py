@@ -31,6 +31,9 @@ INTRO = """\
 | `scenario.toml` | the scenario as it ran, defaults filled in |
 | `manifest.json` | versions, seed, engine, wall time, commit |
 | `figures/` | protest: `timeline.png`, `injuries.png`, `density.png`; Epstein: `counts.png`, `grid.png` |
+| `trajectories.parquet` | protest, only with `--trajectories` or `[output] trajectories_every_s`: everyone's position every few seconds, in map metres |
+| `harm_cells.parquet` | protest, only with `[output] harm_cells = true`: per map cell, visits and injuries by cause (the input of `protest-sim harm`) |
+| `analysis/` | only after `protest-sim analyze RUN_DIR`: PedPy's densities, speeds and flows (its `about.json` says how) |
 
 Protesters and police are always counted apart: a column or key names its side (`protesters_quiet`,
 `police_injured`, `final_counts.police.on_duty`). Types: `number` (a float), `integer`, `text`, `clock`

@@ -1,4 +1,4 @@
-"""``protest-sim``: run, validate, batch, analyse, calibrate, watch, verify and draw scenarios from the shell.
+"""``protest-sim``: run, validate, batch, watch, verify and draw scenarios; screen and calibrate them; analyse runs.
 
 User mistakes (a bad scenario, an unknown map) print one line and exit with status 2; only
 bugs give a traceback.
@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import gc_pause
+from . import cli_analysis, gc_pause
 from .core import ENGINES
 from .cli_map import cmd_map
 from .errors import ScenarioError
@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true",
                      help="replace an earlier run in that folder (a folder holding anything else is never replaced)")
     run.add_argument("--quiet", action="store_true", help="print nothing: no progress bar, no headline at the end")
+    run.add_argument("--trajectories", type=_positive_float, nargs="?", const=1.0, metavar="EVERY_S",
+                     help="also write trajectories.parquet: everyone's position every EVERY_S seconds (default 1; "
+                          "the scenario's [output] trajectories_every_s)")
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario, sweep, sensitivity or calibration files")
@@ -149,6 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     draw.add_argument("--out", type=Path, help="import: folder for NAME.json and NAME.png (default: maps)")
     draw.add_argument("--title", help="import: the map's title, on its picture (default: NAME and the file's name)")
     draw.add_argument("--cell-size", type=_positive_float, default=0.5, help="metres per cell (default 0.5)")
+    cli_analysis.add_commands(sub, _positive_float, _positive_int)
     return parser
 
 
@@ -160,7 +164,7 @@ def cmd_run(args) -> int:
     started = time.perf_counter()
     scenario = load_scenario(args.scenario)
     outcome = run_to_folder(scenario, seed=args.seed, duration_s=args.duration, engine=args.engine, out=args.out,
-                            progress=not args.quiet, force=args.force)
+                            progress=not args.quiet, force=args.force, trajectories_every_s=args.trajectories)
     if not args.quiet:
         print(kind_of(scenario).headline(outcome, time.perf_counter() - started))
     return 0
@@ -223,7 +227,7 @@ def cmd_batch(args) -> int:
     return 0 if info["pending"] == 0 and info["failed"] == 0 else 1
 
 
-def cmd_analysis(args) -> int:
+def cmd_sensitivity_or_calibrate(args) -> int:
     """``sensitivity`` and ``calibrate``: the spec checked whole, then run (or completed)."""
     from .run.executors import local_scheduler
 
@@ -284,8 +288,8 @@ def cmd_verify(args) -> int:
     return 0 if all_pass(table) else 1
 
 
-COMMANDS = {"run": cmd_run, "validate": cmd_validate, "batch": cmd_batch, "sensitivity": cmd_analysis,
-            "calibrate": cmd_analysis, "viz": cmd_viz, "verify": cmd_verify, "map": cmd_map}
+COMMANDS = {"run": cmd_run, "validate": cmd_validate, "batch": cmd_batch, "sensitivity": cmd_sensitivity_or_calibrate,
+            "calibrate": cmd_sensitivity_or_calibrate, "viz": cmd_viz, "verify": cmd_verify, "map": cmd_map, **cli_analysis.COMMANDS}
 
 
 def _glue_box(argv: list[str]) -> list[str]:

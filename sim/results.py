@@ -180,8 +180,12 @@ def write_json(path, data) -> None:
 # --- writing ------------------------------------------------------------------------------------
 def write_run(out_dir, *, summary: dict, timeseries: pd.DataFrame, events: pd.DataFrame | list[dict],
               scenario_toml: str, manifest: dict, figures: Figures | None = None, schema: dict | None = None,
-              overwrite: bool = True) -> Path:
+              overwrite: bool = True, attachments: dict[str, Path] | None = None) -> Path:
     """Write a complete run folder at ``out_dir`` atomically; returns its path.
+
+    ``attachments``: files written while the run went (``trajectories.parquet``), {name: where it
+    is now} on the same file system; moved in, not copied, and moved back if the folder cannot be
+    published, so a second attempt (the ``.partial`` folder) still has them.
 
     ``summary["status"]`` defaults to ``"complete"``. ``schema`` (``sim.schema.run_schema``) goes to
     ``schema.json``. ``figures`` maps a name to a callable
@@ -203,9 +207,12 @@ def write_run(out_dir, *, summary: dict, timeseries: pd.DataFrame, events: pd.Da
     tmp = new_temp_folder(out)
     try:
         _fill(tmp, summary=summary, timeseries=timeseries, events=events, scenario_toml=scenario_toml,
-              manifest=manifest, figures=figures, schema=schema)
+              manifest=manifest, figures=figures, schema=schema, attachments=attachments or {})
         publish_folder(tmp, out, replace=overwrite, replaceable=_replaceable)
     except BaseException:
+        for name, origin in (attachments or {}).items():
+            if (tmp / name).is_file() and not origin.exists():
+                os.replace(tmp / name, origin)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
@@ -224,7 +231,7 @@ def partial_path(out_dir) -> Path:
 
 def write_partial(out_dir, *, summary: dict, timeseries: pd.DataFrame, events: pd.DataFrame | list[dict],
                   scenario_toml: str, manifest: dict, figures: Figures | None = None,
-                  schema: dict | None = None) -> Path:
+                  schema: dict | None = None, attachments: dict[str, Path] | None = None) -> Path:
     """What an interrupted run computed, in ``<out_dir>.partial`` with ``status: interrupted``.
 
     Same files as :func:`write_run` (written the same atomic way), never complete-looking. If a
@@ -232,7 +239,8 @@ def write_partial(out_dir, *, summary: dict, timeseries: pd.DataFrame, events: p
     ``summary["figures_error"]``): the data matter more than the pictures.
     """
     target = partial_path(out_dir)
-    data = dict(timeseries=timeseries, events=events, scenario_toml=scenario_toml, manifest=manifest, schema=schema)
+    data = dict(timeseries=timeseries, events=events, scenario_toml=scenario_toml, manifest=manifest, schema=schema,
+                attachments=attachments)
     summary = {**summary, "status": "interrupted"}
     try:
         return write_run(target, summary=summary, figures=figures, **data)
@@ -277,7 +285,8 @@ def _check_timeseries(ts) -> pd.DataFrame:
     return ts.reset_index(drop=True)
 
 
-def _fill(folder: Path, *, summary, timeseries, events, scenario_toml, manifest, figures, schema) -> None:
+def _fill(folder: Path, *, summary, timeseries, events, scenario_toml, manifest, figures, schema,
+          attachments: dict[str, Path]) -> None:
     timeseries.to_parquet(folder / "timeseries.parquet", index=False)
     events.to_csv(folder / "events.csv", index=False)
     (folder / "scenario.toml").write_text(scenario_toml, encoding="utf-8")
@@ -290,6 +299,10 @@ def _fill(folder: Path, *, summary, timeseries, events, scenario_toml, manifest,
             if not name or "/" in name or "\\" in name or name.startswith("."):
                 raise ValueError(f"bad figure name {name!r}")
             draw(folder / "figures" / (name if name.endswith(".png") else f"{name}.png"))
+    for name, origin in attachments.items():  # after the figures, the likeliest failure
+        if not name or "/" in name or name in DATA_FILES or name in ("summary.json", SCHEMA_FILE):
+            raise ValueError(f"bad attachment name {name!r}")
+        os.replace(origin, folder / name)
     fsync_tree(folder)
     write_json(folder / "summary.json", summary)  # last: its presence marks a complete folder
 

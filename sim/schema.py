@@ -131,13 +131,16 @@ def _described(entry: Entry | None, name: str) -> dict:
     return {"type": entry.type, "unit": entry.unit, "meaning": _filled(entry, name)}
 
 
-def run_schema(dictionary: Dictionary, *, timeseries, events, summary: dict) -> dict:
-    """``schema.json``: each file's columns or keys as written by this run, with type, unit and meaning."""
+def run_schema(dictionary: Dictionary, *, timeseries, events, summary: dict,
+               more: dict[str, list[str]] | None = None) -> dict:
+    """``schema.json``: each file's columns or keys as written by this run, with type, unit and meaning.
+    ``more``: further tables the run wrote (``trajectories.parquet``), {file: its columns}."""
     files = {}
-    for file, frame in (("timeseries.parquet", timeseries), ("events.csv", events)):
+    tables = [("timeseries.parquet", list(timeseries.columns)), ("events.csv", list(events.columns))]
+    for file, columns in tables + list((more or {}).items()):
         about, _ = dictionary.files[file]
         files[file] = {"about": about, "columns": {str(c): _described(dictionary.entry(file, str(c)), str(c))
-                                                   for c in frame.columns}}
+                                                   for c in columns}}
     about, _ = dictionary.files["summary.json"]
     keys = {".".join(p): _described(dictionary.entry("summary.json", p), ".".join(p))
             for p in summary_paths(summary, dictionary)}

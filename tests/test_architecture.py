@@ -15,11 +15,11 @@ LAYERS = (
     ("foundation", ("sim.errors", "sim.config", "sim.atomic", "sim.gc_pause", "sim.provenance", "sim.figures",
                     "sim.resources", "sim.caches")),
     ("engines and maps", ("sim.core", "sim.geo")),
-    ("run folders", ("sim.results", "sim.schema", "sim.headlines", "sim.stepping")),
+    ("run folders", ("sim.results", "sim.schema", "sim.headlines", "sim.stepping", "sim.traj")),
     ("models", ("sim.protest", "sim.epstein")),
     ("registry", ("sim.kinds",)),
-    ("applications", ("sim.run", "sim.viz", "sim.verify")),
-    ("entry points", ("sim.cli", "sim.cli_map", "sim.__main__", "sim")),
+    ("applications", ("sim.run", "sim.viz", "sim.verify", "sim.analysis")),
+    ("entry points", ("sim.cli", "sim.cli_map", "sim.cli_analysis", "sim.__main__", "sim")),
 )
 
 

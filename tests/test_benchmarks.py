@@ -25,6 +25,8 @@ def test_quick_benchmarks_write_their_json(tmp_path):
     assert epstein["100x100"]["ratio"] > 0 and epstein["1000x1000"]["numba_agent_steps_per_s"] > 0
     city = report["cases"]["map_import"]["city_centre_2km"]
     assert city["import_s"] > 0 and city["cached_load_s"] > 0 and city["cells"] > 4000 * 4000  # 2 km at 0.5 m
+    traj = report["cases"]["trajectories"]
+    assert traj["bytes_per_agent_frame"] > 0 and traj["wall_with_s"] > 0 and traj["analyze_s"] > 0
     assert (tmp_path / "scaling.png").stat().st_size > 1000
     analysis = report["cases"]["analysis_throughput"]
     for kind in ("sensitivity", "calibration"):

@@ -3,9 +3,11 @@ scenarios, and the summary numbers a sweep may keep."""
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
+from ..atomic import new_temp_folder
 from ..headlines import SCHEMA_LINE, worth_opening
 from ..headlines import duration as took
 from ..stepping import step_to_end
@@ -14,6 +16,7 @@ from .scenario import MODEL, Scenario, check_capacity, parse_scenario
 
 NAME = MODEL
 DURATION_UNIT = "s"
+TRAJECTORIES_KEY = "output.trajectories_every_s"  # what `protest-sim run --trajectories` sets
 # the summary's numbers a sweep may keep, with their labels
 METRICS = {
     "injured_protesters": "protesters injured",
@@ -80,21 +83,36 @@ def run(scenario: Scenario, *, duration: float | None, engine: str, out: Path, p
     """Build the model, step it to the end and write the run folder ``out``; a RunOutcome."""
     from .checks import check_resources
     from .model import ProtestModel
+    from .recording import recorder_for
     from .report import write
 
     check_resources(scenario)  # before anything is allocated; the model checks capacity and goals
     t_setup = time.perf_counter()
     model = ProtestModel(scenario, engine=engine, duration_s=duration)
+    staging = None
+    if scenario.output.trajectories or scenario.output.harm_cells:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = new_temp_folder(out)  # beside the run folder: the recorded files move in, never copied
+    recorder = recorder_for(model, staging) if staging is not None else None
     setup_s = time.perf_counter() - t_setup
-    return step_to_end(model, scenario.name, progress,
-                       lambda run_s, partial: write(model, scenario, out, setup_s, run_s, partial=partial))
+
+    def finish(run_s: float, partial: bool):
+        files = recorder.finish() if recorder is not None else None
+        return write(model, scenario, out, setup_s, run_s, partial=partial, attachments=files)
+
+    try:
+        return step_to_end(model, scenario.name, progress, finish)
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 FIGURES = (("figures/timeline.png", "protesters by state, injured and arrested, the busiest places"),
            ("figures/injuries.png", "injuries by cause over time, each side"),
            ("figures/density.png", "the crowd, the police and the gas on the map"),
            ("events.csv", "every use of force, injury and arrest, with clock, unit and place"),
-           ("summary.json", "the run in numbers"), SCHEMA_LINE)
+           ("summary.json", "the run in numbers"), SCHEMA_LINE,
+           ("trajectories.parquet", "everyone's position every few seconds (protest-sim analyze, export)"))
 
 
 def headline(outcome, wall_s: float) -> str:

@@ -85,6 +85,7 @@ class ProtestModel(mesa.Model):
         self._next_record = 0.0
         self.snapshot_times = snapshot_times([e.at_s for e in scenario.events], self.duration_s)
         self.snapshots: list[Snapshot] = []
+        self.observers: list = []  # called with the model after every step (sim.protest.recording)
         self._record()
         self.running = True
 
@@ -304,6 +305,8 @@ class ProtestModel(mesa.Model):
         if self.steps_done == 1 and self._fields_worth_copying():
             self._copy_fields_to_memory()
         self.time_s = self.steps_done * self.dt
+        for observe in self.observers:
+            observe(self)
         if self.time_s >= self._next_record - 1e-9 or self.time_s >= self.duration_s - 1e-9:
             self._record()
         if self.time_s >= self.duration_s - 1e-9:

@@ -113,6 +113,32 @@ SUMMARY = (
     _t("gate_strength", "number", "share", "strength the gate had left at the end: 1 intact, 0 broken"),
 )
 
+TRAJECTORIES = (
+    _t("time_s", "number", "s", "seconds since the scenario's start (float32)"),
+    _t("frame", "integer", "", "frame number: time_s / [output] trajectories_every_s (int32; PedPy's frame)"),
+    _t("id", "integer", "", "the person's (or vehicle's) index, the same all run (int32)"),
+    _t("kind", "text", "", "protester, police or vehicle (a water cannon truck)"),
+    _t("x_m", "number", "m", "east of the map grid's south-west corner, at the centre of the person's cell (float32)"),
+    _t("y_m", "number", "m", "north of the map grid's south-west corner, at the centre of the person's cell "
+                             "(float32)"),
+    _t("state", "text", "", "protesters: quiet, active, fleeing or injured; police and vehicles: on_duty or "
+                            "injured (the arrested and those who left have no rows)"),
+    _t("cause", "text", "", "injured rows: " + _CAUSES + "; empty (null) otherwise"),
+)
+
+HARM_CELLS = (
+    _t("side", "text", "", "protesters, or police (officers and their vehicles)"),
+    _t("ix", "integer", "", "column of the harm cell: x_m / harm_cell_m, rounded down"),
+    _t("iy", "integer", "", "row of the harm cell: y_m / harm_cell_m, rounded down"),
+    _t("x_m", "number", "m", "centre of the harm cell, east of the map's south-west corner"),
+    _t("y_m", "number", "m", "centre of the harm cell, north of the map's south-west corner"),
+    _t("visits", "integer", "people", "arrivals of people of that side in the cell, one frame a second (first "
+                                      "frame on the map, or standing in another cell a second before)"),
+    _t("person_s", "number", "s", "person-seconds people of that side spent in the cell"),
+    _t("injured_<cause>", "integer", "people", "people of that side injured in the cell by <cause>. Causes: "
+                                               + _CAUSES),
+)
+
 DICTIONARY = Dictionary(
     kind="protest",
     about="A protest run (scenarios without a model key) writes counts every record_every seconds, every event, "
@@ -122,5 +148,12 @@ DICTIONARY = Dictionary(
                                TIMESERIES),
         "events.csv": ("One row per event, in time order; empty cells where a column does not apply.", EVENTS),
         "summary.json": ("The run in numbers (keys are paths into the JSON objects).", SUMMARY),
+        "trajectories.parquet": ("Only with --trajectories or [output] trajectories_every_s: one row per person "
+                                 "and vehicle on the map every trajectories_every_s seconds, written as the run "
+                                 "goes. Map metres: origin at the south-west corner of the map grid, x east, y "
+                                 "north.", TRAJECTORIES),
+        "harm_cells.parquet": ("Only with [output] harm_cells = true: per side and harm cell (harm_cell_m metres) "
+                               "anyone visited, visits and injuries by cause; the per-run input of "
+                               "protest-sim harm.", HARM_CELLS),
     },
 )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from ..core.walk.state import POLICE, PROTESTER
 from ..provenance import manifest_info
@@ -70,8 +71,9 @@ def police_summary(model: ProtestModel, scenario: Scenario) -> dict:
 
 
 def write(model: ProtestModel, scenario: Scenario, out_dir: Path, setup_s: float, run_s: float,
-          *, partial: bool) -> RunOutcome:
-    """The run folder (``<out_dir>.partial`` if ``partial``): summary, data, figures."""
+          *, partial: bool, attachments: dict[str, Path] | None = None) -> RunOutcome:
+    """The run folder (``<out_dir>.partial`` if ``partial``): summary, data, figures, and the files
+    recorded as the run went (``attachments``: {name: where it is now}, ``sim.protest.recording``)."""
     from .density import plot_density  # matplotlib: ~0.5 s of import only the writing needs
     from .plots import plot_injuries, plot_timeline
 
@@ -85,9 +87,11 @@ def write(model: ProtestModel, scenario: Scenario, out_dir: Path, setup_s: float
         "density": lambda p: plot_density(model.gridmap, model.snapshots, p, title=title,
                                           gas_edge=scenario.tear_gas.flee_concentration),
     }
-    schema = run_schema(DICTIONARY, timeseries=timeseries, events=events, summary=summary)
+    attachments = attachments or {}
+    schema = run_schema(DICTIONARY, timeseries=timeseries, events=events, summary=summary,
+                        more={name: pq.read_schema(path).names for name, path in attachments.items()})
     return write_outcome(out_dir, partial=partial, summary=summary, timeseries=timeseries, events=events,
-                         schema=schema, scenario_toml=scenario.to_toml(),
+                         schema=schema, scenario_toml=scenario.to_toml(), attachments=attachments,
                          manifest=manifest_info(model.engine, model.seed, setup_s + run_s,
                                                 extra={"duration_s": model.duration_s}),
                          figures=figures)

@@ -20,6 +20,7 @@ from typing import ClassVar
 from ..config import as_table, check_keys, dumps_toml, number, required, set_path, string, subtable, suggest
 from ..errors import ScenarioError
 from .clock import DAY, clock_to_seconds, run_length, seconds_to_clock  # noqa: F401  (the model's clock reads it here)
+from .output_options import Output, parse_output
 from .police import StunGrenades, TearGas, WaterCannon, parse_stun_grenades, parse_tear_gas, parse_water_cannon
 from .rules import Gate, ProtestRules, parse_gate, parse_protest
 from .sections import (
@@ -30,10 +31,10 @@ from .triggers import Trigger, parse_triggers
 
 MODEL = "protest"
 _TOP = ("scenario", "map", "walking", "crowds", "police", "events", "protest", "tear_gas", "water_cannon",
-        "stun_grenades", "gate", "triggers")
+        "stun_grenades", "gate", "triggers", "output")
 _HEAD = ("model", "name", "description", "seed", "start", "end", "dt", "record_every")
 MIN_DT = 0.05  # s: a walker at 1.34 m/s crosses a 0.5 m cell in 0.37 s; shorter steps only cost time
-_OPTIONAL_SECTIONS = ("protest", "tear_gas", "water_cannon", "stun_grenades", "walking")
+_OPTIONAL_SECTIONS = ("protest", "tear_gas", "water_cannon", "stun_grenades", "walking", "output")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Scenario:
     stun_grenades: StunGrenades = StunGrenades()
     gate: Gate | None = None
     triggers: tuple[Trigger, ...] = ()
+    output: Output = Output()
 
     def place_names(self) -> tuple[str, ...]:
         return map_names(self.map)[0]
@@ -125,6 +127,8 @@ class Scenario:
             out["gate"] = as_table(self.gate)
         if self.triggers:
             out["triggers"] = [t.to_table() for t in self.triggers]
+        if not self.output.is_default():  # absent by default: scenario.toml as before the section existed
+            out["output"] = as_table(self.output)
         return out
 
 
@@ -189,7 +193,8 @@ def _parse(data: dict, file: str | None, base_dir: Path | None) -> Scenario:
         crowds=tuple(crowds), police=tuple(units), events=events, source=file, raw=copy.deepcopy(data),
         protest=protest, tear_gas=parse_tear_gas(data.get("tear_gas", {})),
         water_cannon=parse_water_cannon(data.get("water_cannon", {})),
-        stun_grenades=parse_stun_grenades(data.get("stun_grenades", {})), gate=gate, triggers=triggers)
+        stun_grenades=parse_stun_grenades(data.get("stun_grenades", {})), gate=gate, triggers=triggers,
+        output=parse_output(data.get("output", {})))
 
 
 def check_capacity(scenario: Scenario, gridmap) -> None:

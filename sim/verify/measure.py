@@ -15,30 +15,22 @@ small helpers) and returns numbers or a DataFrame with documented columns; nothi
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pandas as pd
 
+from ..traj.pedpy import pedpy, trajectory_data
 from .trajectories import Recording
 
 
 def _pedpy():
-    """PedPy, imported on use (about a second, and only the verify extra needs it). Its
-    preprocessing module calls ``logging.basicConfig(level=INFO)`` on import, which would print
-    every Mesa step: the root logger is put back as it was."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    import pedpy
-
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    return pedpy
+    """PedPy, imported as every part of the package imports it (``sim.traj.pedpy``)."""
+    return pedpy()
 
 
 def traj_data(frame: pd.DataFrame, frame_rate: float):
-    """PedPy's ``TrajectoryData`` of a frame with columns id, frame, x, y (metres)."""
-    return _pedpy().TrajectoryData(data=frame[["id", "frame", "x", "y"]].reset_index(drop=True), frame_rate=frame_rate)
+    """PedPy's ``TrajectoryData`` of a frame with columns id, frame, x, y (metres): the conversion
+    ``protest-sim analyze`` and ``export --to pedpy`` use (``sim.traj.pedpy.trajectory_data``)."""
+    return trajectory_data(frame, frame_rate)
 
 
 def box_polygon(box: tuple[float, float, float, float]) -> list[tuple[float, float]]:

@@ -8,22 +8,31 @@ for every model in :data:`WALKING_MODELS`, through the public model API only (``
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from ..config import suggest
-from ..core.walk.state import LEFT, NOWHERE, PROTESTER
+from ..core.walk.state import LEFT
 from ..errors import ScenarioError
+from ..protest.recording import Frames
+from ..traj.file import KINDS
+
+_FRAMES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # model -> its Frames
 
 
 def grid_positions(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Indices and positions (m, cell centres) of the walkers on the map of a grid model."""
-    a = model.arrays
-    ids = np.flatnonzero((a.x != NOWHERE) & (a.kind == PROTESTER))
-    cell = model.gridmap.cell_size
-    return ids, (a.x[ids] + 0.5) * cell, (a.y[ids] + 0.5) * cell
+    """Indices and positions (m, cell centres) of the walkers on the map of a grid model: the
+    protesters of the frames a run's ``trajectories.parquet`` is written from
+    (``sim.protest.recording.Frames``), so the suite measures what users analyse."""
+    frames = _FRAMES.get(model)
+    if frames is None:
+        frames = _FRAMES[model] = Frames(model)
+    ids, kind, x, y, _, _ = frames.take()
+    walkers = kind == KINDS.index("protester")
+    return ids[walkers], x[walkers], y[walkers]
 
 
 @dataclass(frozen=True)

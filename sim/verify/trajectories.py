@@ -1,7 +1,9 @@
 """Step a model and record where every walker is at every step: trajectories in metres.
 
 A :class:`Recording` holds the trajectories as PedPy wants them (columns ``id``, ``frame``, ``x``,
-``y``; metres, cell centres on the grid model; one frame per step, so the frame rate is ``1 / dt``),
+``y``; metres, cell centres on the grid model, read as ``trajectories.parquet`` is written
+(``sim.protest.recording.Frames``); one frame per step, so the frame rate is ``1 / dt``; kept in
+memory at full precision, so the suite's numbers do not depend on the file's float32),
 the step at which each walker left the map (-1: still on it), the walkers' crowds and free speeds,
 and the map's floor, for the measurements and pictures that need more than positions.
 """
