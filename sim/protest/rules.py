@@ -33,15 +33,15 @@ class ProtestRules:
     projectile_cap: int = 100  # actives beyond this many add no more throwing at one officer
     # --- what people see changes them (ESIM: Reicher 1996; Stott & Reicher 1998; Drury & Reicher 2000) ---
     dynamics: bool = False  # legitimacy from force seen, fatigue, regrouping by the person
-    legitimacy_loss: float = 0.3  # the largest share of L lost in a second of seeing force
+    legitimacy_loss: float = 0.5  # the largest share of L lost in a decision pass (1 s) of seeing force
     active_force_share: float = 0.1  # force on an active protester weighs this much (on a peaceful one: 1)
-    half_seen: float = 10.0  # people seen hit at which the loss is half its largest
+    half_seen: float = 5.0  # people seen hit at which the loss is half its largest
     legitimacy_recovery_per_s: float = 1.0 / 3600  # L returns to its base over about an hour without force
-    fatigue_per_s: float = 1.0 / 3600  # being active drains all energy in about an hour
+    fatigue_per_s: float = 1.0 / 7200  # being active drains all energy in about two hours
     rest_per_s: float = 1.0 / 7200  # quiet, energy comes back in about two hours
     tired_energy: float = 0.5  # below this energy a person is tired
     tired_leave_per_s: float = 1.0 / 600  # tired and quiet: goes home within ~10 minutes
-    regroup_scale: float = 2.0  # after a flight: back to the rally with chance this * E (1 - R) (1 - L)
+    regroup_scale: float = 4.0  # after a flight: back to the rally with chance this * E (1 - R) (1 - L)
 
 
 @dataclass(frozen=True)

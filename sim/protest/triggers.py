@@ -2,7 +2,8 @@
 
 A scenario lists ``[[triggers]]``; each fires at most once, the first step its condition holds:
 
-* ``when = "actives_near"``: at least ``at_least`` active protesters within ``radius_m`` of ``place``;
+* ``when = "actives_near"``: at least ``at_least`` active protesters within ``radius_m`` of ``place``
+  (``at_least = 0``: at once, when the run starts: an order given before anything happens);
 * ``when = "gate_strength_below"``: the gate's remaining strength (1 = intact) below ``value``;
 * ``when = "clock"``: the clock reaches ``at`` ("HH:MM");
 * ``when = "after"``: ``delay_s`` seconds after the trigger labelled ``trigger`` fired.
@@ -99,7 +100,7 @@ def parse_triggers(items, path: str, *, places, units, clock_to_offset) -> tuple
             kwargs.update(place=item["place"],
                           radius_m=number(item["radius_m"], join(p, "radius_m"), low=0, low_open=True, high=10_000,
                                           unit="m"),
-                          at_least=number(item["at_least"], join(p, "at_least"), low=1, high=10**7, integer=True))
+                          at_least=number(item["at_least"], join(p, "at_least"), low=0, high=10**7, integer=True))
         elif when == "gate_strength_below":
             kwargs.update(value=number(item["value"], join(p, "value"), low=0, high=1))
         elif when == "clock":
