@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from sim.core.walk.behaviour import DecisionParams
 from sim.core.walk.engine import Core, Decisions, WalkParams, arrest_probability_table
 from sim.core.walk.hazards import GasField
-from sim.core.walk.state import ACTIVE, ARRESTED, FLEEING, INJURED, LEFT, POLICE, PROTESTER, QUIET
+from sim.core.walk.state import (
+    ACTIVE, ARREST_ACTIVE, ARREST_ALL, ARRESTED, FLEEING, INJURED, LEFT, POLICE, PROTESTER, QUIET,
+)
 from tests.test_core_properties import terrains
 
 
@@ -136,3 +138,28 @@ def test_police_in_sight_deter_activation(cops, expected):
     c = Core(terrain, WalkParams(dt=0.5, max_speed=2.2), a, "numba", decisions=d)
     c.decide_with(key=1)
     assert a.state[0] == expected
+
+
+@pytest.mark.parametrize("engine", ["numba", "python"])
+@pytest.mark.parametrize("arresting, arrested", [(ARREST_ACTIVE, False), (ARREST_ALL, True)])
+def test_targeted_officers_let_the_fleeing_go(engine, arresting, arrested):
+    """An arrest team for actives only (``ARREST_ACTIVE``) never takes a fleeing person; others do."""
+    from tests.builders import exit_terrain, leavers
+
+    walk = np.ones((30, 30), np.uint8)
+    exits = np.zeros_like(walk, bool)
+    exits[0, 0] = True
+    _, terrain = exit_terrain(walk, exits)
+    xs, ys = np.array([15, 14, 16, 15, 15]), np.array([15, 15, 15, 14, 16])
+    a = leavers((xs, ys), np.ones(5))
+    a.behaviour[:] = 3
+    a.kind[1:] = POLICE
+    a.arresting[1:] = arresting
+    a.state[0], a.timer[0] = FLEEING, 100.0
+    d = _decisions(terrain, np.random.default_rng(0), 1.0, False)
+    d.gas.conc[:] = 0
+    d = dataclasses.replace(d, coarse_factor=4, params=d.params._replace(arrest_per_s=1.0, backup=3.0,
+                                                                         projectile_per_s=0.0))
+    c = Core(terrain, WalkParams(dt=1.0, max_speed=2.2), a, engine, decisions=d)
+    c.decide_with(key=1)
+    assert (a.state[0] == ARRESTED) == arrested
