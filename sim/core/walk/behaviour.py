@@ -167,11 +167,26 @@ def window_sum(sat, layer, gx, gy, r):
     return sat[layer, x1, y1] - sat[layer, x0, y1] - sat[layer, x1, y0] + sat[layer, x0, y0]
 
 
+@njit(cache=True)
+def force_tables(force):
+    """Summed-area tables ``fsat[layer, cx + 1, cy + 1]`` of the force grid ``force[layer, cx, cy]`` (people
+    hit, whole numbers as floats: any order of summing gives the same floats)."""
+    n, cx, cy = force.shape
+    fsat = np.zeros((n, cx + 1, cy + 1))
+    for layer in range(n):
+        for a in range(1, cx + 1):
+            run = 0.0
+            for b in range(1, cy + 1):
+                run += force[layer, a - 1, b - 1]
+                fsat[layer, a, b] = run + fsat[layer, a - 1, b]
+    return fsat
+
+
 @njit(cache=True, inline="always")
 def window_sum_f(fsat, layer, gx, gy, r):
-    """:func:`window_sum` of a float table (the force grid)."""
-    x0 = max(gx - r, 0)
-    y0 = max(gy - r, 0)
+    """:func:`window_sum` of a float table (the force grid); a 1 x 1 table (no force) sums to 0 anywhere."""
+    x0 = min(max(gx - r, 0), fsat.shape[1] - 1)
+    y0 = min(max(gy - r, 0), fsat.shape[2] - 1)
     x1 = min(gx + r + 1, fsat.shape[1] - 1)
     y1 = min(gy + r + 1, fsat.shape[2] - 1)
     return fsat[layer, x1, y1] - fsat[layer, x0, y1] - fsat[layer, x1, y0] + fsat[layer, x0, y0]

@@ -37,7 +37,7 @@ def _window_sum(sat, layer: int, gx: int, gy: int, r: int) -> int:
 
 
 def _window_sum_f(fsat, layer: int, gx: int, gy: int, r: int) -> float:
-    x0, y0 = max(gx - r, 0), max(gy - r, 0)
+    x0, y0 = min(max(gx - r, 0), fsat.shape[1] - 1), min(max(gy - r, 0), fsat.shape[2] - 1)
     x1, y1 = min(gx + r + 1, fsat.shape[1] - 1), min(gy + r + 1, fsat.shape[2] - 1)
     return float(fsat[layer, x1, y1] - fsat[layer, x0, y1] - fsat[layer, x1, y0] + fsat[layer, x0, y0])
 
@@ -56,6 +56,13 @@ def perceive_reference(seen_peaceful, seen_active, state, hardship, legitimacy, 
     elif state == QUIET:
         energy = min(1.0, energy + params.rest_per_s * dt)
     return legitimacy, energy, float(hardship) * (1.0 - legitimacy) * energy
+
+
+def force_tables_reference(force):
+    """Plain twin of ``behaviour.force_tables``."""
+    fsat = np.zeros((force.shape[0], force.shape[1] + 1, force.shape[2] + 1))
+    fsat[:, 1:, 1:] = force.cumsum(axis=1).cumsum(axis=2)
+    return fsat
 
 
 def coarse_counts_reference(x, y, kind, state, arresting, factor, cx, cy):

@@ -21,8 +21,9 @@ import numpy as np
 from . import bits, cell_table
 from .behaviour import (
     CAUSE_BATON, FORCE_ON_ACTIVE, FORCE_ON_PEACEFUL, DecisionParams, DecisionSettings, coarse_counts, decide,
+    force_tables,
 )
-from .behaviour_reference import coarse_counts_reference, decide_reference
+from .behaviour_reference import coarse_counts_reference, decide_reference, force_tables_reference
 from .. import ENGINES
 from ..counter_rng import new_key
 from .hazards import GasField
@@ -122,6 +123,9 @@ def arrest_probability_table(k: float, max_ratio: int = 64) -> np.ndarray:
     return 1.0 - np.exp(-k * np.arange(max_ratio + 1, dtype=np.float64))
 
 
+_NO_FORCE = np.zeros((2, 1, 1))
+
+
 class Core:
     """Steps an :class:`AgentArrays` on a :class:`Terrain` with the numba or the Python engine.
 
@@ -169,6 +173,7 @@ class Core:
             # (``behaviour.FORCE_ON_*``): the police's means add to it (:meth:`saw_force`), and so do the
             # pass's own arrests and baton blows
             self.force = np.zeros((2, -(-nx // f), -(-ny // f)), dtype=np.float64)
+            self._force_seen = False  # anything booked in ``force`` since the last pass
         self.injured_total = 0
         self.arrested_total = 0
         self.steps = 0
@@ -237,18 +242,19 @@ class Core:
         f = self.decisions.coarse_factor
         layer = np.where(was_active, FORCE_ON_ACTIVE, FORCE_ON_PEACEFUL)
         np.add.at(self.force, (layer, xs // f, ys // f), 1.0)
+        self._force_seen = True
 
     def decide_with(self, key: int) -> None:
         """One decision pass; ``key`` seeds its counter-based draws."""
         fn = decide if self.engine == "numba" else decide_reference
         a, dynamics = self.agents, self.decisions.dynamics
+        force = _NO_FORCE  # nothing seen: every window of it sums to 0, as a grid of zeros would
         if dynamics:
             before = (a.state.copy(), a.x.copy(), a.y.copy())
-            force = np.zeros((2, self.force.shape[1] + 1, self.force.shape[2] + 1))
-            force[:, 1:, 1:] = self.force.cumsum(axis=1).cumsum(axis=2)
-            self.force[:] = 0.0
-        else:
-            force = np.zeros((2, 1, 1))
+            if self._force_seen:
+                force = (force_tables if self.engine == "numba" else force_tables_reference)(self.force)
+                self.force[:] = 0.0
+                self._force_seen = False
         # the gas grid is read here, each pass: the gas swaps its buffers as it spreads
         injured, arrested = fn(key, self.deciders, self.occ, self.counts_grid(), self.decisions.gas.conc, force,
                                self.decisions.params, self.decision_settings)
