@@ -62,6 +62,16 @@ class ArrayAgent(mesa.Agent):
 class Protester(ArrayAgent):
     """A person in the protest crowd."""
 
+    @property
+    def legitimacy(self) -> float:
+        """The legitimacy L (0-1) this person sees in the police now (with [protest] dynamics it moves)."""
+        return float(self.model.arrays.legitimacy[self.index])
+
+    @property
+    def energy(self) -> float:
+        """1 rested, 0 exhausted: being active costs it (with [protest] dynamics)."""
+        return float(self.model.arrays.energy[self.index])
+
 
 class Police(ArrayAgent):
     """A police officer."""

@@ -21,7 +21,7 @@ from .ledger import Ledger
 from .policing import Policing
 from .scenario import Scenario, check_capacity, seconds_to_clock
 from .snapshots import Snapshot, snapshot_times, take
-from .tallies import PlaceCounter, side_counts, state_columns
+from .tallies import PlaceCounter, mind_columns, side_counts, state_columns
 
 _BEHAVIOURS = {"rally": RALLY, "march": MARCH, "leave": LEAVE, "hold": HOLD}
 FIELDS_TO_MEMORY_MIN_AGENT_STEPS = 5e7  # ~20 s of stepping: copying mapped fields pays off from here
@@ -161,7 +161,11 @@ class ProtestModel(mesa.Model):
             flee_concentration=gas.flee_concentration, dose_injure=gas.dose_injure,
             gas_injury_per_s=gas.injury_per_s, flee_time_s=rules.flee_time_s, contagion_per_s=rules.contagion_per_s,
             crush_per_s=rules.crush_per_s, arrest_per_s=rules.arrest_per_s, baton_per_s=rules.baton_per_s,
-            projectile_per_s=rules.projectile_per_s, projectile_cap=rules.projectile_cap, backup=rules.backup)
+            projectile_per_s=rules.projectile_per_s, projectile_cap=rules.projectile_cap, backup=rules.backup,
+            legitimacy_loss=rules.legitimacy_loss, active_force_share=rules.active_force_share,
+            half_seen=rules.half_seen, legitimacy_recovery_per_s=rules.legitimacy_recovery_per_s,
+            fatigue_per_s=rules.fatigue_per_s, rest_per_s=rules.rest_per_s, tired_energy=rules.tired_energy,
+            tired_leave_per_s=rules.tired_leave_per_s, regroup_scale=rules.regroup_scale)
         gas_field = GasField(self.gridmap.walkable, cell, factor=max(1, int(round(gas.cell_m / cell))),
                              diffusivity=gas.diffusivity, wind_u=gas.wind_east, wind_v=gas.wind_north,
                              half_life_s=gas.half_life_s)
@@ -171,12 +175,13 @@ class ProtestModel(mesa.Model):
             params=params, arrest_p_table=arrest_probability_table(rules.k), gas=gas_field,
             coarse_factor=self.count_factor, vision_r=max(0, int(round(rules.vision_m / (self.count_factor * cell)))),
             exit_target=self.field_targets.index(EXITS), regroup=rules.regroup,
-            crush_count=int(np.ceil(rules.crush_density * window_m2)) - 1, decide_every=decide_every)
+            crush_count=int(np.ceil(rules.crush_density * window_m2)) - 1, decide_every=decide_every,
+            dynamics=rules.dynamics)
 
     def _place_agents(self, groups) -> AgentArrays:
         n = sum(g.count for _, _, g in groups)
         arrays = AgentArrays.empty(n)
-        self.hardship = np.zeros(n)  # Epstein's H, kept so events can change legitimacy
+        self.hardship = arrays.hardship  # Epstein's H, kept so events can change legitimacy
         # each start place's floor cells not yet taken, in index order (places do not overlap, so the
         # groups of one place share its list): one pass over the map per place, not per group
         free_cells: dict[str, np.ndarray] = {}
@@ -205,6 +210,7 @@ class ProtestModel(mesa.Model):
                 legitimacy = group.legitimacy if group.legitimacy is not None else self.spec.protest.legitimacy
                 self.hardship[sl] = self.rng.random(group.count)
                 arrays.grievance[sl] = self.hardship[sl] * (1.0 - legitimacy)
+                arrays.legitimacy[sl] = arrays.legitimacy_base[sl] = legitimacy
                 arrays.risk[sl] = self.rng.random(group.count)
             start += group.count
         return arrays
@@ -230,7 +236,8 @@ class ProtestModel(mesa.Model):
     def _reporters(self) -> dict:
         """One DataCollector column per time-series column; each reads the row :meth:`_record` just counted."""
         reporters = {"time_s": lambda m: m.time_s, "clock": lambda m: m.clock}
-        columns = state_columns() + ["gas_grams", "gate_strength"] + self._places.columns
+        columns = state_columns() + ["protesters_mean_legitimacy", "protesters_tired", "gas_grams", "gate_strength"]
+        columns += self._places.columns
         columns += [f"protesters_left_via_{e}" for e in self.ledger.exits]
         for col in columns:
             reporters[col] = lambda m, col=col: m._row[col]
@@ -238,6 +245,7 @@ class ProtestModel(mesa.Model):
 
     def _record(self) -> None:
         row = {f"{side}_{state}": n for side, counts in self.side_counts().items() for state, n in counts.items()}
+        row.update(mind_columns(self.arrays, self.spec.protest.tired_energy))
         row["gas_grams"] = self.core.decisions.gas.mass()
         row["gate_strength"] = self.policing.gate_strength
         row.update(self.place_counts())
@@ -267,7 +275,8 @@ class ProtestModel(mesa.Model):
             if event.behaviour in ("rally", "march"):
                 a.home[chosen] = a.target[chosen]
             if event.legitimacy is not None:
-                a.grievance[chosen] = self.hardship[chosen] * (1.0 - event.legitimacy)
+                a.grievance[chosen] = self.hardship[chosen] * (1.0 - event.legitimacy) * a.energy[chosen]
+                a.legitimacy[chosen] = a.legitimacy_base[chosen] = event.legitimacy
             self.log_event("event", event.label, f"{chosen.size} of {event.crowd} -> {event.behaviour} {target}",
                            crowd=event.crowd, place=target if target in self.gridmap.places else "",
                            count=int(chosen.size))

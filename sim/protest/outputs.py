@@ -32,6 +32,13 @@ TIMESERIES = (
     _t("clock", "clock", "", "clock time of the row, HH:MM:SS (past midnight it starts again at 00)"),
     *(_t(f"protesters_{s}", "integer", "people", m) for s, m in _STATES.items()),
     *(_t(f"police_{s}", "integer", "people", m) for s, m in _POLICE.items()),
+    _t("protesters_mean_legitimacy", "number", "share",
+       "mean legitimacy L (0-1) the unhurt protesters on the map see in the police; with [protest] dynamics it "
+       "falls as they see force used on people and recovers without it, else it stays as the scenario set it "
+       "(empty when nobody is left)"),
+    _t("protesters_tired", "integer", "people",
+       "unhurt protesters on the map whose energy is below [protest] tired_energy: being active tires people "
+       "(with [protest] dynamics; 0 without)"),
     _t("gas_grams", "number", "g", "tear-gas agent in the air over the whole map at that moment"),
     _t("gate_strength", "number", "share", "strength the gate has left: 1 intact, 0 broken (1 throughout without a "
                                             "[gate])"),

@@ -23,6 +23,10 @@ MEANS = ("tear_gas", "water_cannon", "stun_grenades")
 # pursue: the same, following people into the streets the unit lists. arrest: advance and arrest only.
 POSTURES = ("hold", "disperse", "pursue", "arrest")
 USING_FORCE = ("disperse", "pursue")
+# whom a unit's force is aimed at. indiscriminate: gas, grenades and water at the densest crowd, arrests
+# of the active and the fleeing. targeted: means only at cells holding active protesters (at the gate on
+# 5 October), arrests of the active only. Holding back is the posture "hold".
+TARGETINGS = ("indiscriminate", "targeted")
 
 
 @dataclass(frozen=True)
@@ -139,10 +143,13 @@ def standing_protesters(agents) -> np.ndarray:
 
 
 def stun_grenade(agents, point_m: tuple[float, float], spec: StunGrenades, cell: float, u: np.ndarray,
-                 flee_time: float, escape) -> int:
-    """A flash-bang at ``point_m``: startle everyone within the radius, injure some very close; returns injured."""
+                 flee_time: float, escape, on_hit=None) -> int:
+    """A flash-bang at ``point_m``: startle everyone within the radius, injure some very close; returns injured.
+    ``on_hit(indices)``, if given, hears who was hit, before their state changes."""
     idx = np.flatnonzero(standing_protesters(agents))
     d = np.hypot(agents.x[idx] * cell - point_m[0], agents.y[idx] * cell - point_m[1])
+    if on_hit is not None:
+        on_hit(idx[d <= spec.startle_radius_m])
     startle(agents, idx[d <= spec.startle_radius_m], flee_time, escape, point_m)
     hurt = idx[(d <= spec.injury_radius_m) & (u[idx] < spec.injury_chance)]
     agents.state[hurt] = INJURED
@@ -151,8 +158,9 @@ def stun_grenade(agents, point_m: tuple[float, float], spec: StunGrenades, cell:
 
 
 def water_jet(agents, truck_m: tuple[float, float], aim_m: tuple[float, float], spec: WaterCannon, cell: float,
-              dt: float, u: np.ndarray, flee_time: float, escape) -> int:
-    """One step of a jet from ``truck_m`` toward ``aim_m``; returns how many were knocked down."""
+              dt: float, u: np.ndarray, flee_time: float, escape, on_hit=None) -> int:
+    """One step of a jet from ``truck_m`` toward ``aim_m``; returns how many were knocked down.
+    ``on_hit(indices)``, if given, hears who was hit, before their state changes."""
     direction = np.array(aim_m) - np.array(truck_m)
     norm = float(np.hypot(*direction))
     if norm == 0:
@@ -164,6 +172,8 @@ def water_jet(agents, truck_m: tuple[float, float], aim_m: tuple[float, float], 
     along = rel_x * direction[0] + rel_y * direction[1]
     across = np.abs(-rel_x * direction[1] + rel_y * direction[0])
     hit = (along > 0) & (along <= spec.reach_m) & (across <= spec.width_m / 2)
+    if on_hit is not None:
+        on_hit(idx[hit])
     startle(agents, idx[hit], flee_time, escape, truck_m)
     down = idx[hit & (along <= spec.knockdown_m) & (u[idx] < spec.knockdown_per_s * dt)]
     agents.state[down] = INJURED

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.walk.behaviour import CAUSE_NAMES
-from ..core.walk.state import ACTIVE, FLEEING, HOLD, INJURED, POLICE, PROTESTER
+from ..core.walk.state import (
+    ACTIVE, ARREST_ACTIVE, ARREST_ALL, ARREST_NONE, FLEEING, HOLD, INJURED, POLICE, PROTESTER,
+)
 from .police import USING_FORCE, densest_protesters, stun_grenade, water_jet
 from .triggers import TriggerBook
 
@@ -26,6 +28,7 @@ class UnitState:
     group: int  # index in model.group_names
     posture: str
     target: str
+    targeting: str = "indiscriminate"
     next_gas_s: float = 0.0
     next_stun_s: float = 0.0
     next_retarget_s: float = 0.0
@@ -40,7 +43,7 @@ class Policing:
         self.units = []
         for u in sc.police:
             gi = model.group_names.index(u.name)
-            st = UnitState(spec=u, group=gi, posture=u.posture, target=u.place)
+            st = UnitState(spec=u, group=gi, posture=u.posture, target=u.place, targeting=u.targeting)
             st.members = np.flatnonzero(model.arrays.group == gi)
             st.base_speed = model.arrays.speed[st.members].copy()
             self.units.append(st)
@@ -52,6 +55,8 @@ class Policing:
         self.uses = {"tear_gas": 0, "stun_grenades": 0, "water_cannon": 0.0}
         self.gate_strength = sc.gate.strength if sc.gate else 1.0
         self.gate_open = sc.gate is None
+        # people hit by force are seen by those around them (only matters with legitimacy dynamics)
+        self._seen = model.core.saw_force if sc.protest.dynamics else None
         for st in self.units:
             self._apply_posture(st, st.posture, st.target)
 
@@ -68,6 +73,7 @@ class Policing:
         for trig in self.book.due(self):
             for st in self.units:
                 if st.spec.name in trig.units:
+                    st.targeting = trig.targeting or st.targeting
                     self._apply_posture(st, trig.posture, trig.target or st.target)
             self.m.log_event("trigger", trig.label, f"{', '.join(trig.units)} -> {trig.posture}"
                              + (f" toward {trig.target}" if trig.target else ""), side="police",
@@ -76,6 +82,10 @@ class Policing:
         forceful = [st for st in self.units if st.posture in USING_FORCE]
         if forceful:
             counts = self._protester_counts()
+            if any(st.targeting == "targeted" for st in forceful):
+                counts = (counts, self._protester_counts(actives_only=True))
+            else:
+                counts = (counts, None)
             u = rng.random(len(self.m.arrays))
             picks = rng.random(len(self.units))
             for k, st in enumerate(self.units):
@@ -97,7 +107,9 @@ class Policing:
         members = st.members[a.state[st.members] != INJURED]
         a.behaviour[members] = HOLD
         a.target[members] = self.m.field_index(target)
-        a.arresting[st.members] = posture != "hold"  # holding means no force at all
+        # holding means no force at all; targeted units arrest the active only
+        a.arresting[st.members] = (ARREST_NONE if posture == "hold" else
+                                   ARREST_ACTIVE if st.targeting == "targeted" else ARREST_ALL)
         a.speed[st.members] = st.base_speed * (PURSUIT_PACE if posture == "pursue" else 1.0)
 
     def _retarget(self, st: UnitState) -> None:
@@ -124,20 +136,37 @@ class Policing:
         k = on[min(int(pick * on.size), on.size - 1)]
         return float(a.x[k] * cell), float(a.y[k] * cell)
 
-    def _protester_counts(self) -> np.ndarray:
-        """Standing protesters per count cell, the active ones weighted up: police aim at attackers first."""
+    def _protester_counts(self, actives_only: bool = False) -> np.ndarray:
+        """Standing protesters per count cell, the active ones weighted up: police aim at attackers first
+        (``actives_only``: the active ones alone, what targeted units aim at)."""
         a, f = self.m.arrays, self.m.count_factor
         sel = (a.kind == PROTESTER) & a.on_map() & (a.state != INJURED)
+        if actives_only:
+            sel &= a.state == ACTIVE
         shape = self.m.count_shape
         flat = (a.x[sel] // f) * shape[1] + a.y[sel] // f
         weight = np.where(a.state[sel] == ACTIVE, ACTIVE_WEIGHT, 1.0)
         return np.bincount(flat, weights=weight, minlength=shape[0] * shape[1]).reshape(shape)
 
-    def _use_means(self, st: UnitState, counts: np.ndarray, time_s: float, dt: float, u: np.ndarray,
+    def _hit(self, idx: np.ndarray) -> None:
+        """Protesters ``idx`` were hit by force: book it for those who see it (legitimacy dynamics)."""
+        a = self.m.arrays
+        self._seen(a.x[idx], a.y[idx], a.state[idx] == ACTIVE)
+
+    def _gassed(self, aim: tuple[int, int]) -> None:
+        """A canister lands in count cell ``aim``: everyone standing in it is hit."""
+        a, f = self.m.arrays, self.m.count_factor
+        sel = (a.kind == PROTESTER) & a.on_map() & (a.state != INJURED)
+        self._hit(np.flatnonzero(sel & (a.x // f == aim[0]) & (a.y // f == aim[1])))
+
+    def _use_means(self, st: UnitState, counts: tuple, time_s: float, dt: float, u: np.ndarray,
                    pick: float) -> None:
         centre = self._thrower_m(st, pick)
         if centre is None:
             return
+        # targeted units aim only where the active are (3 of them at least in a count cell)
+        counts = counts[1] if st.targeting == "targeted" else counts[0]
+        on_hit = self._hit if self._seen is not None else None
         sc, m = self.m.spec, self.m
         count_m = m.count_factor * m.gridmap.cell_size
         centre_c = (centre[0] / count_m, centre[1] / count_m)
@@ -148,6 +177,8 @@ class Policing:
                 fx, fy = self._cell_centre_fine(aim)
                 self.gas_sources.append((fx, fy, sc.tear_gas.grams / sc.tear_gas.emission_s,
                                          time_s + sc.tear_gas.emission_s))
+                if on_hit is not None:
+                    self._gassed(aim)
                 self._force(st, "tear_gas", time_s, self._aimed_at(aim), f"{sc.tear_gas.grams:g} g canister",
                             duration_s=sc.tear_gas.emission_s)
                 st.next_gas_s = time_s + 60.0 / sc.tear_gas.rate_per_min
@@ -156,7 +187,7 @@ class Policing:
             if aim is not None:
                 point = ((aim[0] + 0.5) * count_m, (aim[1] + 0.5) * count_m)
                 hurt = stun_grenade(m.arrays, point, sc.stun_grenades, m.gridmap.cell_size, u,
-                                    sc.protest.flee_time_s, m.escape_fields)
+                                    sc.protest.flee_time_s, m.escape_fields, on_hit)
                 self._force(st, "stun_grenades", time_s, self._aimed_at(aim), f"{hurt} injured")
                 st.next_stun_s = time_s + 60.0 / sc.stun_grenades.rate_per_min
         if "water_cannon" in means and sc.water_cannon.trucks > 0:
@@ -172,7 +203,7 @@ class Policing:
                     continue
                 aim_m = ((aim[0] + 0.5) * count_m, (aim[1] + 0.5) * count_m)
                 down = water_jet(a, truck_m, aim_m, sc.water_cannon, cell, dt, u, sc.protest.flee_time_s,
-                                 m.escape_fields)
+                                 m.escape_fields, on_hit)
                 self._force(st, "water_cannon", time_s, self._aimed_at(aim), f"{down} knocked down",
                             duration_s=dt, knocked_down=down)
 

@@ -1,6 +1,10 @@
 """The protesters' side of the rules: Epstein activation, flight, injuries, arrests, and the gate.
 
 Scenario blocks ``[protest]`` and ``[gate]``; defaults from ../shared/research/calibration.md.
+``dynamics = true`` turns on legitimacy that follows the force people see, fatigue and
+regrouping by the person (``sim.core.walk.behaviour``); off (the default), legitimacy is fixed
+as in Epstein (2002) and ``regroup`` decides for everyone. The dynamics' defaults are
+assumptions, named as such in the scenario files that use them.
 """
 
 from __future__ import annotations
@@ -27,6 +31,17 @@ class ProtestRules:
     backup: int = 3  # officers within one count cell needed for an arrest (ProtestLab: arrest only with backup)
     projectile_per_s: float = 0.000003  # chance per second an officer is hit, per active protester in sight
     projectile_cap: int = 100  # actives beyond this many add no more throwing at one officer
+    # --- what people see changes them (ESIM: Reicher 1996; Stott & Reicher 1998; Drury & Reicher 2000) ---
+    dynamics: bool = False  # legitimacy from force seen, fatigue, regrouping by the person
+    legitimacy_loss: float = 0.5  # the largest share of L lost in a decision pass (1 s) of seeing force
+    active_force_share: float = 0.1  # force on an active protester weighs this much (on a peaceful one: 1)
+    half_seen: float = 5.0  # people seen hit at which the loss is half its largest
+    legitimacy_recovery_per_s: float = 1.0 / 3600  # L returns to its base over about an hour without force
+    fatigue_per_s: float = 1.0 / 7200  # being active drains all energy in about two hours
+    rest_per_s: float = 1.0 / 7200  # quiet, energy comes back in about two hours
+    tired_energy: float = 0.5  # below this energy a person is tired
+    tired_leave_per_s: float = 1.0 / 600  # tired and quiet: goes home within ~10 minutes
+    regroup_scale: float = 4.0  # after a flight: back to the rally with chance this * E (1 - R) (1 - L)
 
 
 @dataclass(frozen=True)
@@ -48,7 +63,10 @@ def parse_protest(table, path="protest") -> ProtestRules:
               "flee_time_s": span(0, 3600, "s"), "contagion_per_s": span(0, 10, "per s"),
               "crush_density": span(0, 10, "persons/m2", low_open=True), "crush_per_s": _PER_S, "arrest_per_s": _PER_S,
               "baton_per_s": _PER_S, "backup": span(1, 100, "officers"), "projectile_per_s": _PER_S,
-              "projectile_cap": span(1, 100_000, "actives")}
+              "projectile_cap": span(1, 100_000, "actives"), "legitimacy_loss": span(0.0, 1.0),
+              "active_force_share": span(0.0, 1.0), "half_seen": span(0, 1e6, "people", low_open=True),
+              "legitimacy_recovery_per_s": _PER_S, "fatigue_per_s": _PER_S, "rest_per_s": _PER_S,
+              "tired_energy": span(0.0, 1.0), "tired_leave_per_s": _PER_S, "regroup_scale": span(0.0, 100.0)}
     return table_to_dataclass(ProtestRules, table, path, bounds=bounds)
 
 

@@ -117,7 +117,7 @@ class Scenario:
                                                  "walking": as_table(c.walking)}) for c in self.crowds}
         if self.police:
             out["police"] = {u.name: {"count": u.count, "place": u.place, "posture": u.posture,
-                                      "means": list(u.means), "pursue": list(u.pursue),
+                                      "means": list(u.means), "pursue": list(u.pursue), "targeting": u.targeting,
                                       "walking": as_table(u.walking)} for u in self.police}
         if self.events:
             out["events"] = [_drop_none({"at": e.at, "crowd": e.crowd, "count": e.count, "behaviour": e.behaviour,

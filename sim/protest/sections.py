@@ -10,7 +10,7 @@ from ..config import check_keys, choice, join, number, read_text, required, stri
 from ..errors import ScenarioError
 from ..geo.catalog import builtin_map_names, builtin_place_names
 from ..geo.mapfile import place_names, read_map_file
-from .police import MEANS, POSTURES
+from .police import MEANS, POSTURES, TARGETINGS
 
 BEHAVIOURS = ("rally", "march", "leave")
 MAX_PEOPLE = 10_000_000  # in one crowd or unit (each also has to fit in its place, cell by cell)
@@ -56,6 +56,7 @@ class PoliceUnit:
     walking: Walking
     means: tuple[str, ...] = ()  # what the unit uses when dispersing or pursuing
     pursue: tuple[str, ...] = ()  # streets the unit may follow people into
+    targeting: str = "indiscriminate"  # whom its force is aimed at (sim.protest.police.TARGETINGS)
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ def parse_crowd(name, table, path, places, walking) -> Crowd:
 def parse_unit(name, table, path, places, walking) -> PoliceUnit:
     if not isinstance(table, dict):
         raise ScenarioError("expected a table", path=path)
-    check_keys(table, ("count", "place", "posture", "walking", "means", "pursue"), path)
+    check_keys(table, ("count", "place", "posture", "walking", "means", "pursue", "targeting"), path)
     count = number(required(table, "count", path), join(path, "count"), low=1, high=MAX_PEOPLE, integer=True)
     start = place(required(table, "place", path), join(path, "place"), places)
     posture = choice(table.get("posture", "hold"), join(path, "posture"), POSTURES)
@@ -181,7 +182,8 @@ def parse_unit(name, table, path, places, walking) -> PoliceUnit:
         place(p, f"{path}.pursue.{k}", places)
     return PoliceUnit(name=name, count=count, place=start, posture=posture,
                       walking=parse_walking(table.get("walking", {}), join(path, "walking"), walking),
-                      means=tuple(means), pursue=tuple(pursue))
+                      means=tuple(means), pursue=tuple(pursue),
+                      targeting=choice(table.get("targeting", "indiscriminate"), join(path, "targeting"), TARGETINGS))
 
 
 def parse_events(items, path, crowds: dict, places, offset) -> tuple[Event, ...]:

@@ -29,6 +29,15 @@ def side_counts(arrays) -> dict[str, dict[str, int]]:
                        "left": police[LEFT]}}
 
 
+def mind_columns(arrays, tired_energy: float) -> dict[str, float | int]:
+    """Mean legitimacy L of the protesters on the map and unhurt (NaN if none), and how many of them are
+    tired (energy below ``tired_energy``; with the dynamics off energy stays 1, so none)."""
+    here = (arrays.kind == PROTESTER) & (arrays.x >= 0) & (arrays.state != INJURED)
+    mean = float(arrays.legitimacy[here].mean()) if here.any() else float("nan")
+    return {"protesters_mean_legitimacy": mean,
+            "protesters_tired": int((arrays.energy[here] < tired_energy).sum())}
+
+
 def state_columns() -> list[str]:
     return [f"protesters_{s}" for s in PROTESTER_STATES] + [f"police_{s}" for s in POLICE_STATES]
 

@@ -2,13 +2,14 @@
 
 A scenario lists ``[[triggers]]``; each fires at most once, the first step its condition holds:
 
-* ``when = "actives_near"``: at least ``at_least`` active protesters within ``radius_m`` of ``place``;
+* ``when = "actives_near"``: at least ``at_least`` active protesters within ``radius_m`` of ``place``
+  (``at_least = 0``: at once, when the run starts: an order given before anything happens);
 * ``when = "gate_strength_below"``: the gate's remaining strength (1 = intact) below ``value``;
 * ``when = "clock"``: the clock reaches ``at`` ("HH:MM");
 * ``when = "after"``: ``delay_s`` seconds after the trigger labelled ``trigger`` fired.
 
 Firing sets the posture of ``units`` (hold, disperse, pursue, arrest) and, if given, the place
-they advance to (``target``).
+they advance to (``target``) and whom they aim at (``targeting``: indiscriminate or targeted).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import ScenarioError
-from .police import POSTURES
+from .police import POSTURES, TARGETINGS
 from ..config import check_keys, join, number
 
 CONDITIONS = ("actives_near", "gate_strength_below", "clock", "after")
@@ -26,7 +27,7 @@ _KEYS = {
     "clock": {"at"},
     "after": {"trigger", "delay_s"},
 }
-_COMMON = {"label", "when", "units", "posture", "target"}
+_COMMON = {"label", "when", "units", "posture", "target", "targeting"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Trigger:
     units: tuple[str, ...]
     posture: str
     target: str | None = None
+    targeting: str | None = None  # None: the units keep theirs
     place: str | None = None
     radius_m: float = 0.0
     at_least: int = 0
@@ -49,6 +51,8 @@ class Trigger:
         table = {"label": self.label, "when": self.when, "units": list(self.units), "posture": self.posture}
         if self.target:
             table["target"] = self.target
+        if self.targeting:
+            table["targeting"] = self.targeting
         for key in sorted(_KEYS[self.when]):
             table[key] = getattr(self, key)
         return table
@@ -87,13 +91,16 @@ def parse_triggers(items, path: str, *, places, units, clock_to_offset) -> tuple
         for key in ("target", "place"):
             if key in item and item[key] not in places:
                 raise ScenarioError(f"unknown place {item[key]!r}", path=join(p, key))
+        if "targeting" in item and item["targeting"] not in TARGETINGS:
+            raise ScenarioError(f"expected one of {', '.join(TARGETINGS)}, got {item['targeting']!r}",
+                                path=join(p, "targeting"))
         kwargs = dict(label=label, when=when, units=tuple(unit_list), posture=item["posture"],
-                      target=item.get("target"))
+                      target=item.get("target"), targeting=item.get("targeting"))
         if when == "actives_near":
             kwargs.update(place=item["place"],
                           radius_m=number(item["radius_m"], join(p, "radius_m"), low=0, low_open=True, high=10_000,
                                           unit="m"),
-                          at_least=number(item["at_least"], join(p, "at_least"), low=1, high=10**7, integer=True))
+                          at_least=number(item["at_least"], join(p, "at_least"), low=0, high=10**7, integer=True))
         elif when == "gate_strength_below":
             kwargs.update(value=number(item["value"], join(p, "value"), low=0, high=1))
         elif when == "clock":

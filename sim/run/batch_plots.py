@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..atomic import new_temp_folder, publish_folder
 from ..figures import new_figure, save
+from .batch_series import series_figures
 from .metrics import metric_label
 
 # two-sided 95% Student t quantiles, t_{0.975, df}, df = 1..30
@@ -208,7 +209,8 @@ def plot_batch(df: pd.DataFrame, sweep, folder) -> list[Path]:
                 if not np.isfinite(complete[metric].to_numpy(float)).any():
                     continue  # e.g. first_force_s when no run used force
                 label = metric_label(sweep.kind, metric)
-                for param in parameters:
+                # a zipped family repeats values: only parameters whose values all differ make an x axis
+                for param in [p for p, v in parameters.items() if len({repr(x) for x in v}) == len(v)]:
                     written.append(metric_vs_parameter(df, metric, param, parameters,
                                                        tmp / f"{_safe(metric)}__vs__{_safe(param)}.png",
                                                        label=label, title=f"{sweep.name}: {label}"))
@@ -216,6 +218,8 @@ def plot_batch(df: pd.DataFrame, sweep, folder) -> list[Path]:
                     px, py = list(parameters)
                     written.append(heatmap(df, metric, px, py, parameters, tmp / f"{_safe(metric)}__heatmap.png",
                                            label=label, title=f"{sweep.name}: {label}"))
+        if len(complete):
+            written += series_figures(df, parameters, folder.parent, tmp, sweep.name)
         _write_points_csv(df, sweep, tmp / "points.csv")
         publish_folder(tmp, folder, replace=True)  # figures/ is the batch's own
     except BaseException:

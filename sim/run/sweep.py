@@ -175,7 +175,7 @@ def _parse_sweep(data: dict, path: Path) -> Sweep:
     if scheduler is not None and (not isinstance(scheduler, str) or not scheduler):
         raise ScenarioError("expected a scheduler address such as \"tcp://host:8786\"", path="batch.scheduler")
 
-    parameters = _parse_parameters(data.get("parameters", {}))
+    parameters = _parse_parameters(data.get("parameters", {}), mode)
     for k, m in enumerate(metrics):
         if m in parameters:
             raise ScenarioError(f"{m!r} is both a parameter and a metric", path=f"sweep.metrics.{k}")
@@ -217,7 +217,9 @@ def _flatten(table: dict, prefix: str = "") -> dict:
     return out
 
 
-def _parse_parameters(table) -> dict:
+def _parse_parameters(table, mode: str = "grid") -> dict:
+    """Key path -> its values. In a grid a value listed twice is a mistake; zipped, values repeat (the
+    points are the k-th values of every parameter together, e.g. a family of named variants)."""
     if not isinstance(table, dict):
         raise ScenarioError("expected a table of key paths and their values", path="parameters")
     out = {}
@@ -237,7 +239,7 @@ def _parse_parameters(table) -> dict:
             raise ScenarioError("no values to sweep", path=where)
         canon = [json.dumps(v, sort_keys=True) for v in values]
         dupes = sorted({c for c in canon if canon.count(c) > 1})
-        if dupes:
+        if dupes and mode != "zip":
             raise ScenarioError(f"value {dupes[0]} is listed twice", path=where)
         for other in out:
             if other.startswith(path + ".") or path.startswith(other + "."):

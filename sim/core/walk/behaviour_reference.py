@@ -15,7 +15,10 @@ from .behaviour import (
     CAUSE_GAS,
     CAUSE_PROJECTILE,
     LAYER_ACTIVE,
+    FORCE_ON_ACTIVE,
+    FORCE_ON_PEACEFUL,
     LAYER_ARRESTING,
+    LAYER_CHASING,
     LAYER_FLEEING,
     LAYER_POLICE,
     LAYER_PROTESTERS,
@@ -24,13 +27,42 @@ from .behaviour import (
 from ..activation import FLOOR, is_active_py
 from .bits import Occupancy
 from ..counter_rng import uniform_py
-from .state import ACTIVE, ARRESTED, FLEEING, INJURED, LEAVE, NOWHERE, POLICE, QUIET, RALLY
+from .state import ACTIVE, ARREST_ALL, ARRESTED, FLEEING, INJURED, LEAVE, NOWHERE, POLICE, QUIET, RALLY
 
 
 def _window_sum(sat, layer: int, gx: int, gy: int, r: int) -> int:
     x0, y0 = max(gx - r, 0), max(gy - r, 0)
     x1, y1 = min(gx + r + 1, sat.shape[1] - 1), min(gy + r + 1, sat.shape[2] - 1)
     return int(sat[layer, x1, y1] - sat[layer, x0, y1] - sat[layer, x1, y0] + sat[layer, x0, y0])
+
+
+def _window_sum_f(fsat, layer: int, gx: int, gy: int, r: int) -> float:
+    x0, y0 = min(max(gx - r, 0), fsat.shape[1] - 1), min(max(gy - r, 0), fsat.shape[2] - 1)
+    x1, y1 = min(gx + r + 1, fsat.shape[1] - 1), min(gy + r + 1, fsat.shape[2] - 1)
+    return float(fsat[layer, x1, y1] - fsat[layer, x0, y1] - fsat[layer, x1, y0] + fsat[layer, x0, y0])
+
+
+def perceive_reference(seen_peaceful, seen_active, state, hardship, legitimacy, base, energy, params):
+    """Plain twin of ``behaviour.perceive``: (L, E, G) after one pass of seeing and tiring."""
+    dt = float(params.interval_s)
+    legitimacy, energy = float(legitimacy), float(energy)
+    seen = seen_peaceful + params.active_force_share * seen_active
+    if seen > 0.0:
+        legitimacy = legitimacy * (1.0 - params.legitimacy_loss * seen / (seen + params.half_seen))
+    elif legitimacy < base:
+        legitimacy = min(float(base), legitimacy + params.legitimacy_recovery_per_s * dt * (base - legitimacy))
+    if state == ACTIVE:
+        energy = max(0.0, energy - params.fatigue_per_s * dt)
+    elif state == QUIET:
+        energy = min(1.0, energy + params.rest_per_s * dt)
+    return legitimacy, energy, float(hardship) * (1.0 - legitimacy) * energy
+
+
+def force_tables_reference(force):
+    """Plain twin of ``behaviour.force_tables``."""
+    fsat = np.zeros((force.shape[0], force.shape[1] + 1, force.shape[2] + 1))
+    fsat[:, 1:, 1:] = force.cumsum(axis=1).cumsum(axis=2)
+    return fsat
 
 
 def coarse_counts_reference(x, y, kind, state, arresting, factor, cx, cy):
@@ -45,6 +77,8 @@ def coarse_counts_reference(x, y, kind, state, arresting, factor, cx, cy):
                 grid[(LAYER_POLICE, *cell)] += 1
                 if arresting[i]:
                     grid[(LAYER_ARRESTING, *cell)] += 1
+                if arresting[i] == ARREST_ALL:
+                    grid[(LAYER_CHASING, *cell)] += 1
             continue
         if state[i] != INJURED:
             grid[(LAYER_PROTESTERS, *cell)] += 1
@@ -57,7 +91,7 @@ def coarse_counts_reference(x, y, kind, state, arresting, factor, cx, cy):
     return sat
 
 
-def decide_reference(key, agents, occ, sat, gas, params, settings) -> tuple[int, int]:
+def decide_reference(key, agents, occ, sat, gas, force, params, settings) -> tuple[int, int]:
     """Plain twin of ``behaviour.decide``, one agent at a time, on the same inputs (``agents``:
     ``state.Deciders``, written in place)."""
     a, cfg = agents, settings
@@ -83,15 +117,21 @@ def decide_reference(key, agents, occ, sat, gas, params, settings) -> tuple[int,
                     injured += 1
             continue
 
+        s = a.state[i]
+        if cfg.dynamics:
+            a.legitimacy[i], a.energy[i], a.grievance[i] = perceive_reference(
+                _window_sum_f(force, FORCE_ON_PEACEFUL, gx, gy, vision_r),
+                _window_sum_f(force, FORCE_ON_ACTIVE, gx, gy, vision_r),
+                s, a.hardship[i], a.legitimacy[i], a.legitimacy_base[i], a.energy[i], params)
         here = gas[x // gas_factor, y // gas_factor]
         a.dose[i] += here * dt
-        s = a.state[i]
         if a.dose[i] > params.dose_injure and u(i, 0) < params.gas_injury_per_s * dt:
             a.state[i], a.cause[i] = INJURED, CAUSE_GAS
             injured += 1
             continue
 
-        if s in (ACTIVE, FLEEING) and _window_sum(sat, LAYER_ARRESTING, gx, gy, 1) >= params.backup:
+        officers = _window_sum(sat, LAYER_ARRESTING if s == ACTIVE else LAYER_CHASING, gx, gy, 1)
+        if s in (ACTIVE, FLEEING) and officers >= params.backup:
             if u(i, 1) < params.arrest_per_s * dt:
                 a.state[i] = ARRESTED  # leaves its cell after the pass: everyone decides on the same state
                 arrested += 1
@@ -106,7 +146,12 @@ def decide_reference(key, agents, occ, sat, gas, params, settings) -> tuple[int,
             if a.timer[i] <= 0.0 and here <= params.flee_concentration:
                 a.state[i] = QUIET
                 a.timer[i] = -params.flee_time_s
-                if cfg.regroup:
+                if cfg.dynamics:
+                    resolve = params.regroup_scale * a.energy[i] * (1.0 - a.risk[i]) * (1.0 - a.legitimacy[i])
+                    back = u(i, 6) < resolve
+                else:
+                    back = cfg.regroup
+                if back:
                     a.behaviour[i], a.target[i] = RALLY, a.home[i]
                 continue
             others = sum(1 for wx in range(x - cfg.window_r, x + cfg.window_r + 1)
@@ -129,6 +174,10 @@ def decide_reference(key, agents, occ, sat, gas, params, settings) -> tuple[int,
             a.behaviour[i], a.target[i] = LEAVE, cfg.exit_target
             continue
 
+        if (cfg.dynamics and a.energy[i] < params.tired_energy and a.behaviour[i] != LEAVE
+                and u(i, 5) < params.tired_leave_per_s * dt):
+            a.state[i], a.behaviour[i], a.target[i] = QUIET, LEAVE, cfg.exit_target  # tired: goes home
+            continue
         cops = _window_sum(sat, LAYER_POLICE, gx, gy, vision_r)
         actives = _window_sum(sat, LAYER_ACTIVE, gx, gy, vision_r) + (0 if s == ACTIVE else 1)
         active = is_active_py(a.grievance[i], a.risk[i], cops, actives, cfg.arrest_p_table, params.threshold, FLOOR)

@@ -19,14 +19,17 @@ import numba
 import numpy as np
 
 from . import bits, cell_table
-from .behaviour import DecisionParams, DecisionSettings, coarse_counts, decide
-from .behaviour_reference import coarse_counts_reference, decide_reference
+from .behaviour import (
+    CAUSE_BATON, FORCE_ON_ACTIVE, FORCE_ON_PEACEFUL, DecisionParams, DecisionSettings, coarse_counts, decide,
+    force_tables,
+)
+from .behaviour_reference import coarse_counts_reference, decide_reference, force_tables_reference
 from .. import ENGINES
 from ..counter_rng import new_key
 from .hazards import GasField
 from .movement import Contacts, Ground, StepPlan, WalkConstants, draws_per_agent, step_agents
 from .reference import step_agents_reference
-from .state import AgentArrays, weidmann_factor_table
+from .state import ACTIVE, ARRESTED, INJURED, AgentArrays, weidmann_factor_table
 from .strips import strip_width, turn_sequence
 
 
@@ -90,6 +93,7 @@ class Decisions:
     regroup: bool  # calmed-down protesters go back to their home place (else they go home)
     crush_count: int  # others in the density window from which packed flight injures
     decide_every: int = 1  # decide once every this many steps
+    dynamics: bool = False  # legitimacy from force seen, fatigue, regrouping by the person
 
     def __post_init__(self) -> None:
         # floats whatever the caller gave (an int rate would compile the kernel anew, for nothing)
@@ -117,6 +121,9 @@ def start_numba_set_up() -> None:
 def arrest_probability_table(k: float, max_ratio: int = 64) -> np.ndarray:
     """Epstein's estimated arrest probability 1 - exp(-k r) for r = floor(C / (1 + A)) = 0, 1, ..."""
     return 1.0 - np.exp(-k * np.arange(max_ratio + 1, dtype=np.float64))
+
+
+_NO_FORCE = np.zeros((2, 1, 1))
 
 
 class Core:
@@ -159,7 +166,14 @@ class Core:
                 arrest_p_table=decisions.arrest_p_table, coarse_factor=int(decisions.coarse_factor),
                 vision_r=int(decisions.vision_r), gas_factor=int(decisions.gas.factor),
                 exit_target=int(decisions.exit_target), regroup=bool(decisions.regroup), window_r=window_r,
-                crush_count=int(decisions.crush_count))
+                crush_count=int(decisions.crush_count), dynamics=bool(decisions.dynamics))
+            nx, ny = terrain.walkable.shape
+            f = int(decisions.coarse_factor)
+            # people hit by force since the last pass, per count cell, by what they were doing
+            # (``behaviour.FORCE_ON_*``): the police's means add to it (:meth:`saw_force`), and so do the
+            # pass's own arrests and baton blows
+            self.force = np.zeros((2, -(-nx // f), -(-ny // f)), dtype=np.float64)
+            self._force_seen = False  # anything booked in ``force`` since the last pass
         self.injured_total = 0
         self.arrested_total = 0
         self.steps = 0
@@ -221,14 +235,36 @@ class Core:
         fn = coarse_counts if self.engine == "numba" else coarse_counts_reference
         return fn(a.x, a.y, a.kind, a.state, a.arresting, d.coarse_factor, cx, cy)
 
+    def saw_force(self, xs: np.ndarray, ys: np.ndarray, was_active: np.ndarray) -> None:
+        """People at cells (xs, ys) were hit by force (gas, a jet, a grenade): those in sight see it next pass."""
+        if self.decisions is None or not self.decisions.dynamics or xs.size == 0:
+            return
+        f = self.decisions.coarse_factor
+        layer = np.where(was_active, FORCE_ON_ACTIVE, FORCE_ON_PEACEFUL)
+        np.add.at(self.force, (layer, xs // f, ys // f), 1.0)
+        self._force_seen = True
+
     def decide_with(self, key: int) -> None:
         """One decision pass; ``key`` seeds its counter-based draws."""
         fn = decide if self.engine == "numba" else decide_reference
+        a, dynamics = self.agents, self.decisions.dynamics
+        force = _NO_FORCE  # nothing seen: every window of it sums to 0, as a grid of zeros would
+        if dynamics:
+            before = (a.state.copy(), a.x.copy(), a.y.copy())
+            if self._force_seen:
+                force = (force_tables if self.engine == "numba" else force_tables_reference)(self.force)
+                self.force[:] = 0.0
+                self._force_seen = False
         # the gas grid is read here, each pass: the gas swaps its buffers as it spreads
-        injured, arrested = fn(key, self.deciders, self.occ, self.counts_grid(), self.decisions.gas.conc,
+        injured, arrested = fn(key, self.deciders, self.occ, self.counts_grid(), self.decisions.gas.conc, force,
                                self.decisions.params, self.decision_settings)
         self.injured_total += int(injured)
         self.arrested_total += int(arrested)
+        if dynamics and (injured or arrested):
+            state, xs, ys = before
+            hit = np.flatnonzero((a.state != state) & ((a.state == ARRESTED) | ((a.state == INJURED)
+                                                                                 & (a.cause == CAUSE_BATON))))
+            self.saw_force(xs[hit], ys[hit], state[hit] == ACTIVE)
 
     def step_with(self, plan: StepPlan) -> int:
         """Walk one step by ``plan``; returns how many left the map."""

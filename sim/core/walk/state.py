@@ -36,6 +36,11 @@ BEHAVIOUR_NAMES = ("rally", "march", "leave", "hold")
 
 NOWHERE = -1  # position of agents no longer on the map
 
+# what an officer may arrest (``AgentArrays.arresting``): targeted units take actives only
+ARREST_NONE = 0
+ARREST_ACTIVE = 1
+ARREST_ALL = 2
+
 
 class Walkers(NamedTuple):
     """The agents' arrays a walking step reads and writes (``sim.core.walk.movement``)."""
@@ -65,6 +70,10 @@ class Deciders(NamedTuple):
     timer: np.ndarray
     cause: np.ndarray
     home: np.ndarray
+    hardship: np.ndarray
+    legitimacy: np.ndarray
+    legitimacy_base: np.ndarray
+    energy: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -90,7 +99,11 @@ class AgentArrays:
     dose: np.ndarray  # float64, accumulated tear-gas exposure (concentration x seconds)
     timer: np.ndarray  # float64, seconds of flight left
     cause: np.ndarray  # uint8, injury cause (sim.core.walk.behaviour.CAUSE_*)
-    arresting: np.ndarray  # uint8, 1 for officers of a unit allowed to arrest
+    arresting: np.ndarray  # uint8, officers allowed to arrest: ARREST_ACTIVE (actives only), ARREST_ALL (and the fleeing)
+    hardship: np.ndarray  # float64, Epstein's H, U(0, 1)
+    legitimacy: np.ndarray  # float64, the legitimacy L this person sees in the police now (0-1)
+    legitimacy_base: np.ndarray  # float64, the L it recovers toward when it sees no force
+    energy: np.ndarray  # float64, 1 rested, 0 exhausted: being active costs it
 
     @classmethod
     def empty(cls, n: int) -> "AgentArrays":
@@ -111,6 +124,10 @@ class AgentArrays:
             timer=np.zeros(n, dtype=np.float64),
             cause=np.zeros(n, dtype=np.uint8),
             arresting=np.zeros(n, dtype=np.uint8),
+            hardship=np.zeros(n, dtype=np.float64),
+            legitimacy=np.zeros(n, dtype=np.float64),
+            legitimacy_base=np.zeros(n, dtype=np.float64),
+            energy=np.ones(n, dtype=np.float64),
         )
 
     def __len__(self) -> int:
