@@ -47,12 +47,13 @@ img.protest-map { width: 100%; height: auto; max-height: 78vh; object-fit: conta
                        border: 1px solid #0003; vertical-align: middle; }
 .protest-events { font-size: 0.85rem; }
 .protest-map-crisp { image-rendering: pixelated; }
-.protest-counts { font-size: 0.95rem; min-height: 2.6em; line-height: 1.3em; }
+.protest-counts > * { font-size: 0.95rem; line-height: 1.3em; white-space: nowrap; overflow: hidden;
+                      text-overflow: ellipsis; }
 /* the slider values stay in view, not only while dragging */
 .v-slider__thumb-label-container { display: block !important; }
 .v-slider--horizontal { margin-top: 26px; }
 /* room under the last card, so nothing at the bottom of the page hides the events */
-.v-main__wrap, .v-content__wrap { padding-bottom: 96px; }
+.protest-main { margin-bottom: 64px !important; }
 """
 
 
@@ -161,10 +162,10 @@ def MapCard(model: VizModel):
         with solara.Row(style={"align-items": "baseline", "justify-content": "space-between"}):
             solara.Text(sim.clock, classes=["protest-clock"])
             solara.Checkbox(label="zoom to the crowd", value=zoom)
-        # protesters and police apart; the line keeps two lines' height, so the map does not jump when it wraps
-        solara.Text("protesters: " + " · ".join(f"{n} {counts['protesters'][n]}" for n in STATE_NAMES)
-                    + f" | police: on duty {police['on_duty']} · injured {police['injured']} · left {police['left']}",
-                    classes=["protest-counts"])
+        # protesters and police apart, one line each that never wraps, so the map does not jump
+        with solara.Column(gap="0px", classes=["protest-counts"]):
+            solara.Text("protesters: " + " · ".join(f"{n} {counts['protesters'][n]}" for n in STATE_NAMES))
+            solara.Text(f"police: on duty {police['on_duty']} · injured {police['injured']} · left {police['left']}")
         if not sim.running:
             solara.Success(f"The run is over at {sim.clock} (the scenario ends at {sim.spec.end}): "
                            "press Reset to run it again.", classes=["protest-finished"])
@@ -249,7 +250,7 @@ def MainView(model: VizModel, built: bool, status: str = ""):
                         "fields (the first time a map is used they are computed and cached, which can take a "
                         "minute); the controls do nothing until it is ready.", classes=["protest-loading"])
         return
-    with solara.Columns([7, 3], style={"align-items": "flex-start"}):
+    with solara.Columns([7, 3], style={"align-items": "flex-start"}, classes=["protest-main"]):
         MapCard(model)
         with solara.Column():
             ChartsCard(model)
@@ -264,10 +265,10 @@ def ShowTime(model):
     sim = getattr(model, "sim", None)
     if sim is None:
         solara.Text("Time: not started")
-    elif hasattr(sim, "steps_done"):
-        solara.Text(f"Step {sim.steps_done} of {sim.total_steps}", classes=["protest-time"])
-    else:
+    elif hasattr(sim, "clock"):
         solara.Text(f"Time: {sim.clock} ({sim.time_s:.0f} s after {sim.spec.start})", classes=["protest-time"])
+    else:
+        solara.Text(f"Step {sim.steps_done} of {sim.total_steps}", classes=["protest-time"])
 
 
 solara_viz_module.ShowSteps = ShowTime  # SolaraViz looks it up by name when it renders

@@ -105,7 +105,7 @@ def EpsteinMain(model: EpsteinVizModel):
         solara.Error(f"could not build this run: {model.error}", classes=["protest-error"])
         return
     sim = model.sim
-    with solara.Columns([6, 4], style={"align-items": "flex-start"}):
+    with solara.Columns([6, 4], style={"align-items": "flex-start"}, classes=["protest-main"]):
         with solara.Card(style={"min-width": "0"}):
             with solara.Row(style={"align-items": "baseline"}):
                 solara.Text(f"step {sim.steps_done}", classes=["protest-clock"])
