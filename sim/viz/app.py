@@ -7,7 +7,9 @@ cloud, the clock, live charts of the counts by state and of the injured, and the
 
 The map is one PNG per frame drawn with numpy (``sim.viz.frame``), not one marker per agent, so
 5,000 people stay fluid. Slider changes apply on Reset (Mesa re-creates the model from them);
-picking another scenario loads it at once, with its own slider values.
+picking another scenario loads it at once, with its own slider values. Epstein scenarios get their
+own view (``sim.viz.epstein_view``). Mesa's controller and its "Information" card are replaced by
+``sim.viz.controls`` (Play and Step off while nothing runnable is there) and :func:`ShowTime`.
 
 ``serve()`` starts solara's server bound to localhost, offline: the page's JavaScript and CSS come
 from the ``solara-assets`` package through solara's asset proxy, never from a CDN.
