@@ -78,7 +78,8 @@ def test_epstein_scenarios_get_their_own_view(sync_api, server):  # defect 1
             assert re.search(r"quiet \d+ · active \d+ · jailed \d+", counts), counts
             assert page.get_by_text("Legitimacy L", exact=True).count() == 1
             grid = map_png(page)
-            size = page.evaluate(f"() => document.querySelector('{MAP}').naturalWidth")
+            size = page.wait_for_function(f"() => {{ const m = document.querySelector('{MAP}');"
+                                          " return m && m.complete && m.naturalWidth; }").json_value()
             assert size == 40 * 14, size  # the 40 x 40 torus, 14 pixels a cell
             page.get_by_role("button", name="Step").click()
             assert wait_clock_change(page, "step 0") == "step 1"

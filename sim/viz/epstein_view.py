@@ -16,7 +16,7 @@ import solara
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
-from mesa.visualization.utils import update_counter
+from mesa.visualization.utils import force_update, update_counter
 
 from ..core.epstein.world import COP, EMPTY
 from ..kinds import load_scenario
@@ -26,6 +26,8 @@ CELL_PX = 14  # pixels per grid cell, drawn nearest-neighbour
 COLOURS = {"empty": (0xF4, 0xF4, 0xF0), "quiet": (0x4C, 0x72, 0xB0), "active": (0xD6, 0x27, 0x28),
            "jailed": (0x88, 0x88, 0x88), "cop": (0x10, 0x10, 0x10)}
 STATES = ("quiet", "active", "jailed")
+_warm = threading.Event()  # the kernels are compiled (once per process)
+_warm_lock = threading.Lock()
 
 
 def epstein_params(path: str) -> dict:
@@ -58,9 +60,32 @@ class EpsteinVizModel(mesa.Model):
         except Exception as err:  # noqa: BLE001 - shown on the page
             self.error = f"{type(err).__name__}: {err}"
             self.running = False
+        self._ready = threading.Event()
+        if self.sim is None or _warm.is_set():
+            self._ready.set()
+        else:  # the kernels compile on the first step (17 s after a fresh install): on a throwaway copy
+            threading.Thread(target=self._warm, args=(sc,), name="epstein-warm", daemon=True).start()
+
+    def _warm(self, sc) -> None:
+        from ..epstein.model import EpsteinModel
+
+        try:
+            with _warm_lock:
+                if not _warm.is_set():
+                    EpsteinModel(sc, steps=1, agent_views=False).step()
+                    _warm.set()
+        finally:
+            self._ready.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        return self._ready.wait(timeout)
 
     def step(self) -> None:
-        if self.sim is None:
+        if self.sim is None or not self.ready:
             return
         with self.lock:
             if self.sim.running:
@@ -105,6 +130,11 @@ def EpsteinMain(model: EpsteinVizModel):
         solara.Error(f"could not build this run: {model.error}", classes=["protest-error"])
         return
     sim = model.sim
+    if not model.ready:
+        with solara.Card("Compiling the model's kernels"):
+            solara.ProgressLinear(True)
+            solara.Text("The first time after an install this takes up to half a minute; Play and Step come on "
+                        "when it is done.", classes=["protest-loading"])
     with solara.Columns([6, 4], style={"align-items": "flex-start"}, classes=["protest-main"]):
         with solara.Card(style={"min-width": "0"}):
             with solara.Row(style={"align-items": "baseline"}):
@@ -130,5 +160,13 @@ def EpsteinView(path: str):
     """SolaraViz for an Epstein scenario file."""
     params = solara.use_memo(lambda: epstein_params(path), [path])
     model = solara.use_reactive(solara.use_memo(lambda: EpsteinVizModel(scenario_file=path), [path]))
+
+    def wait_for_kernels():
+        current = model.value
+        while not current.wait_ready(0.2):  # poll: the thread ends soon after the page moves on
+            pass
+        force_update()  # the controls come on
+
+    solara.use_thread(wait_for_kernels, dependencies=[model.value])
     SolaraViz(model, components=[], model_params=params, name="protest-sim", play_interval=100, render_interval=1)
     EpsteinMain(model.value)
