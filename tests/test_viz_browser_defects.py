@@ -53,6 +53,12 @@ def wait_clock_is(page, text: str, timeout_s: float = 60) -> None:
                            arg=text, timeout=timeout_s * 1000)
 
 
+def wait_info_is(page, text: str, timeout_s: float = 60) -> None:
+    """Wait until the sidebar shows the model on screen (its controls belong to it from then on)."""
+    page.wait_for_function("(t) => [...document.querySelectorAll('.protest-time')].some(e => e.innerText.trim() === t)",
+                           arg=text, timeout=timeout_s * 1000)
+
+
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / name))
@@ -72,6 +78,7 @@ def test_epstein_scenarios_get_their_own_view(sync_api, server):  # defect 1
         for label in ("epstein_2002", "epstein_2002_mesa"):
             pick(page, label)
             wait_clock_is(page, "step 0")
+            wait_info_is(page, "Step 0 of 1000")
             body = page.inner_text("body")
             assert "Traceback" not in body and "AttributeError" not in body, body[:2000]
             counts = page.inner_text(".epstein-counts")
@@ -113,6 +120,7 @@ def test_police_are_counted_apart_and_the_page_reads_well(sync_api, server):  # 
         wait_for_map(page)
         pick(page, "examples/pursuit")
         wait_clock_is(page, "12:00:00")
+        wait_info_is(page, "Time: 12:00:00 (0 s after 12:00)")
         counts = page.inner_text(".protest-counts")
         assert f"protesters: quiet {protesters} ·" in counts, counts
         assert f"police: on duty {police} ·" in counts, counts
