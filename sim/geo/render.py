@@ -52,6 +52,11 @@ ESTIMATED_NOTE = (f"{ESTIMATED_MARK} after a name: position estimated from sourc
                   "approximate, typically 30-80 m off")
 
 
+def readable_name(name: str) -> str:
+    """A place id as a label: ``west_street`` -> ``West Street``."""
+    return " ".join(w[:1].upper() + w[1:] for w in str(name).replace("-", "_").split("_") if w)
+
+
 def plain_text(text) -> str:
     """``text`` drawn as it is: names from a user's file may hold '$', which matplotlib reads as maths."""
     return str(text).replace("$", r"\$")
@@ -169,10 +174,10 @@ def _draw_labels(ax, gridmap) -> None:
         if not small:
             size += 2
         anchor = anchors.get(name, {})
-        if feats.get("kind") == "imported":  # the name as people know it; the id is in the map file
-            text = plain_text(anchor.get("text", name))
-        else:
-            text = name + (ESTIMATED_MARK if _is_estimated(gridmap, name) else "")
+        # the name as people know it (the id is in the map file), or the id made readable
+        text = plain_text(anchor.get("text") or readable_name(name))
+        if feats.get("kind") != "imported" and _is_estimated(gridmap, name):
+            text += ESTIMATED_MARK
         offset = anchor.get("offset")
         kw = dict(fontsize=size, style=style, weight=weight, color="#1d1d1d", ha="center", va="center",
                   rotation=anchor.get("angle", 0.0), rotation_mode="anchor", path_effects=halo, zorder=6,

@@ -7,7 +7,9 @@ cloud, the clock, live charts of the counts by state and of the injured, and the
 
 The map is one PNG per frame drawn with numpy (``sim.viz.frame``), not one marker per agent, so
 5,000 people stay fluid. Slider changes apply on Reset (Mesa re-creates the model from them);
-picking another scenario loads it at once, with its own slider values.
+picking another scenario loads it at once, with its own slider values. Epstein scenarios get their
+own view (``sim.viz.epstein_view``). Mesa's controller and its "Information" card are replaced by
+``sim.viz.controls`` (Play and Step off while nothing runnable is there) and :func:`ShowTime`.
 
 ``serve()`` starts solara's server bound to localhost, offline: the page's JavaScript and CSS come
 from the ``solara-assets`` package through solara's asset proxy, never from a CDN.
@@ -16,8 +18,6 @@ from the ``solara-assets`` package through solara's asset proxy, never from a CD
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,26 +25,37 @@ import solara
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
+import mesa.visualization.solara_viz as solara_viz_module
 from mesa.visualization import SolaraViz
-from mesa.visualization.utils import update_counter
+from mesa.visualization.utils import force_update, update_counter
 
 from ..core.walk.state import STATE_NAMES
+from ..geo.render import ESTIMATED_NOTE
 from ..kinds import load_scenario
+from . import controls
+from .epstein_view import EpsteinView
 from .frame import LEGEND, POLICE_RGB, STATE_RGB
+from .server import SCENARIO_ENV
 from .session import HELP, VizModel, default_scenario, model_params, shipped_scenarios
 
-SCENARIO_ENV = "PROTEST_SIM_SCENARIO"  # the scenario file serve() opens first
 PLAY_INTERVAL_MS = 21  # Mesa's slider goes 1, 11, 21...
 SECONDS_PER_FRAME = 5  # Mesa's "render interval" (odd: its slider goes 1, 3, 5...); a Mesa step is 1 s
 EVENTS_SHOWN = 8
 
 CSS = """
 img.protest-map { width: 100%; height: auto; max-height: 78vh; object-fit: contain; display: block; }
-.protest-map-zoomed { image-rendering: pixelated; }
 .protest-clock { font-size: 2.2rem; font-weight: 600; font-variant-numeric: tabular-nums; }
 .protest-legend-chip { display: inline-block; width: 0.8em; height: 0.8em; margin: 0 0.3em 0 0.9em;
                        border: 1px solid #0003; vertical-align: middle; }
 .protest-events { font-size: 0.85rem; }
+.protest-map-crisp { image-rendering: pixelated; }
+.protest-counts > * { font-size: 0.95rem; line-height: 1.3em; white-space: nowrap; overflow: hidden;
+                      text-overflow: ellipsis; }
+/* the slider values stay in view, not only while dragging */
+.v-slider__thumb-label-container { display: block !important; }
+.v-slider--horizontal { margin-top: 26px; }
+/* room under the last card, so nothing at the bottom of the page hides the events */
+.protest-main { margin-bottom: 64px !important; }
 """
 
 
@@ -150,19 +161,25 @@ def MapCard(model: VizModel):
     counts = sim.side_counts()
     police = counts["police"]
     with solara.Card(style={"min-width": "0"}):
-        with solara.Row(style={"align-items": "baseline", "flex-wrap": "wrap"}):
+        with solara.Row(style={"align-items": "baseline", "justify-content": "space-between"}):
             solara.Text(sim.clock, classes=["protest-clock"])
-            solara.Text("protesters: " + " · ".join(f"{n} {counts['protesters'][n]}" for n in STATE_NAMES)
-                        + f" | police: on duty {police['on_duty']} · injured {police['injured']}",
-                        style={"font-size": "0.95rem"})
             solara.Checkbox(label="zoom to the crowd", value=zoom)
+        # protesters and police apart, one line each that never wraps, so the map does not jump
+        with solara.Column(gap="0px", classes=["protest-counts"]):
+            solara.Text("protesters: " + " · ".join(f"{n} {counts['protesters'][n]}" for n in STATE_NAMES))
+            solara.Text(f"police: on duty {police['on_duty']} · injured {police['injured']} · left {police['left']}")
+        if not sim.running:
+            solara.Success(f"The run is over at {sim.clock} (the scenario ends at {sim.spec.end}): "
+                           "press Reset to run it again.", classes=["protest-finished"])
         png = model.frame_png(zoom=zoom.value)
-        solara.Image(png, format="png", classes=["protest-map"] + (["protest-map-zoomed"] if zoom.value else []))
+        crisp = model.renderer.scale > 1
+        solara.Image(png, format="png", classes=["protest-map"] + (["protest-map-crisp"] if zoom.value or crisp else []))
         Legend()
-        m = model.renderer.metres_per_pixel
-        solara.Text(f"{sim.spec.name}: one pixel = {m:g} m; north is up. "
-                    f"Colour of a pixel shows the most serious state among the people in it.",
-                    style={"font-size": "0.8rem", "color": "#555"})
+        r = model.renderer
+        cell = f"one cell ({sim.gridmap.cell_size:g} m) = {r.scale} x {r.scale} pixels" if crisp else \
+            f"one pixel = {r.metres_per_pixel:g} m"
+        solara.Text(f"{sim.spec.name}: {cell}; north is up. Colour of a pixel shows the most serious state among "
+                    f"the people in it. {ESTIMATED_NOTE}.", style={"font-size": "0.8rem", "color": "#555"})
 
 
 @solara.component
@@ -222,7 +239,7 @@ def Running(model: VizModel, params: dict, built: bool):
 
 
 @solara.component
-def MainView(model: VizModel, built: bool):
+def MainView(model: VizModel, built: bool, status: str = ""):
     """The main area: a loading state while the model is built, then map, charts and events."""
     update_counter.get()
     if model.error:
@@ -231,15 +248,33 @@ def MainView(model: VizModel, built: bool):
     if not (built and model.ready):
         with solara.Card(f"Loading {model.title}"):
             solara.ProgressLinear(True)
-            solara.Text("Building the model: rasterising the map and loading the distance fields "
-                        "(the first time a map is used they are computed and cached, which can take a minute).",
-                        classes=["protest-loading"])
+            solara.Text(f"Now {model.status}. Building the model rasterises the map and loads the distance "
+                        "fields (the first time a map is used they are computed and cached, which can take a "
+                        "minute); the controls do nothing until it is ready.", classes=["protest-loading"])
         return
-    with solara.Columns([7, 3], style={"align-items": "flex-start"}):
+    with solara.Columns([7, 3], style={"align-items": "flex-start"}, classes=["protest-main"]):
         MapCard(model)
         with solara.Column():
             ChartsCard(model)
             EventsCard(model)
+
+
+@solara.component
+def ShowTime(model):
+    """Mesa's "Information" card, with the time as people read it: the clock and the seconds since the
+    start for a protest, the step for Epstein's model (Mesa's own says "Time: 565.0", no unit)."""
+    update_counter.get()
+    sim = getattr(model, "sim", None)
+    if sim is None:
+        solara.Text("Time: not started")
+    elif hasattr(sim, "clock"):
+        solara.Text(f"Time: {sim.clock} ({sim.time_s:.0f} s after {sim.spec.start})", classes=["protest-time"])
+    else:
+        solara.Text(f"Step {sim.steps_done} of {sim.total_steps}", classes=["protest-time"])
+
+
+solara_viz_module.ShowSteps = ShowTime  # SolaraViz looks it up by name when it renders
+controls.install()  # and Mesa's controller, which would step a model that is not there
 
 
 # --- the page ------------------------------------------------------------------------------------------
@@ -250,12 +285,14 @@ def ScenarioView(path: str, model: solara.Reactive | None = None):
     own = solara.use_reactive(solara.use_memo(lambda: VizModel(scenario_file=path) if model is None else None, [path]))
     model = model if model is not None else own
     built = solara.use_reactive(None)  # the last model whose build finished
+    status = solara.use_reactive("")
 
     def wait_for_model():
         current = model.value
         while not current.wait_ready(0.2):  # poll: the thread ends soon after the page moves on
-            pass
+            status.set(current.status)
         built.set(current)
+        force_update()  # the controls come on
 
     solara.use_thread(wait_for_model, dependencies=[model.value])
     ready = built.value is model.value
@@ -264,7 +301,7 @@ def ScenarioView(path: str, model: solara.Reactive | None = None):
     with solara.Sidebar():
         with solara.Card("Running now"):
             Running(model.value, params, ready)
-    MainView(model.value, ready)
+    MainView(model.value, ready, status.value)
 
 
 @solara.component
@@ -278,9 +315,13 @@ def Page():
         with solara.Card("Scenario"):
             solara.Select("Scenario", values=list(choices), value=choice)
             sc = solara.use_memo(lambda: load_scenario(path), [path])
-            solara.Text(f"{sc.start}-{sc.end}: {sc.description}", style={"font-size": "0.85rem"})
+            when = f"{sc.start}-{sc.end}" if sc.model == "protest" else f"Epstein (2002), {sc.steps} steps"
+            solara.Text(f"{when}: {sc.description}", style={"font-size": "0.85rem"})
     # a new scenario remounts SolaraViz, so its sliders start from that scenario's values
-    ScenarioView(path).key(path)
+    if sc.model == "protest":
+        ScenarioView(path).key(path)
+    else:
+        EpsteinView(path).key(path)
 
 
 def _first_choice(choices: dict[str, Path]) -> str:
@@ -293,62 +334,5 @@ def _first_choice(choices: dict[str, Path]) -> str:
     return default_scenario(choices)
 
 
-# --- the server ------------------------------------------------------------------------------------------
-def _offline_when_served() -> None:
-    """Under ``solara run sim.viz.app`` (without serve()'s environment): no telemetry, and no CDN to fall
-    back on for a front-end file missing from solara-assets. Leaves solara alone anywhere else."""
-    if "solara.server.server" not in sys.modules:
-        return
-    import solara.server.settings as server_settings
-    import solara.settings
-
-    server_settings.telemetry.mixpanel_enable = False
-    if not os.environ.get("SOLARA_ASSETS_CDN"):
-        solara.settings.assets.cdn = "http://127.0.0.1:9/no-cdn/"
-
-
-_offline_when_served()
-
-
-def server_env(scenario_path: str | Path | None = None, base: dict | None = None) -> dict:
-    """Environment for an offline solara server. Solara's front end (Vue 2, Vuetify, require.js, fonts)
-    is installed by ``solara-assets`` into ``<prefix>/share/solara/cdn``, the folder solara's asset proxy
-    serves at ``/_solara/cdn``: keep the proxy on and point the CDN it would fall back to at a closed
-    local port, so a missing file fails at once instead of reaching out. No telemetry, no version check.
-    Variables already set in the environment (but the proxy and telemetry) win."""
-    env = dict(os.environ if base is None else base)
-    if scenario_path is not None:
-        env[SCENARIO_ENV] = str(Path(scenario_path).resolve())
-    env["SOLARA_ASSETS_PROXY"] = "True"
-    env.setdefault("SOLARA_ASSETS_CDN", "http://127.0.0.1:9/no-cdn/")
-    env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
-    # reacton's opt-in renderer skips unchanged parts of the page: with it a frame costs ~60 ms less
-    env.setdefault("REACTON_FAST", "1")
-    return env
-
-
-def server_command(host: str = "127.0.0.1", port: int = 8765) -> list[str]:
-    return [sys.executable, "-m", "solara", "run", "sim.viz.app", "--host", host, "--port", str(port),
-            "--production", "--no-open", "--no-check-version", "--log-level", "warning"]
-
-
-def serve(scenario_path: str | None = None, host: str = "127.0.0.1", port: int = 8765) -> int:
-    """Start the page at http://host:port and block until the server stops (Ctrl-C); returns its exit status.
-
-    The scenario is checked first, so a bad file raises ``ScenarioError`` before any server starts.
-    """
-    if scenario_path is not None:
-        load_scenario(scenario_path)
-    else:
-        default_scenario(shipped_scenarios())  # raises if there is nothing to show
-    print(f"protest-sim viz: http://{host}:{port}  (Ctrl-C to stop)", flush=True)
-    proc = subprocess.Popen(server_command(host, port), env=server_env(scenario_path))
-    try:
-        return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        return 130
+# --- the server (``sim.viz.server``; imported here for the command line and the tests) ------------------------
+from .server import serve, server_command, server_env  # noqa: E402,F401

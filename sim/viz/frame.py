@@ -23,6 +23,8 @@ from ..core.walk.state import POLICE, STATE_NAMES
 from ..geo.render import draw_map
 
 MAX_PIXELS = 1100  # longest side of the picture
+MIN_PIXELS = 800  # small maps are blown up, cell by cell, to about this many pixels on their longest side
+MAX_SCALE = 16  # at most this many pixels per cell
 LABEL_DPI = 130  # type size: points at this many dots per inch (the page shows the picture a little smaller)
 LABEL_ALPHA = 0.85  # place names over the people: nearly opaque
 GAS_RGB = (150, 170, 0)  # CS smoke: a yellowish green
@@ -65,10 +67,12 @@ def water_cannon_trucks(model) -> np.ndarray:
 class FrameRenderer:
     """Draws frames of models on one map; build once per map, then call :meth:`render` per frame.
 
-    The picture has ``height x width`` pixels, north up; each pixel covers ``step x step`` cells.
+    The picture has ``height x width`` pixels, north up; each pixel covers ``step x step`` cells. With
+    ``min_pixels`` (the page's renderers) a small map is blown up ``scale`` times, crisp, to about that size.
     """
 
-    def __init__(self, gridmap, *, max_pixels: int = MAX_PIXELS, labels: bool = True, dot: int | None = None):
+    def __init__(self, gridmap, *, max_pixels: int = MAX_PIXELS, labels: bool = True, dot: int | None = None,
+                 min_pixels: int = 0):
         nx, ny = gridmap.shape
         self.gridmap = gridmap
         self.step = max(1, int(np.ceil(max(nx, ny) / max_pixels)))
@@ -77,15 +81,20 @@ class FrameRenderer:
         # people as 2 x 2 pixel dots on big maps (the page shrinks the picture), single pixels on small ones
         self.dot = dot if dot is not None else (2 if max(self.width, self.height) > 600 else 1)
         self.metres_per_pixel = self.step * gridmap.cell_size
+        # a small (text) map: each cell becomes a crisp scale x scale block, the map and its labels are
+        # drawn at that size, so nothing is blurred or blown up by the browser
+        self.scale = 1 if self.step > 1 else int(np.clip(min_pixels // max(self.width, self.height), 1, MAX_SCALE))
         self.background = self._draw_static(gridmap, labels=False)[..., :3].copy()
+        self._big = self._draw_static(gridmap, labels=False, scale=self.scale)[..., :3].copy() if self.scale > 1 else None
         self._label_idx, self._label_rgb, self._label_alpha = self._label_layer(gridmap) if labels else (None,) * 3
         self._colours, self._priority = _colour_table()
         self._gas_cache: dict = {}
 
     # --- the static layers, drawn once ------------------------------------------------------------
-    def _draw_static(self, gridmap, *, labels: bool) -> np.ndarray:
-        """``sim.geo.render.draw_map`` into an RGBA array of exactly ``height x width`` pixels."""
-        fig = Figure(figsize=(self.width / LABEL_DPI, self.height / LABEL_DPI), dpi=LABEL_DPI)
+    def _draw_static(self, gridmap, *, labels: bool, scale: int = 1) -> np.ndarray:
+        """``sim.geo.render.draw_map`` into an RGBA array of exactly ``scale`` times ``height x width`` pixels."""
+        h, w = self.height * scale, self.width * scale
+        fig = Figure(figsize=(w / LABEL_DPI, h / LABEL_DPI), dpi=LABEL_DPI)
         FigureCanvasAgg(fig)
         fig.patch.set_facecolor((0.80, 0.78, 0.74))
         ax = fig.add_axes((0, 0, 1, 1))
@@ -97,14 +106,15 @@ class FrameRenderer:
         ax.set_aspect("auto")
         fig.canvas.draw()
         img = np.asarray(fig.canvas.buffer_rgba())
-        assert img.shape[:2] == (self.height, self.width), (img.shape, self.height, self.width)
+        assert img.shape[:2] == (h, w), (img.shape, h, w)
         return img
 
     def _label_layer(self, gridmap):
         """The pixels the place names change (the map drawn with and without them), put back on top of
         the people each frame, slightly see-through."""
-        labelled = self._draw_static(gridmap, labels=True)[..., :3].reshape(-1, 3)
-        idx = np.flatnonzero(np.any(labelled != self.background.reshape(-1, 3), axis=1))
+        plain = self.background if self._big is None else self._big
+        labelled = self._draw_static(gridmap, labels=True, scale=self.scale)[..., :3].reshape(-1, 3)
+        idx = np.flatnonzero(np.any(labelled != plain.reshape(-1, 3), axis=1))
         return idx, labelled[idx].astype(np.float32) * LABEL_ALPHA, np.float32(1.0 - LABEL_ALPHA)
 
     # --- one frame ---------------------------------------------------------------------------------
@@ -129,8 +139,19 @@ class FrameRenderer:
             for dc in range(self.dot):
                 img[np.minimum(rows + dr, self.height - 1), np.minimum(cols + dc, self.width - 1)] = colours
         self._draw_trucks(img, model)
+        if self.scale > 1:
+            img = self._blow_up(img)
+            flat = img.reshape(-1, 3)
         self._blend_labels(flat)
         return img
+
+    def _blow_up(self, img: np.ndarray) -> np.ndarray:
+        """Nearest-neighbour ``scale`` x: the pixels people, gas or trucks changed as blocks, the rest the
+        map drawn at the larger size."""
+        k = self.scale
+        changed = np.any(img != self.background, axis=2).repeat(k, axis=0).repeat(k, axis=1)
+        big = img.repeat(k, axis=0).repeat(k, axis=1)
+        return np.where(changed[..., None], big, self._big)
 
     def _draw_trucks(self, img: np.ndarray, model) -> None:
         a = model.arrays
@@ -192,23 +213,25 @@ class FrameRenderer:
         on = a.x >= 0
         if not on.any():
             return img
-        cols = a.x[on] // self.step
-        rows = self.height - 1 - a.y[on] // self.step
-        margin = margin_m / self.metres_per_pixel
+        k = img.shape[1] // self.width  # the picture may be blown up (small maps)
+        width, height = self.width * k, self.height * k
+        cols = a.x[on] // self.step * k
+        rows = (self.height - 1 - a.y[on] // self.step) * k
+        margin = margin_m / self.metres_per_pixel * k
         c0, c1 = np.percentile(cols, [1, 99]) + (-margin, margin)
         r0, r1 = np.percentile(rows, [1, 99]) + (-margin, margin)
-        aspect = self.width / self.height
-        w = max(c1 - c0, (r1 - r0) * aspect, min_share * self.width)
-        w = min(w, self.width)
-        h = min(w / aspect, self.height)
+        aspect = width / height
+        w = max(c1 - c0, (r1 - r0) * aspect, min_share * width)
+        w = min(w, width)
+        h = min(w / aspect, height)
         cx, cy = (c0 + c1) / 2, (r0 + r1) / 2
 
         def span(centre, size, limit):
             lo = int(np.clip(centre - size / 2, 0, limit - size) // snap_px * snap_px)
             return lo, min(limit, lo + int(-(-size // snap_px) * snap_px))
 
-        c0, c1 = span(cx, w, self.width)
-        r0, r1 = span(cy, h, self.height)
+        c0, c1 = span(cx, w, width)
+        r0, r1 = span(cy, h, height)
         return img[r0:r1, c0:c1]
 
     def png(self, model, *, compress_level: int = 1) -> bytes:
@@ -234,5 +257,5 @@ def renderer_for(gridmap) -> FrameRenderer:
         if key not in _renderers:
             if len(_renderers) >= 4:
                 _renderers.pop(next(iter(_renderers)))
-            _renderers[key] = FrameRenderer(gridmap)
+            _renderers[key] = FrameRenderer(gridmap, min_pixels=MIN_PIXELS)
         return _renderers[key]

@@ -142,6 +142,28 @@ def overrides(sc: Scenario, *, legitimacy=None, threshold=None, trigger_actives=
     return out
 
 
+# --- compiled kernels -----------------------------------------------------------------------------------
+WARM_SCENARIO = REPO_SCENARIOS / "examples" / "square_and_street.toml"
+_warm_lock = threading.Lock()
+_warm = False
+
+
+def warm_kernels() -> None:
+    """Compile (or load from numba's cache) the kernels a step needs, once per process, by stepping a tiny
+    scenario for a second: the first Step on the page then runs at once instead of hanging while they
+    compile (42-58 s after a fresh install). Called while the page shows its loading state."""
+    global _warm
+    from ..protest.model import ProtestModel
+
+    with _warm_lock:
+        if _warm or not WARM_SCENARIO.is_file():
+            return
+        tiny = ProtestModel(load_scenario(WARM_SCENARIO))
+        for _ in range(max(1, int(round(1.0 / tiny.dt)))):
+            tiny.step()
+        _warm = True
+
+
 # --- the model the page drives --------------------------------------------------------------------------
 class VizModel(mesa.Model):
     """A Mesa model wrapping one :class:`~sim.protest.model.ProtestModel`, built from a scenario file and the
@@ -168,6 +190,7 @@ class VizModel(mesa.Model):
         self.renderer = None
         self.error: str | None = None
         self.build_s: float | None = None
+        self.status = "building the model"  # what the loading state says is going on
         self.lock = threading.RLock()  # stepping and drawing never overlap
         self._ready = threading.Event()
         if background:
@@ -186,6 +209,8 @@ class VizModel(mesa.Model):
             seed = None if self.seed_value in (None, "") else int(str(self.seed_value).strip())
             sim = ProtestModel(self.spec, seed=seed)
             self.renderer = renderer_for(sim.gridmap)
+            self.status = "compiling the simulation kernels (the first time after an install: up to a minute)"
+            warm_kernels()
             self.sim = sim
         except ScenarioError as err:
             self.error = str(err)
