@@ -190,7 +190,7 @@ def test_density_keeps_no_label_the_panel_edge_would_cut(tmp_path):
     fig = plot_density(gm, [("a", np.array([2]), np.array([2]))], tmp_path / "d.png", bin_m=1.0, crop=False)
     ax = fig.axes[0]
     names = [t.get_text() for t in ax.texts]
-    assert "street" not in names and "square" in names
+    assert "Street" not in names and "Square" in names  # labels show human names (render.readable_name)
     box = ax.get_window_extent()
     for text in ax.texts:
         ext = text.get_window_extent()
