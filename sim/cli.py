@@ -119,8 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--quick", action="store_true", help="the spec's [quick] budget (tests, CI, a first look)")
         cmd.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    viz = sub.add_parser("viz", help="watch a scenario in the browser (Mesa's SolaraViz, works offline)")
-    viz.add_argument("scenario", type=Path, nargs="?", help="scenario TOML file (default: the 5 October evening)")
+    viz = sub.add_parser("viz", help="watch a scenario, or replay a recorded run, in the browser (Mesa's SolaraViz, "
+                         "works offline)")
+    viz.add_argument("scenario", type=Path, nargs="?", metavar="SCENARIO | RUN_DIR",
+                     help="scenario TOML file (default: the 5 October evening), or a run folder written by "
+                          "protest-sim run SCENARIO --trajectories, to replay")
     viz.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     viz.add_argument("--port", type=_port, default=8765, help="port (default 8765)")
 
@@ -261,8 +264,10 @@ def cmd_viz(args) -> int:
     except ImportError as err:
         raise ScenarioError(f"the browser view needs the viz extra ({err.name} is missing): "
                             'python -m pip install -e ".[viz]"') from None
+    if args.scenario is not None and args.scenario.is_dir():
+        return serve(None, args.host, args.port, run_dir=str(args.scenario))
     if args.scenario is not None and not args.scenario.is_file():
-        raise ScenarioError(f"no such scenario file: {args.scenario}")
+        raise ScenarioError(f"no such scenario file or run folder: {args.scenario}")
     return serve(None if args.scenario is None else str(args.scenario), args.host, args.port)
 
 

@@ -35,8 +35,11 @@ from ..kinds import load_scenario
 from . import controls
 from .epstein_view import EpsteinView
 from .frame import LEGEND, POLICE_RGB, STATE_RGB
+from .replay import RUN_DIR_ENV
+from .replay_view import ReplayView
 from .server import SCENARIO_ENV
 from .session import HELP, VizModel, default_scenario, model_params, shipped_scenarios
+from .timeline import Timeline
 
 PLAY_INTERVAL_MS = 21  # Mesa's slider goes 1, 11, 21...
 SECONDS_PER_FRAME = 5  # Mesa's "render interval" (odd: its slider goes 1, 3, 5...); a Mesa step is 1 s
@@ -301,12 +304,22 @@ def ScenarioView(path: str, model: solara.Reactive | None = None):
     with solara.Sidebar():
         with solara.Card("Running now"):
             Running(model.value, params, ready)
+        Timeline(model.value)
     MainView(model.value, ready, status.value)
 
 
 @solara.component
 def Page():
     solara.Style(CSS)
+    if os.environ.get(RUN_DIR_ENV):  # protest-sim viz RUN_DIR: a recorded run, no scenario picker
+        ReplayView(os.environ[RUN_DIR_ENV], MainView, PLAY_INTERVAL_MS, SECONDS_PER_FRAME)
+    else:
+        ScenarioPage()
+
+
+@solara.component
+def ScenarioPage():
+    """The live page: a scenario picker and the picked scenario's view."""
     choices = solara.use_memo(lambda: shipped_scenarios(os.environ.get(SCENARIO_ENV) or None), [])
     first = solara.use_memo(lambda: _first_choice(choices), [])
     choice = solara.use_reactive(first)

@@ -19,8 +19,9 @@ from mesa.visualization.utils import force_update, update_counter
 
 
 def can_run(model) -> bool:
-    """A model the page may step: built, without an error, not finished."""
-    return bool(getattr(model, "ready", True) and not getattr(model, "error", None) and model.running)
+    """A model the page may step: built, without an error, not finished, not in the middle of a jump."""
+    return bool(getattr(model, "ready", True) and not getattr(model, "error", None) and model.running
+                and not getattr(model, "busy", None))
 
 
 @solara.component
@@ -78,7 +79,7 @@ def Controls(model: solara.Reactive, *, renderer=None, model_parameters=None, pl
 
     runnable = can_run(current)
     with solara.Row(justify="space-between"):
-        solara.Button(label="Reset", color="primary", on_click=do_reset)
+        solara.Button(label="Reset", color="primary", on_click=do_reset, disabled=bool(getattr(current, "busy", None)))
         solara.Button(label="▶" if not playing.value else "❚❚", color="primary",
                       on_click=lambda: playing.set(not playing.value), disabled=not runnable)
         solara.Button(label="Step", color="primary", on_click=do_step,

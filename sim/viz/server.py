@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 from ..kinds import load_scenario
+from .recording import check_run_folder
+from .replay import RUN_DIR_ENV
 from .session import default_scenario, shipped_scenarios
 
 SCENARIO_ENV = "PROTEST_SIM_SCENARIO"  # the scenario file serve() opens first
@@ -34,7 +36,8 @@ def _offline_when_served() -> None:
 _offline_when_served()
 
 
-def server_env(scenario_path: str | Path | None = None, base: dict | None = None) -> dict:
+def server_env(scenario_path: str | Path | None = None, base: dict | None = None, *,
+               run_dir: str | Path | None = None) -> dict:
     """Environment for an offline solara server. Solara's front end (Vue 2, Vuetify, require.js, fonts)
     is installed by ``solara-assets`` into ``<prefix>/share/solara/cdn``, the folder solara's asset proxy
     serves at ``/_solara/cdn``: keep the proxy on and point the CDN it would fall back to at a closed
@@ -43,6 +46,8 @@ def server_env(scenario_path: str | Path | None = None, base: dict | None = None
     env = dict(os.environ if base is None else base)
     if scenario_path is not None:
         env[SCENARIO_ENV] = str(Path(scenario_path).resolve())
+    if run_dir is not None:
+        env[RUN_DIR_ENV] = str(Path(run_dir).resolve())
     env["SOLARA_ASSETS_PROXY"] = "True"
     env.setdefault("SOLARA_ASSETS_CDN", "http://127.0.0.1:9/no-cdn/")
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
@@ -56,17 +61,22 @@ def server_command(host: str = "127.0.0.1", port: int = 8765) -> list[str]:
             "--production", "--no-open", "--no-check-version", "--log-level", "warning"]
 
 
-def serve(scenario_path: str | None = None, host: str = "127.0.0.1", port: int = 8765) -> int:
+def serve(scenario_path: str | None = None, host: str = "127.0.0.1", port: int = 8765, *,
+          run_dir: str | None = None) -> int:
     """Start the page at http://host:port and block until the server stops (Ctrl-C); returns its exit status.
+    With ``run_dir`` the page replays that recorded run instead.
 
-    The scenario is checked first, so a bad file raises ``ScenarioError`` before any server starts.
+    The scenario (or run folder) is checked first, so a bad one raises ``ScenarioError`` before any server starts.
     """
-    if scenario_path is not None:
+    if run_dir is not None:
+        check_run_folder(run_dir)
+    elif scenario_path is not None:
         load_scenario(scenario_path)
     else:
         default_scenario(shipped_scenarios())  # raises if there is nothing to show
     print(f"protest-sim viz: http://{host}:{port}  (Ctrl-C to stop)", flush=True)
-    proc = subprocess.Popen(server_command(host, port), env=server_env(scenario_path), start_new_session=True)
+    proc = subprocess.Popen(server_command(host, port), env=server_env(scenario_path, run_dir=run_dir),
+                            start_new_session=True)
     caught: list[int] = []
 
     def forward(signum, _frame):

@@ -192,6 +192,7 @@ class VizModel(mesa.Model):
         self.build_s: float | None = None
         self.status = "building the model"  # what the loading state says is going on
         self.lock = threading.RLock()  # stepping and drawing never overlap
+        self.busy: str | None = None  # what a jump is doing (the controls are off meanwhile)
         self._ready = threading.Event()
         if background:
             threading.Thread(target=self._build, name="protest-sim-build", daemon=True).start()
@@ -253,6 +254,15 @@ class VizModel(mesa.Model):
                     break
                 self.sim.step()
             self.running = self.sim.running
+
+    def restart(self) -> None:
+        """The same run again from its start: same scenario, slider values and seed, so stepping it to a
+        time gives what the page showed there before (a jump back re-runs, it does not rewind)."""
+        from ..protest.model import ProtestModel
+
+        with self.lock:
+            self.sim = ProtestModel(self.spec, seed=self.sim.seed)
+            self.running = True
 
     def frame_png(self, *, zoom: bool = False) -> bytes:
         with self.lock:
