@@ -20,6 +20,13 @@ from ..protest.clock import clock_to_seconds, seconds_to_clock
 from ..errors import ScenarioError
 from .moments import Cancelled, jump, scenario_moments, with_log
 
+CSS = """
+.protest-moments { margin-top: 10px; }
+.protest-moment.v-btn { max-width: 100%; height: auto !important; min-height: 28px; padding: 2px 6px !important;
+                        justify-content: flex-start; text-transform: none; letter-spacing: normal; }
+.protest-moment .v-btn__content { white-space: normal; text-align: left; flex: 1 1 auto; line-height: 1.25; }
+"""
+
 
 def _clock(model, t: float) -> str:
     return seconds_to_clock(model.sim.spec.start_clock_s + t)
@@ -103,6 +110,7 @@ def Timeline(model):
     sim = model.sim
     end_s = model.end_s if replay else sim.duration_s
     busy = progress.value is not None
+    solara.Style(CSS)
     with solara.Card("Jump to a moment"):
         now = int(round(sim.time_s))
         solara.Text(f"now {sim.clock} · the run goes to {_clock(model, end_s)}", classes=["protest-timeline-now"],
@@ -119,8 +127,6 @@ def Timeline(model):
                 else:
                     label, disabled = f"{_clock(model, m.time_s)[:5]} {m.label}", False
                 solara.Button(label, small=True, text=True, disabled=busy or disabled, classes=["protest-moment"],
-                              style={"text-transform": "none", "justify-content": "flex-start", "height": "auto",
-                                     "white-space": "normal", "text-align": "left"},
                               on_click=lambda m=m: go(to_s=m.time_s) if m.time_s is not None else go(until=m))
         if busy:
             solara.ProgressLinear(value=int(100 * progress.value), classes=["protest-jumping"])
