@@ -304,7 +304,7 @@ def ScenarioView(path: str, model: solara.Reactive | None = None):
     with solara.Sidebar():
         with solara.Card("Running now"):
             Running(model.value, params, ready)
-        Timeline(model.value)
+        Timeline(model.value, ready)
     MainView(model.value, ready, status.value)
 
 

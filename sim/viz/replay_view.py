@@ -44,5 +44,5 @@ def ReplayView(run_dir: str, main, play_interval: int, render_interval: int):
     with solara.Sidebar():
         with solara.Card("Recorded run"):
             RecordingInfo(model.value)
-        Timeline(model.value)
+        Timeline(model.value, built.value is model.value)
     main(model.value, built.value is model.value)

@@ -52,9 +52,26 @@ def moments_of(model):
 
 
 @solara.component
-def Timeline(model):
-    """``model``: the page's VizModel or ReplayModel (the object, not the reactive)."""
+def TimelineClock(model, end_s: float, busy: bool, go, on_log):
+    """The part that follows every frame: the time now and the slider. It tells :func:`Timeline` (``on_log``)
+    when the log grows, the run ends or the model is rebuilt, so the buttons are redrawn only then."""
     update_counter.get()
+    sim = model.sim
+    seen = (len(sim.events_log), bool(sim.running), id(sim))
+    solara.use_effect(lambda: on_log(seen), [seen])
+    now = int(round(sim.time_s))
+    solara.Text(f"now {sim.clock} · the run goes to {_clock(model, end_s)}", classes=["protest-timeline-now"],
+                style={"font-size": "0.85rem"})
+    solara.SliderInt("Clock time", value=min(now, int(end_s)), min=0, max=int(end_s), step=1,
+                     on_value=lambda v: go(to_s=float(v)), thumb_label=False, disabled=busy)
+
+
+@solara.component
+def Timeline(model, ready: bool):
+    """``model``: the page's VizModel or ReplayModel (the object, not the reactive); ``ready``: its build has
+    finished. Not redrawn every frame (the page must keep its frame rate): :func:`TimelineClock` is."""
+    log_seen = solara.use_reactive(None)
+    log_seen.value  # noqa: B018 - read, so a change redraws the buttons
     progress = solara.use_reactive(None)  # fraction of a jump done, None when idle
     message = solara.use_reactive("")
     typed = solara.use_reactive("")
@@ -105,18 +122,14 @@ def Timeline(model):
             message.set(str(err))
 
     task = solara.lab.use_task(work, dependencies=None, prefer_threaded=True)
-    if not getattr(model, "ready", False) or model.sim is None:
+    if not ready or model.sim is None:
         return
     sim = model.sim
     end_s = model.end_s if replay else sim.duration_s
     busy = progress.value is not None
     solara.Style(CSS)
     with solara.Card("Jump to a moment"):
-        now = int(round(sim.time_s))
-        solara.Text(f"now {sim.clock} · the run goes to {_clock(model, end_s)}", classes=["protest-timeline-now"],
-                    style={"font-size": "0.85rem"})
-        solara.SliderInt("Clock time", value=min(now, int(end_s)), min=0, max=int(end_s), step=1,
-                         on_value=lambda v: go(to_s=float(v)), thumb_label=False, disabled=busy)
+        TimelineClock(model, end_s, busy, go, log_seen.set)
         solara.InputText("Go to (HH:MM or HH:MM:SS)", value=typed.value, on_value=typed_time, disabled=busy)
         with solara.Column(gap="4px", classes=["protest-moments"]):
             for m in moments_of(model):
