@@ -147,6 +147,14 @@ def test_jump_to_the_evenings_moments_and_back(sync_api):
             wait_clock_is(page, "19:45:00", JUMP_TIMEOUT_S)
             page.wait_for_selector(".protest-jumping", state="detached", timeout=30_000)
             wait_text(page, ".protest-events", "the gate is attacked", present=False)
+            # the slider, with the keyboard: five seconds on, each a jump
+            before = settled_map(page)
+            slider(page).focus()
+            for _ in range(5):
+                page.keyboard.press("ArrowRight")
+            wait_clock_is(page, "19:45:05", JUMP_TIMEOUT_S)
+            page.wait_for_selector(".protest-jumping", state="detached", timeout=30_000)
+            assert not map_shows(page, before, timeout_s=2), "the people moved"
             sync_api.expect(page.get_by_role("button", name="Step")).to_be_enabled(timeout=10_000)
     finally:
         stop_server(proc)

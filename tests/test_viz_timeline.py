@@ -163,16 +163,24 @@ def test_typed_times_are_read_as_clock_times():
 
 def test_the_cli_replays_a_run_folder_and_says_why_not(recorded, tmp_path, monkeypatch, capsys):
     from sim import cli
+    from sim.run.runner import run_to_folder
     from sim.viz import server
 
+    untracked = tmp_path / "untracked"
+    run_to_folder(PURSUIT, out=untracked, progress=False, duration_s=5)
     calls = []
     monkeypatch.setattr(server.subprocess, "Popen", lambda cmd, env, **kw: calls.append(env) or _Done())
     assert cli.main(["viz", str(recorded), "--port", "8799"]) == 0
     assert calls[0][server.RUN_DIR_ENV] == str(recorded.resolve())
-    plain = tmp_path / "plain"
-    plain.mkdir()
-    assert cli.main(["viz", str(plain)]) == 2
+    capsys.readouterr()
+    not_a_run = tmp_path / "plain"
+    not_a_run.mkdir()
+    assert cli.main(["viz", str(not_a_run)]) == 2
     assert "not a run folder" in capsys.readouterr().err
+    assert cli.main(["viz", str(untracked)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "protest-sim run SCENARIO --trajectories" in err, err
+    assert len(calls) == 1  # no server started for either
 
 
 class _Done:
