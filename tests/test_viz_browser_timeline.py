@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_viz_browser import (CLOCK, MAP, ROOT, SCENARIO, browser_page, clock, ensure_chromium, free_port,
+from tests.test_viz_browser import (MAP, ROOT, SCENARIO, browser_page, clock, ensure_chromium, free_port,
                                     seconds, start_server, stop_server, wait_clock_change,
                                     wait_for_map)
 from tests.test_viz_browser_defects import map_png, shot, wait_clock_is

@@ -16,8 +16,8 @@ import solara
 import solara.lab
 from mesa.visualization.utils import force_update, update_counter
 
-from ..protest.clock import clock_to_seconds, seconds_to_clock
 from ..errors import ScenarioError
+from ..protest.clock import clock_to_seconds, seconds_to_clock
 from .moments import Cancelled, jump, scenario_moments, with_log
 
 CSS = """
