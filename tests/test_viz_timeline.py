@@ -191,3 +191,23 @@ class _Done:
 
     def poll(self):
         return 0
+
+
+@pytest.mark.slow
+def test_a_jump_back_in_the_dispersal_gives_the_same_evening():
+    """The 5 October evening, with gas, grenades and water cannon in play by 20:25: back to 20:20 and
+    on to 20:25 again is the same state, person for person (what makes a jump back honest)."""
+    from sim.viz.session import VizModel
+
+    live = VizModel(str(BISHKEK), background=False)
+    jump(live, to_s=55 * 60)
+    a = live.sim.arrays
+    before = [v.copy() for v in (a.x, a.y, a.state, a.legitimacy)]
+    uses, log = dict(live.sim.policing.uses), [r["label"] for r in live.sim.events_log]
+    assert uses["tear_gas"] > 0 and uses["water_cannon"] > 0, uses  # the force is in play
+    jump(live, to_s=50 * 60)
+    jump(live, to_s=55 * 60)
+    a = live.sim.arrays
+    for old, new in zip(before, (a.x, a.y, a.state, a.legitimacy)):
+        np.testing.assert_array_equal(old, new)
+    assert live.sim.policing.uses == uses and [r["label"] for r in live.sim.events_log] == log
