@@ -150,7 +150,7 @@ def test_density_layer_zoom_pan_and_a_place_counts(sync_api, server):  # feature
                                ".innerText.startsWith('Square:')", timeout=10_000)
         place = page.inner_text(".protest-place")
         assert re.match(rf"Square: {rally} protesters \(quiet {rally}\), 0 police; [\d,]+ m2 of floor, "
-                        r"[\d.]+ people/m2; [\d.]+ people/m2 within 2 m", place), place
+                        r"[\d.]+ people/m2; [\d.]+ people/m2 in the 2.5 m square at the point clicked", place), place
         shot(page, "place_counts.png")
 
         # the density layer: another picture, the scale with its marks at 4 and 6 per m2

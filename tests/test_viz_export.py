@@ -218,3 +218,17 @@ def test_the_sliders_own_rounding_does_not_undo_a_typed_value():
 
     assert snap(0.42, 0.0, 0.05) == pytest.approx(0.4)
     assert snap(37, 10, 10) == 40
+
+
+# --- kernels compiled while loading -------------------------------------------------------------------
+def test_loading_compiles_the_gas_kernels_too():
+    """In a fresh process, the page's warm-up leaves the gas kernel compiled, so the first canister on the
+    page does not stall while numba compiles it."""
+    code = ("from sim.core.walk.hazards import _gas_substep\n"
+            "assert not _gas_substep.signatures\n"
+            "from sim.viz.session import warm_kernels\n"
+            "warm_kernels()\n"
+            "print(len(_gas_substep.signatures))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.strip().splitlines()[-1]) >= 1

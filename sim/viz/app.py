@@ -3,7 +3,8 @@
 A Mesa ``SolaraViz`` page: Mesa's controls (play, pause, step, reset, play and render intervals) and
 model-parameter sliders in the sidebar, with a scenario picker above them; the main area shows the
 map of the scenario with the people coloured by state, police, water cannon trucks and the tear-gas
-cloud, the clock, live charts of the counts by state and of the injured, and the latest events.
+cloud (or their density), zoom, the place clicked and the export buttons (``sim.viz.map_view``), the
+clock, live charts of the counts by state and of the injured, and the latest events.
 
 The map is one PNG per frame drawn with numpy (``sim.viz.frame``), not one marker per agent, so
 5,000 people stay fluid. Slider changes apply on Reset (Mesa re-creates the model from them);

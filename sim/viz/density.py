@@ -25,8 +25,8 @@ MARKS = (4.0, 6.0)  # people per m2: touching, no free speed; crush risk
 MARK_LABELS = {4.0: "4 /m2: people touch", 6.0: "6 /m2: crush risk"}
 SHOWN_FROM = 0.1  # people per m2 below which the map shows through
 # (people per m2, colour) knots; the colour jumps at each mark
-_KNOTS = [(0.0, (255, 250, 205)), (2.0, (250, 205, 90)), (3.999, (240, 150, 40)),
-          (4.0, (225, 95, 20)), (5.999, (205, 55, 15)), (6.0, (170, 0, 40)), (SCALE_MAX, (80, 0, 60))]
+_KNOTS = [(0.0, (255, 225, 90)), (2.0, (250, 175, 40)), (3.999, (240, 130, 30)),
+          (4.0, (220, 75, 20)), (5.999, (200, 40, 15)), (6.0, (150, 0, 40)), (SCALE_MAX, (70, 0, 60))]
 LUT_SIZE = 256
 
 
@@ -45,14 +45,17 @@ def colour_of(density: float) -> str:
 
 
 def box_sum(a: np.ndarray, side: int) -> np.ndarray:
-    """Sum of ``a`` over the ``side`` x ``side`` square centred on each element (clipped at the edges)."""
+    """Sum of ``a`` over the ``side`` x ``side`` square centred on each element (clipped at the edges):
+    a summed-area table of ``a`` padded with zeros, read with four slices."""
+    if side <= 1:
+        return a.astype(np.float64)
     r = side // 2
     h, w = a.shape
-    c = np.zeros((h + 1, w + 1), dtype=np.float64)
-    c[1:, 1:] = a.cumsum(axis=0, dtype=np.float64).cumsum(axis=1)
-    r0, r1 = np.clip(np.arange(h) - r, 0, h), np.clip(np.arange(h) + r + 1, 0, h)
-    c0, c1 = np.clip(np.arange(w) - r, 0, w), np.clip(np.arange(w) + r + 1, 0, w)
-    return c[np.ix_(r1, c1)] - c[np.ix_(r0, c1)] - c[np.ix_(r1, c0)] + c[np.ix_(r0, c0)]
+    p = np.zeros((h + 2 * r + 1, w + 2 * r + 1), dtype=np.float64)
+    p[r + 1:r + 1 + h, r + 1:r + 1 + w] = a
+    np.cumsum(p, axis=0, out=p)
+    np.cumsum(p, axis=1, out=p)
+    return p[side:, side:] - p[:-side, side:] - p[side:, :-side] + p[:-side, :-side]
 
 
 class DensityLayer:
@@ -71,7 +74,7 @@ class DensityLayer:
         self.inv_area = np.where(area > 0, 1.0 / np.maximum(area, 1e-12), 0.0)
         self.floor = area > 0
         grey = r.background.astype(np.float32).mean(axis=2, keepdims=True)
-        self.base = (150.0 + grey * 0.4).astype(np.uint8).repeat(3, axis=2)  # the map, pale grey
+        self.base = (110.0 + grey * 0.5).astype(np.uint8).repeat(3, axis=2)  # the map in grey, so colour is people
         self.lut = colour_table()
 
     def density(self, sim) -> np.ndarray:

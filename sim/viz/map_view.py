@@ -88,7 +88,7 @@ def Legend(gridmap):
 
 
 @solara.component
-def DensityScale(cell_size: float):
+def DensityScale(cell_size: float, side_m: float):
     """The colour scale 0 to 8 people per m2 with its marks at 4 and 6, and the most the grid can hold."""
     stops = ", ".join(f"{colour_of(v)} {v / SCALE_MAX * 100:.1f}%" for v in np.linspace(0, SCALE_MAX, 33))
     ticks = "".join(f'<span style="position:absolute;left:{v / SCALE_MAX * 100:.1f}%;transform:translateX(-50%)">'
@@ -99,7 +99,8 @@ def DensityScale(cell_size: float):
                     f'background:#000"></div>' for m in MARKS)
     notes = " · ".join(MARK_LABELS[m] for m in MARKS)
     solara.HTML(tag="div", classes=["protest-density-scale"], unsafe_innerHTML=(
-        f'<div style="font-size:0.8rem">people per m2 within about 2 m (everyone on the map, police too); '
+        f'<div style="font-size:0.8rem">people per m2 in the {side_m:g} m square around each point (everyone on '
+        f'the map, police too, over the floor in it); '
         f'{notes}; {SCALE_MAX:g} and over drawn alike. One person a cell at most: with {cell_size:g} m cells '
         f'no more than {1 / cell_size ** 2:g} per m2</div>'
         f'<div style="position:relative;height:14px;margin:2px 12px;background:linear-gradient(to right, {stops});'
@@ -112,13 +113,13 @@ def MapPicture(src: str, classes: list = [], event_picked: Callable | None = Non
     pass
 
 
-def _describe(sim, place: str, here: float | None) -> str:
+def _describe(sim, place: str, here: float | None, side_m: float) -> str:
     c = place_counts(sim, place)
     states = " · ".join(f"{n} {v}" for n, v in c["by_state"].items() if v and n != "left")
     text = (f"{c['name']}: {c['protesters']} protesters" + (f" ({states})" if states else "") +
             f", {c['police']} police; {c['area_m2']:,.0f} m2 of floor, {c['density']:.2f} people/m2")
     if here is not None:
-        text += f"; {here:.1f} people/m2 within 2 m of the point clicked"
+        text += f"; {here:.1f} people/m2 in the {side_m:g} m square at the point clicked"
     return text
 
 
@@ -161,7 +162,7 @@ def MapView(model, crisp: bool):
                           disabled=crowd.value or view.value.zoom == 1, small=True, classes=["protest-pan"])
         solara.Checkbox(label="zoom to the crowd", value=crowd)
     if layer == "density":
-        DensityScale(sim.gridmap.cell_size)
+        DensityScale(sim.gridmap.cell_size, density_layer(model.renderer).side_m)
     else:
         Legend(sim.gridmap)
     if picked.value is None:
@@ -170,9 +171,11 @@ def MapView(model, crisp: bool):
     else:
         place, x, y = picked.value
         r = model.renderer
+        dl = density_layer(r)
         with model.lock:
-            d = density_layer(r).density(sim)
+            d = dl.density(sim)
         here = float(d[r.height - 1 - y // r.step, x // r.step])
-        text = _describe(sim, place, here) if place else f"no place here; {here:.1f} people/m2 within 2 m"
+        text = _describe(sim, place, here, dl.side_m) if place else \
+            f"no place here; {here:.1f} people/m2 in the {dl.side_m:g} m square at the point clicked"
         solara.Text(text, classes=["protest-place"], style={"font-size": "0.85rem"})
     ExportRow(model, lambda: png)  # the picture as shown: this layer, this zoom, this moment
