@@ -6,7 +6,6 @@ legend and the charts' size. Screenshots go to results/viz/. The helpers are tes
 
 from __future__ import annotations
 
-import io
 import re
 import subprocess
 import sys
@@ -15,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_viz_browser import CLOCK, MAP, ROOT, SHOTS, browser_page, clock, start_server, stop_server, \
-    wait_clock_change, wait_for_map
+from tests.test_viz_browser import MAP, ROOT, browser_page, clock, start_server, stop_server, wait_clock_change, \
+    wait_for_map
 from tests.test_viz_browser_defects import ensure_chromium, shot, wait_clock_is, wait_info_is
 
 SQUARE = ROOT / "scenarios" / "examples" / "square_and_street.toml"

@@ -52,8 +52,8 @@ def test_box_sum_matches_a_sum_by_hand():
 
 
 def test_a_packed_block_reads_four_per_m2_and_empty_floor_zero():
-    from sim.viz.session import VizModel
     from sim.viz.map_view import density_layer
+    from sim.viz.session import VizModel
 
     m = VizModel(scenario_file=str(SQUARE), background=False)
     layer = density_layer(m.renderer)
@@ -70,10 +70,10 @@ def test_a_packed_block_reads_four_per_m2_and_empty_floor_zero():
 
 
 def test_density_picture_differs_from_state_picture_and_shows_the_crowd():
-    from sim.viz.session import VizModel
-    from sim.viz.map_view import picture
-    from sim.viz.viewport import Viewport
     from sim.viz.density import colour_table
+    from sim.viz.map_view import picture
+    from sim.viz.session import VizModel
+    from sim.viz.viewport import Viewport
 
     m = VizModel(scenario_file=str(SQUARE), background=False)
     state, shape, _ = picture(m, "state", Viewport())

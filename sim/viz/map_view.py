@@ -19,7 +19,7 @@ import solara
 from mesa.visualization.utils import update_counter
 
 from ..geo.render import COLOURS
-from .density import (MARK_LABELS, MARKS, SCALE_MAX, DensityLayer, colour_of, place_at, place_counts)
+from .density import MARK_LABELS, MARKS, SCALE_MAX, DensityLayer, colour_of, place_at, place_counts
 from .export_view import ExportRow
 from .frame import LEGEND, encode_png
 from .viewport import Viewport, cell_at
