@@ -141,6 +141,8 @@ def place_counts(sim, place: str) -> dict:
     states = np.bincount(a.state[here[~police]].astype(np.intp), minlength=len(STATE_NAMES))
     area = float(_floor_cells(gm)[pid]) * gm.cell_size ** 2
     people = int(here.size)
-    return {"place": place, "name": readable_name(place), "protesters": int((~police).sum()),
+    label = gm.features.get("labels", {}).get(place, {})
+    name = (label.get("text") if isinstance(label, dict) else None) or readable_name(place)  # as the map writes it
+    return {"place": place, "name": name, "protesters": int((~police).sum()),
             "by_state": {n: int(states[i]) for i, n in enumerate(STATE_NAMES)}, "police": int(police.sum()),
             "area_m2": area, "density": people / area if area > 0 else 0.0}
