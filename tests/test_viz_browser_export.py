@@ -212,3 +212,31 @@ def test_charts_are_wide_enough_and_every_slider_takes_a_number(sync_api, server
                                timeout=10_000)
         assert field.input_value() == "80"
         shot(page, "charts_and_inputs.png")
+
+
+def test_a_click_on_the_bishkek_map_names_the_square_and_counts_the_rally(sync_api):  # feature 4 on a real map
+    import numpy as np
+
+    from sim.viz.session import VizModel
+    from tests.test_viz_browser import SCENARIO
+
+    m = VizModel(scenario_file=str(SCENARIO), background=False)
+    gm, r = m.sim.gridmap, m.renderer
+    rally = sum(c.count for c in m.spec.crowds if c.place == "ala_too_square")
+    xs, ys = np.nonzero(gm.place_mask("ala_too_square"))
+    x, y = int(np.median(xs)), int(np.median(ys))
+    fx, fy = (x // r.step + 0.5) / r.width, (r.height - 1 - y // r.step + 0.5) / r.height
+    proc, url, _ = start_server(SCENARIO)
+    try:
+        with sync_api.sync_playwright() as p, browser_page(p) as page:
+            page.goto(url)
+            wait_for_map(page)
+            box = page.locator(MAP).bounding_box()
+            page.locator(MAP).click(position={"x": fx * box["width"], "y": fy * box["height"]})
+            page.wait_for_function("() => (document.querySelector('.protest-place') || {innerText: ''})"
+                                   ".innerText.startsWith('Ala-Too Square:')", timeout=20_000)
+            text = page.inner_text(".protest-place")
+            assert text.startswith(f"Ala-Too Square: {rally} protesters (quiet {rally}), 0 police;"), text
+            shot(page, "bishkek_place.png")
+    finally:
+        stop_server(proc)
