@@ -97,7 +97,8 @@ def table(report: dict) -> str:
     if "viz_frames" in cases:
         c = cases["viz_frames"]
         lines.append(f"| browser view, {c['protesters_on_map']:,} protesters ({c['moment']}) | "
-                     f"{c['frame_png_fps']:.0f} frames/s drawn and encoded |")
+                     f"{c['frame_png_fps']:.0f} frames/s drawn and encoded"
+                     + (f"; density layer {c['density_png_fps']:.0f}" if "density_png_fps" in c else "") + " |")
     return "\n".join(lines)
 
 

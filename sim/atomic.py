@@ -24,7 +24,8 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import BinaryIO, Callable
+from contextlib import contextmanager
+from typing import BinaryIO, Callable, Iterator
 
 TMP_MARK = ".tmp-"
 # who writes a temporary folder is in its name (host: a hash of the host name), so it is known from
@@ -117,6 +118,22 @@ def publish_folder(tmp: Path, out: Path, *, replace: bool,
     fsync_dir(tmp)
     _publish(tmp, out, replace=replace, replaceable=replaceable)
     fsync_dir(out.parent)
+
+
+@contextmanager
+def staged_folder(out: Path, *, replace: bool,
+                  replaceable: Callable[[Path], bool] = lambda p: True) -> Iterator[Path]:
+    """A temporary folder beside ``out`` to fill in the ``with`` block: published as ``out`` when the
+    block ends (see :func:`publish_folder`), deleted when it raises, so readers see all of it or none."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = new_temp_folder(out)
+    try:
+        yield tmp
+        publish_folder(tmp, out, replace=replace, replaceable=replaceable)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _publish(tmp: Path, out: Path, *, replace: bool, replaceable) -> None:

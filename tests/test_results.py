@@ -432,3 +432,23 @@ def test_a_run_whose_figure_fails_keeps_its_data(tmp_path, monkeypatch):
     summary = json.loads((tmp_path / "r.partial" / "summary.json").read_text())
     assert summary["status"] == "interrupted" and "no figure today" in summary["figures_error"]
     assert len(pd.read_parquet(tmp_path / "r.partial" / "timeseries.parquet")) > 5
+
+
+def test_a_staged_folder_appears_whole_or_not_at_all(tmp_path):
+    out = tmp_path / "figures"
+    out.mkdir()
+    (out / "old.png").write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with atomic.staged_folder(out, replace=True) as tmp:
+            (tmp / "half.png").write_bytes(b"half")
+            raise RuntimeError("drawing failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures"]  # no temporary folder left behind
+    assert sorted(p.name for p in out.iterdir()) == ["old.png"]  # the previous version untouched
+    with atomic.staged_folder(out, replace=True) as tmp:
+        (tmp / "new.png").write_bytes(b"new")
+        assert not (out / "new.png").exists()  # nothing visible before the block ends
+    assert sorted(p.name for p in out.iterdir()) == ["new.png"]
+    with pytest.raises(FileExistsError):
+        with atomic.staged_folder(out, replace=False) as tmp:
+            pass
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures"]

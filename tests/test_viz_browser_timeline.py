@@ -187,7 +187,6 @@ def test_replay_a_recorded_run_and_scrub_back_and_forth(sync_api, recorded):
             wait_picture_changes(page, first)
             at_pursue = settled_map(page)
             assert at_pursue != first_pixels
-            wait_text(page, ".protest-events", "pursue")
             # the slider: to the end, back to the start, a few seconds on, with the keyboard
             slider(page).focus()
             page.keyboard.press("End")
@@ -208,6 +207,7 @@ def test_replay_a_recorded_run_and_scrub_back_and_forth(sync_api, recorded):
             assert map_shows(page, at_pursue), "the same moment, the same picture"
             page.get_by_role("button", name="Step").click()
             wait_clock_is(page, "12:00:35")
+            wait_text(page, ".protest-events", "pursue")  # logged in the step that starts at 12:00:30, as live
             shot(page, "replay.png")
     finally:
         stop_server(proc)

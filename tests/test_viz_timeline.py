@@ -97,6 +97,7 @@ def recorded(tmp_path_factory):
 
 
 def test_a_replay_shows_what_the_live_run_showed(recorded):
+    from sim.viz.export import events_csv, timeseries_csv
     from sim.viz.replay import ReplayModel
     from sim.viz.session import VizModel
 
@@ -118,6 +119,8 @@ def test_a_replay_shows_what_the_live_run_showed(recorded):
         previous = picture
         rows = len(live.sim.datacollector.model_vars["time_s"])
         assert len(replay.sim.datacollector.model_vars["time_s"]) == rows
+        # the page's exports of the moment, byte for byte
+        assert events_csv(replay.sim) == events_csv(live.sim) and timeseries_csv(replay.sim) == timeseries_csv(live.sim)
     assert changed >= 3  # the people moved: the comparison was not of empty pictures
     # scrubbing back is a look-up: the same state as before, at once
     replay.seek(30)

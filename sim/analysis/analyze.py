@@ -11,14 +11,13 @@ a run folder; analysing again replaces it.
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 
-from ..atomic import clean_stale_temps, new_temp_folder, publish_folder, write_json
+from ..atomic import clean_stale_temps, staged_folder, write_json
 from . import measures
 from .areas import resolve
 from .density_maps import GRID_M, THRESHOLDS, density_maps
@@ -78,8 +77,7 @@ def analyze(run_dir, *, areas: list[str] | None = None, stride: int | None = Non
     }
     out = run.path / FOLDER
     clean_stale_temps(run.path)
-    tmp = new_temp_folder(out)
-    try:
+    with staged_folder(out, replace=True, replaceable=lambda p: (p / ABOUT).is_file()) as tmp:
         table.to_parquet(tmp / "areas.parquet", index=False)
         fd.to_parquet(tmp / "fundamental_diagram.parquet", index=False)
         maps.to_parquet(tmp / "density_maps.parquet", index=False)
@@ -92,10 +90,6 @@ def analyze(run_dir, *, areas: list[str] | None = None, stride: int | None = Non
             plot_fundamental_diagram(table, fd, tmp / "figures" / "fundamental_diagram.png", title=title)
         about["seconds"]["total"] = time.perf_counter() - t0
         write_json(tmp / ABOUT, about)
-        publish_folder(tmp, out, replace=True, replaceable=lambda p: (p / ABOUT).is_file())
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out, about
 
 

@@ -10,12 +10,11 @@ temporary folder and renamed into place.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 
-from ..atomic import clean_stale_temps, new_temp_folder, publish_folder, write_json
+from ..atomic import clean_stale_temps, staged_folder, write_json
 from ..errors import ScenarioError
 from ..figures import new_figure, save
 from ..geo.render import map_image
@@ -109,8 +108,7 @@ def write_harm(batch_dir, *, compare: tuple[int, int] | None = None, cell_m: flo
              "points": {str(p): d for p, d in sorted(points.items())}, "compare": list(compare or [])}
     out = batch_dir / FOLDER
     clean_stale_temps(batch_dir)
-    tmp = new_temp_folder(out)
-    try:
+    with staged_folder(out, replace=True, replaceable=lambda p: (p / "about.json").is_file()) as tmp:
         table.to_parquet(tmp / "harm.parquet", index=False)
         if figures:
             gridmap = _gridmap(batch_dir)
@@ -122,8 +120,4 @@ def write_harm(batch_dir, *, compare: tuple[int, int] | None = None, cell_m: flo
                 plot_compare(table, a, b, gridmap, tmp / "figures" / f"compare_{a}_vs_{b}.png", cell_m=cell_m,
                              points=points)
         write_json(tmp / "about.json", about)
-        publish_folder(tmp, out, replace=True, replaceable=lambda p: (p / "about.json").is_file())
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out, about

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..atomic import new_temp_folder, publish_folder
+from ..atomic import staged_folder
 from ..figures import new_figure, save
 from .batch_series import series_figures
 from .metrics import metric_label
@@ -198,10 +197,8 @@ def _fmt(v: float) -> str:
 def plot_batch(df: pd.DataFrame, sweep, folder) -> list[Path]:
     """All figures of a batch into ``folder`` (replaced as a whole); returns the files written."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = new_temp_folder(folder)
     written = []
-    try:
+    with staged_folder(folder, replace=True) as tmp:  # figures/ is the batch's own
         parameters = {k: list(v) for k, v in sweep.parameters.items()}
         complete = df[df["status"] == "complete"]
         if len(complete) and parameters:
@@ -221,10 +218,6 @@ def plot_batch(df: pd.DataFrame, sweep, folder) -> list[Path]:
         if len(complete):
             written += series_figures(df, parameters, folder.parent, tmp, sweep.name)
         _write_points_csv(df, sweep, tmp / "points.csv")
-        publish_folder(tmp, folder, replace=True)  # figures/ is the batch's own
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return [folder / p.name for p in written]
 
 

@@ -7,30 +7,23 @@ replaced whole, atomically."""
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
 from matplotlib.ticker import NullFormatter
 
-from ..atomic import new_temp_folder, publish_folder
+from ..atomic import staged_folder
 from ..figures import new_figure, save
 
 
 def plot_calibration(spec, post, pred, folder: Path) -> list[Path]:
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = new_temp_folder(folder)
     names = []
-    try:
+    with staged_folder(folder, replace=True) as tmp:
         for name, draw in (("marginals.png", _marginals), ("pairs.png", _pairs), ("predictive_check.png", _check)):
             fig = draw(spec, post, pred)
             save(fig, tmp / name)
             names.append(name)
-        publish_folder(tmp, folder, replace=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return [folder / n for n in names]
 
 

@@ -7,12 +7,11 @@ whole, atomically."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 
-from ..atomic import new_temp_folder, publish_folder
+from ..atomic import staged_folder
 from ..figures import new_figure, save
 from .metrics import metric_label
 
@@ -24,10 +23,8 @@ def _safe(name: str) -> str:
 def plot_rankings(idx, spec, folder: Path) -> list[Path]:
     """One PNG per metric (a panel per method); returns their paths under ``folder``."""
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = new_temp_folder(folder)
     names = []
-    try:
+    with staged_folder(folder, replace=True) as tmp:
         for metric in spec.metrics:
             sub = idx[idx["metric"] == metric.name]
             methods = [m for m in spec.methods if (sub["method"] == m).any()]
@@ -42,10 +39,6 @@ def plot_rankings(idx, spec, folder: Path) -> list[Path]:
             name = f"ranking__{_safe(metric.name)}.png"
             save(fig, tmp / name)
             names.append(name)
-        publish_folder(tmp, folder, replace=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return [folder / n for n in names]
 
 

@@ -3,7 +3,8 @@
 A Mesa ``SolaraViz`` page: Mesa's controls (play, pause, step, reset, play and render intervals) and
 model-parameter sliders in the sidebar, with a scenario picker above them; the main area shows the
 map of the scenario with the people coloured by state, police, water cannon trucks and the tear-gas
-cloud, the clock, live charts of the counts by state and of the injured, and the latest events.
+cloud (or their density), zoom, the place clicked and the export buttons (``sim.viz.map_view``), the
+clock, live charts of the counts by state and of the injured, and the latest events.
 
 The map is one PNG per frame drawn with numpy (``sim.viz.frame``), not one marker per agent, so
 5,000 people stay fluid. Slider changes apply on Reset (Mesa re-creates the model from them);
@@ -32,9 +33,10 @@ from mesa.visualization.utils import force_update, update_counter
 from ..core.walk.state import STATE_NAMES
 from ..geo.render import ESTIMATED_NOTE
 from ..kinds import load_scenario
-from . import controls
+from . import controls, inputs
 from .epstein_view import EpsteinView
-from .frame import LEGEND, POLICE_RGB, STATE_RGB
+from .frame import POLICE_RGB, STATE_RGB
+from .map_view import MapView
 from .replay import RUN_DIR_ENV
 from .replay_view import ReplayView
 from .server import SCENARIO_ENV
@@ -79,9 +81,9 @@ class Charts:
     def __init__(self, sim):
         self.sim = sim
         self.start = sim.spec.start_clock_s / 60.0
-        fig = Figure(figsize=(4.0, 4.4), dpi=100)
+        fig = Figure(figsize=(4.8, 4.8), dpi=100)  # about the width the page gives it, so type keeps its size
         FigureCanvasAgg(fig)
-        fig.subplots_adjust(left=0.16, right=0.97, top=0.94, bottom=0.07, hspace=0.22)
+        fig.subplots_adjust(left=0.14, right=0.98, top=0.94, bottom=0.11, hspace=0.28)
         self.fig = fig
         self.top, self.bottom = fig.subplots(2, 1, sharex=True)
         # (time-series column, line): protesters_injured is drawn in both panels
@@ -94,17 +96,18 @@ class Charts:
         protesters = sum(sim.side_counts()["protesters"].values())
         self.top.set_ylabel("protesters")
         self.top.set_title("Protesters by state", fontsize=10)
-        self.top.legend(fontsize=7, ncol=3, loc="upper left")
+        self.top.legend(fontsize=8, ncol=3, loc="upper left")
         self.top.set_ylim(0, max(protesters, 1) * 1.35)  # every protester, and room for the legend
         self.bottom.set_ylabel("injured")
         self.bottom.set_title("Injured, each side", fontsize=10)
-        self.bottom.legend(fontsize=7, loc="upper left")
+        self.bottom.legend(fontsize=8, loc="upper left")
+        self.bottom.set_xlabel("clock time (HH:MM)", fontsize=9)
         self.bottom.set_xlim(self.start, self.start + sim.duration_s / 60.0)
         self.bottom.xaxis.set_major_locator(MaxNLocator(nbins=8, steps=[1, 1.5, 3, 6, 10]))
         self.bottom.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{int(v // 60) % 24:02d}:{int(v % 60):02d}"))
         for ax in (self.top, self.bottom):
             ax.grid(alpha=0.3)
-            ax.tick_params(labelsize=8)
+            ax.tick_params(labelsize=9)
         self.injured_top = 0.0
         self.background = None
 
@@ -149,24 +152,13 @@ def chart_png(model: VizModel) -> bytes:
 
 
 @solara.component
-def Legend():
-    with solara.Row(gap="0px", style={"flex-wrap": "wrap", "font-size": "0.85rem"}):
-        for name, colour in LEGEND:
-            solara.HTML(tag="span", unsafe_innerHTML=f'<span class="protest-legend-chip" '
-                                                     f'style="background:{colour}"></span>{name}')
-
-
-@solara.component
 def MapCard(model: VizModel):
     update_counter.get()
-    zoom = solara.use_reactive(False)
     sim = model.sim
     counts = sim.side_counts()
     police = counts["police"]
     with solara.Card(style={"min-width": "0"}):
-        with solara.Row(style={"align-items": "baseline", "justify-content": "space-between"}):
-            solara.Text(sim.clock, classes=["protest-clock"])
-            solara.Checkbox(label="zoom to the crowd", value=zoom)
+        solara.Text(sim.clock, classes=["protest-clock"])
         # protesters and police apart, one line each that never wraps, so the map does not jump
         with solara.Column(gap="0px", classes=["protest-counts"]):
             solara.Text("protesters: " + " · ".join(f"{n} {counts['protesters'][n]}" for n in STATE_NAMES))
@@ -174,15 +166,12 @@ def MapCard(model: VizModel):
         if not sim.running:
             solara.Success(f"The run is over at {sim.clock} (the scenario ends at {sim.spec.end}): "
                            "press Reset to run it again.", classes=["protest-finished"])
-        png = model.frame_png(zoom=zoom.value)
         crisp = model.renderer.scale > 1
-        solara.Image(png, format="png", classes=["protest-map"] + (["protest-map-crisp"] if zoom.value or crisp else []))
-        Legend()
+        MapView(model, crisp)  # layer, zoom, picture, legend, the place clicked, export
         r = model.renderer
         cell = f"one cell ({sim.gridmap.cell_size:g} m) = {r.scale} x {r.scale} pixels" if crisp else \
             f"one pixel = {r.metres_per_pixel:g} m"
-        solara.Text(f"{sim.spec.name}: {cell}; north is up. Colour of a pixel shows the most serious state among "
-                    f"the people in it. {ESTIMATED_NOTE}.", style={"font-size": "0.8rem", "color": "#555"})
+        solara.Text(f"{sim.spec.name}: {cell}; north is up. {ESTIMATED_NOTE}.", style={"font-size": "0.8rem", "color": "#555"})
 
 
 @solara.component
@@ -255,7 +244,7 @@ def MainView(model: VizModel, built: bool, status: str = ""):
                         "fields (the first time a map is used they are computed and cached, which can take a "
                         "minute); the controls do nothing until it is ready.", classes=["protest-loading"])
         return
-    with solara.Columns([7, 3], style={"align-items": "flex-start"}, classes=["protest-main"]):
+    with solara.Columns([3, 2], style={"align-items": "flex-start"}, classes=["protest-main"]):
         MapCard(model)
         with solara.Column():
             ChartsCard(model)
@@ -278,6 +267,7 @@ def ShowTime(model):
 
 solara_viz_module.ShowSteps = ShowTime  # SolaraViz looks it up by name when it renders
 controls.install()  # and Mesa's controller, which would step a model that is not there
+inputs.install()  # and its inputs: a number field beside each slider
 
 
 # --- the page ------------------------------------------------------------------------------------------

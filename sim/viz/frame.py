@@ -142,7 +142,7 @@ class FrameRenderer:
         if self.scale > 1:
             img = self._blow_up(img)
             flat = img.reshape(-1, 3)
-        self._blend_labels(flat)
+        self.blend_labels(flat)
         return img
 
     def _blow_up(self, img: np.ndarray) -> np.ndarray:
@@ -198,22 +198,29 @@ class FrameRenderer:
         patch += alpha[..., None] * (np.array(GAS_RGB, dtype=np.float32) - patch)
         img[r_lo:r_hi, c_lo:c_hi] = patch.astype(np.uint8)
 
-    def _blend_labels(self, flat: np.ndarray) -> None:
+    def blend_labels(self, flat: np.ndarray) -> None:
+        """The place names over ``flat`` (the picture's pixels, [n, 3]), slightly see-through."""
         if self._label_idx is None or self._label_idx.size == 0:
             return
         under = flat[self._label_idx].astype(np.float32)
         flat[self._label_idx] = (self._label_rgb + under * self._label_alpha).astype(np.uint8)
 
-    def crop_to_crowd(self, img: np.ndarray, model, *, margin_m: float = 40.0, min_share: float = 0.3,
-                      snap_px: int = 20) -> np.ndarray:
-        """The part of ``img`` around the people on the map: the 1st-99th percentile of their positions plus
-        ``margin_m``, widened to the picture's own proportions and to at least ``min_share`` of its width,
-        and snapped to a coarse grid so the view does not jitter from frame to frame."""
+    def crop_to_crowd(self, img: np.ndarray, model, **kw) -> np.ndarray:
+        """The part of ``img`` around the people on the map (:meth:`crowd_box`)."""
+        r0, r1, c0, c1 = self.crowd_box(img.shape, model, **kw)
+        return img[r0:r1, c0:c1]
+
+    def crowd_box(self, shape, model, *, margin_m: float = 40.0, min_share: float = 0.3,
+                  snap_px: int = 20) -> tuple[int, int, int, int]:
+        """Rows and columns (r0, r1, c0, c1) of a picture of ``shape`` around the people on the map: the
+        1st-99th percentile of their positions plus ``margin_m``, widened to the picture's own proportions
+        and to at least ``min_share`` of its width, and snapped to a coarse grid so the view does not
+        jitter from frame to frame. The whole picture when nobody is on the map."""
         a = model.arrays
         on = a.x >= 0
         if not on.any():
-            return img
-        k = img.shape[1] // self.width  # the picture may be blown up (small maps)
+            return 0, shape[0], 0, shape[1]
+        k = shape[1] // self.width  # the picture may be blown up (small maps)
         width, height = self.width * k, self.height * k
         cols = a.x[on] // self.step * k
         rows = (self.height - 1 - a.y[on] // self.step) * k
@@ -232,7 +239,7 @@ class FrameRenderer:
 
         c0, c1 = span(cx, w, width)
         r0, r1 = span(cy, h, height)
-        return img[r0:r1, c0:c1]
+        return r0, r1, c0, c1
 
     def png(self, model, *, compress_level: int = 1) -> bytes:
         return encode_png(self.render(model), compress_level=compress_level)

@@ -127,6 +127,16 @@ class _Core:
         self.decisions = type("Decisions", (), {"gas": gas})()
 
 
+class _Rows:
+    """``Ledger.all_rows`` of a recording: the rows of its events.csv up to a time."""
+
+    def __init__(self, rows: list):
+        self.rows = rows
+
+    def all_rows(self, _log) -> list:
+        return self.rows
+
+
 class _Collector:
     def __init__(self, model_vars: dict):
         self.model_vars = model_vars
@@ -150,12 +160,18 @@ class RecordedState:
     events_log: list
     counts: dict
 
+    ledger: object = None  # all_rows(log): events.csv's rows up to now, for the page's export
+
     @property
     def clock(self) -> str:
         return seconds_to_clock(self.spec.start_clock_s + self.time_s)
 
     def side_counts(self) -> dict:
         return self.counts
+
+    def timeseries(self) -> pd.DataFrame:
+        """The time series' rows up to now, as ``ProtestModel.timeseries``."""
+        return pd.DataFrame(self.datacollector.model_vars)
 
 
 def check_run_folder(path) -> dict:
@@ -196,10 +212,13 @@ class RunRecording:
         ts = pd.read_parquet(path / "timeseries.parquet")
         self.series = {c: ts[c].to_numpy() for c in ts.columns}
         self.series_t = np.asarray(ts["time_s"], dtype=float)
-        ev = pd.read_csv(path / "events.csv", keep_default_na=False)
+        ev = pd.read_csv(path / "events.csv")
+        text = [c for c in ev.columns if ev[c].dtype == object]
+        ev[text] = ev[text].fillna("")
         self.events = ev
         self.event_t = pd.to_numeric(ev["time_s"]).to_numpy(dtype=float)
-        self.markers = [r for r in ev.to_dict("records") if r["kind"] in MARKER_KINDS]
+        self.rows = ev.to_dict("records")
+        self.markers = [r for r in self.rows if r["kind"] in MARKER_KINDS]
         first = self.frames.frame(0)
         self.trucks = np.sort(first["id"][first["kind"] == _VEHICLE])
         self.size = int(max(self.frames.frame(0)["id"].max(initial=-1), self.trucks.max(initial=-1)) + 1)
@@ -229,14 +248,15 @@ class RunRecording:
         k = int(np.searchsorted(self.series_t, t + 1e-6))  # rows at or before t
         series = {c: v[:k] for c, v in self.series.items()}
         last = {c: (v[k - 1] if k else 0) for c, v in self.series.items()}
-        e = int(np.searchsorted(self.event_t, t + 1e-6, side="right"))
+        # rows stamped t come from the step that starts at t: the live model logs them after this frame
+        e = int(np.searchsorted(self.event_t, t - 1e-6, side="right"))
         return RecordedState(
             spec=self.spec, gridmap=self.gridmap, seed=self.seed, dt=float(self.spec.dt),
             duration_s=float(self.spec.duration_s), time_s=t, running=f < self.frames.last_frame,
             arrays=_Arrays(x, y, kind, state), policing=_Policing(self.trucks, self._uses(e)),
             core=_Core(_Gas(float(last.get("gas_grams", 0.0)))), datacollector=_Collector(series),
-            events_log=[m for m in self.markers if float(m["time_s"]) <= t + 1e-6],
-            counts=self._counts(rows, last))
+            events_log=[m for m in self.markers if float(m["time_s"]) < t - 1e-6],
+            counts=self._counts(rows, last), ledger=_Rows(self.rows[:e]))
 
     def _uses(self, e: int) -> dict:
         """Uses of force up to the ``e``-th event row: canisters, grenades, seconds of water jet."""

@@ -149,9 +149,10 @@ _warm = False
 
 
 def warm_kernels() -> None:
-    """Compile (or load from numba's cache) the kernels a step needs, once per process, by stepping a tiny
-    scenario for a second: the first Step on the page then runs at once instead of hanging while they
-    compile (42-58 s after a fresh install). Called while the page shows its loading state."""
+    """Compile (or load from numba's cache) the kernels a step needs, the gas's too, once per process, by
+    stepping a tiny scenario with some tear gas for a second: the first Step (and the first canister) on the
+    page then run at once instead of hanging while they compile (42-58 s after a fresh install). Called
+    while the page shows its loading state."""
     global _warm
     from ..protest.model import ProtestModel
 
@@ -159,6 +160,9 @@ def warm_kernels() -> None:
         if _warm or not WARM_SCENARIO.is_file():
             return
         tiny = ProtestModel(load_scenario(WARM_SCENARIO))
+        # a canister's worth of gas, so the gas kernels compile now too, not at the first canister on the page
+        xs, ys = (tiny.gridmap.walkable == 1).nonzero()
+        tiny.core.decisions.gas.emit(int(xs[xs.size // 2]), int(ys[ys.size // 2]), 50.0)
         for _ in range(max(1, int(round(1.0 / tiny.dt)))):
             tiny.step()
         _warm = True
