@@ -98,6 +98,7 @@ def recorded(tmp_path_factory):
 
 def test_a_replay_shows_what_the_live_run_showed(recorded):
     from sim.viz.export import events_csv, timeseries_csv
+    from sim.viz.map_view import density_layer
     from sim.viz.replay import ReplayModel
     from sim.viz.session import VizModel
 
@@ -115,6 +116,8 @@ def test_a_replay_shows_what_the_live_run_showed(recorded):
         assert replay.sim.side_counts() == live.sim.side_counts(), t
         picture = replay.renderer.render(replay.sim)
         np.testing.assert_array_equal(picture, live.renderer.render(live.sim))
+        layer = density_layer(replay.renderer)
+        np.testing.assert_array_equal(layer.render(replay.sim), density_layer(live.renderer).render(live.sim))
         changed += previous is not None and not np.array_equal(picture, previous)
         previous = picture
         rows = len(live.sim.datacollector.model_vars["time_s"])
