@@ -172,10 +172,11 @@ def recorded(tmp_path_factory):
 
 def test_replay_a_recorded_run_and_scrub_back_and_forth(sync_api, recorded):
     proc, url, log = start_replay_server(recorded)
-    errors = []
+    errors, requests = [], []
     try:
         with sync_api.sync_playwright() as p, browser_page(p) as page:
             page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
             page.goto(url)
             wait_for_map(page)
             assert clock(page) == "12:00:00"
@@ -212,3 +213,6 @@ def test_replay_a_recorded_run_and_scrub_back_and_forth(sync_api, recorded):
     finally:
         stop_server(proc)
     assert not errors, errors
+    host = url.split("/")[2]
+    outside = sorted({u for u in requests if not u.startswith(("data:", "blob:")) and u.split("/")[2] != host})
+    assert not outside, f"the replay reached beyond localhost: {outside}"
