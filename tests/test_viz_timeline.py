@@ -217,3 +217,10 @@ def test_a_jump_back_in_the_dispersal_gives_the_same_evening():
     for old, new in zip(before, (a.x, a.y, a.state, a.legitimacy)):
         np.testing.assert_array_equal(old, new)
     assert live.sim.policing.uses == uses and [r["label"] for r in live.sim.events_log] == log
+
+
+def test_the_server_environment_names_the_run_folder_only_when_given(tmp_path):
+    from sim.viz.server import RUN_DIR_ENV, server_env
+
+    assert server_env(None, base={}, run_dir=tmp_path)[RUN_DIR_ENV] == str(tmp_path.resolve())
+    assert RUN_DIR_ENV not in server_env(PURSUIT, base={RUN_DIR_ENV: str(tmp_path)})

@@ -46,6 +46,7 @@ def server_env(scenario_path: str | Path | None = None, base: dict | None = None
     env = dict(os.environ if base is None else base)
     if scenario_path is not None:
         env[SCENARIO_ENV] = str(Path(scenario_path).resolve())
+    env.pop(RUN_DIR_ENV, None)  # a live page, unless a run folder is given now
     if run_dir is not None:
         env[RUN_DIR_ENV] = str(Path(run_dir).resolve())
     env["SOLARA_ASSETS_PROXY"] = "True"
