@@ -181,6 +181,8 @@ def test_replay_a_recorded_run_and_scrub_back_and_forth(sync_api, recorded):
             wait_for_map(page)
             assert clock(page) == "12:00:00"
             assert "replaying" in page.inner_text(".protest-replay-info")
+            # the pursuit scenario has police but they never use force: said, not offered
+            sync_api.expect(moment_button(page, "first use of force (did not happen)")).to_be_disabled()
             first_pixels = settled_map(page)
             first = map_png(page)
             moment_button(page, "12:00 pursue").click()
