@@ -68,6 +68,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from .anticipation import dodge, heading
 from .bits import DX, DY, PAD, bits_at, flip, neighbours_taken, popcount64, prefetch, u64
 from .cell_table import area_of, enter_of, exit_of, place_of
 from ..counter_rng import STRIDE, draw16
@@ -113,6 +114,7 @@ class WalkConstants(NamedTuple):
     cell_size: float  # m
     mill_threshold: int  # out of 65536: a rallying agent's chance to try a milling move this step
     swap_threshold: int  # out of 65536: the chance that two people facing each other swap places
+    horizon: int  # cells: how far ahead walkers look for people coming towards them (0: not at all)
     max_moves: int  # moves (not counting a step aside) an agent may make in a step
     flee_factor: float  # fleeing people walk this many times their free speed
     strip_width: int  # cells (strips.strip_width)
@@ -159,6 +161,7 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
     who = contacts.who
     swapped = contacts.swapped
     swap_threshold = walking.swap_threshold
+    horizon = walking.horizon
     cells = ground.cells
     fields = ground.fields
     field_place = ground.field_place
@@ -245,6 +248,7 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
         cur = np.float64(flat[u64(here)])
         moves = 0
         tried_swap = False
+        look = horizon > 0 and count > 0  # nobody in the window: nobody to keep out of the way of
         while moves < max_moves:
             taken = neighbours_taken(occ, ax, ay)
             free = enter_of(c) & ~taken
@@ -267,6 +271,11 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                 best_rate = rate if better else best_rate
                 best = v if better else best
                 bd = d if better else bd
+            if look:
+                h = heading(enter_of(c), cur, here, flat, step_off)
+                if h >= 0:
+                    bd, best = dodge(i, ax, ay, bd, best, free, start, cur, here, flat, step_off, per_metre, occ,
+                                     who, x, y, target, fields, h, horizon)
             if bd < 0 and not tried_swap:
                 # blocked ahead (or boxed in, common in a dense crowd): swap with someone coming the other
                 # way, if anyone is
@@ -288,13 +297,17 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                         left += 1
                         break
                     continue
-            aside = bd < 0
-            if aside:
+            aside = bd < 0 or best == cur
+            if bd < 0:
                 # blocked ahead: step aside along the level line, once per step, when held up long enough
                 if moves > 0 or side < 0 or budget[i] < cap:
                     break
                 bd = side
                 cost = cell_size * (SQRT2 if side % 2 == 1 else 1.0)
+            elif aside:  # out of the way of someone coming (anticipation.dodge), paying the step's length
+                cost = cell_size * (SQRT2 if bd % 2 == 1 else 1.0)
+                if budget[i] < cost:
+                    break
             else:
                 cost = cur - best
                 if budget[i] < cost:
@@ -325,9 +338,11 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
             behaviour[i] = RALLY  # arrived and packed in as far as it goes
         x[i] = ax
         y[i] = ay
-        if budget[i] >= cap:  # held up (on the map: leaving spends it all): say who stands here, for swaps
+        if budget[i] >= cap or (look and ax != NOWHERE):
+            # held up (on the map: leaving spends it all), or among others: say who stands here, for
+            # swaps and for those looking ahead
             who[u64(ax), u64(ay)] = i
-            budget[i] = cap
+            budget[i] = min(budget[i], cap)
     return left
 
 

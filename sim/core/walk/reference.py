@@ -32,6 +32,7 @@ class ReferenceWalker:
         self.who = contacts.who
         self.swapped = contacts.swapped
         self.swap_threshold = int(walking.swap_threshold)
+        self.horizon = int(walking.horizon)
         self.walkable = terrain.walkable
         self.place_id = terrain.place_id
         self.is_exit = terrain.is_exit
@@ -99,6 +100,59 @@ class ReferenceWalker:
         self.who[x, y] = j
         self.swapped[j] = 1
 
+    def heading(self, x: int, y: int, field, cur: float) -> int:
+        """The straight direction the field falls fastest in from (x, y) (``anticipation.heading``); -1: none."""
+        h, drop = -1, 0.0
+        for d in (0, 2, 4, 6):
+            qx, qy = x + _DX[d], y + _DY[d]
+            if self.can_step(x, y, qx, qy, d) and cur - float(field[qx, qy]) > drop:
+                h, drop = d, cur - float(field[qx, qy])
+        return h
+
+    def faces_someone(self, i: int, qx: int, qy: int, h: int, reach: int | None = None) -> bool:
+        """The first person within the horizon beyond (qx, qy) in direction h walks towards it
+        (``anticipation.faces_someone``)."""
+        a = self.a
+        fx, fy = qx, qy
+        for _ in range(self.horizon if reach is None else reach):
+            px, py = fx, fy
+            fx, fy = fx + _DX[h], fy + _DY[h]
+            if not self.occ.taken(fx, fy):
+                continue
+            j = int(self.who[fx, fy])
+            if j < 0 or (int(a.x[j]), int(a.y[j])) != (fx, fy) or a.target[j] == a.target[i]:
+                return False
+            tj = int(a.target[j])
+            return float(self.fields[tj][px, py]) < float(self.fields[tj][fx, fy])
+        return False
+
+    def dodge(self, i: int, x: int, y: int, d_best: int, best: float, start: int, cur: float, field, h: int):
+        """``anticipation.dodge``: keep the move in direction ``d_best`` (-1: none) unless it faces
+        someone coming; then the free move with the most progress per metre facing nobody, else the
+        first free step along the level line facing nobody, else ``d_best``. (direction, value)."""
+        if d_best >= 0 and not self.faces_someone(i, x + _DX[d_best], y + _DY[d_best], h):
+            return d_best, best
+        if d_best < 0 and not self.faces_someone(i, x, y, h, reach=1):
+            return d_best, best  # held up by someone walking its way, or by nobody in its heading
+        alt, alt_v, alt_rate, side = -1, cur, 0.0, -1
+        for k in range(8):
+            d = (start + k) % 8
+            qx, qy = x + _DX[d], y + _DY[d]
+            if d == d_best or not self.can_enter(x, y, qx, qy, d):
+                continue
+            v = float(field[qx, qy])
+            rate = (cur - v) * _PER_METRE[d]
+            if (rate > alt_rate or (v == cur and side < 0 and alt < 0)) and not self.faces_someone(i, qx, qy, h):
+                if rate > alt_rate:
+                    alt, alt_v, alt_rate = d, v, rate
+                else:
+                    side = d
+        if alt >= 0:
+            return alt, alt_v
+        if side >= 0:
+            return side, cur
+        return d_best, best
+
     def draw(self, i: int, k: int) -> int:
         """Draw ``k`` of agent ``i`` this step: 16 random bits."""
         return draw16_py(self.key, i, k)
@@ -161,12 +215,13 @@ class ReferenceWalker:
         run = self.flee_factor if a.state[i] == FLEEING else 1.0
         a.budget[i] += a.speed[i] * run * self.speed_table[people, cells] * self.dt
         cur = float(field[x, y])
+        look = self.horizon > 0 and people > 0  # nobody in the window: nobody to keep out of the way of
         left = False
         moves = 0
         tried_swap = False
         while moves < self.max_moves:
             start = self.draw(i, moves) % 8
-            best, best_rate, target_cell, aside = cur, 0.0, None, None
+            best, best_rate, target_cell, aside, d_best = cur, 0.0, None, None, -1
             for k in range(8):
                 d = (start + k) % 8
                 qx, qy = x + _DX[d], y + _DY[d]
@@ -174,9 +229,21 @@ class ReferenceWalker:
                     continue
                 rate = (cur - float(field[qx, qy])) * _PER_METRE[d]  # progress per metre walked
                 if rate > best_rate:
-                    best, best_rate, target_cell = float(field[qx, qy]), rate, (qx, qy)
+                    best, best_rate, target_cell, d_best = float(field[qx, qy]), rate, (qx, qy), d
                 elif float(field[qx, qy]) == cur and aside is None:
                     aside = d
+            h = self.heading(x, y, field, cur) if look else -1
+            if h >= 0:  # looking ahead: out of the way of anyone coming
+                d_best, best = self.dodge(i, x, y, d_best, best, start, cur, field, h)
+                target_cell = None if d_best < 0 else (x + _DX[d_best], y + _DY[d_best])
+                if target_cell is not None and best == cur:  # a step aside, paying its length
+                    step_len = self.cell_size * (SQRT2 if d_best % 2 == 1 else 1.0)
+                    if a.budget[i] >= step_len:
+                        a.budget[i] -= step_len
+                        self.move(i, x, y, *target_cell)
+                        x, y = target_cell
+                        left = self.leave_if_on_exit(i, x, y)
+                    break
             if target_cell is None and not tried_swap:
                 tried_swap = True  # blocked ahead: swap with someone coming the other way, if anyone is
                 partner = self.swap_partner(i, x, y, t, cur, start)
@@ -209,8 +276,8 @@ class ReferenceWalker:
                 break
         if not left and moves == 0 and a.behaviour[i] == MARCH and goal_place >= 0 and int(self.place_id[x, y]) == goal_place:
             a.behaviour[i] = RALLY  # arrived and packed in as far as it goes
-        if not left and a.budget[i] >= BUDGET_CAP_CELLS * self.cell_size:
-            self.who[x, y] = i  # held up: say who stands here, for swaps
+        if not left and (a.budget[i] >= BUDGET_CAP_CELLS * self.cell_size or look):
+            self.who[x, y] = i  # held up, or among others: say who stands here, for swaps and lookers-ahead
         a.budget[i] = min(a.budget[i], BUDGET_CAP_CELLS * self.cell_size)
         return left
 
