@@ -23,6 +23,8 @@ import numpy as np
 from numba import njit
 
 from .bits import DX, DY, get, popcount64, u64
+from .cell_table import enter_of
+from .state import HOLD, INJURED, RALLY
 
 
 @njit(cache=True)
@@ -103,3 +105,51 @@ def dodge(i, ax, ay, bd, best, free, start, cur, here, flat, step_off, per_metre
     if side >= 0:
         return side, cur
     return bd, best
+
+
+@njit(cache=True)
+def side_partner(i, ax, ay, c_enter, taken, h, start, horizon, cell_size, occ, who, x, y, kind, state, behaviour,
+                 target, swapped, budget, fields, cells):
+    """Someone beside ``i`` to trade cells with, sideways, when ``i`` is held up by someone coming
+    towards it: a walker of i's kind walking the other way (its field falls in direction h + 4),
+    not swapped yet this step, standing on the side (direction h + 2 or h - 2, the first from
+    ``start``'s parity) where i's lane ahead faces nobody and whose own lane ahead after the trade
+    (from i's cell) faces nobody; both can pay a cell's length. In a packed counterflow, where nobody
+    can step aside, this is how mixed files sort into lanes. Returns (partner, direction) or (-1, -1)."""
+    if budget[i] < cell_size or not faces_someone(i, ax, ay, h, 1, occ, who, x, y, target, fields):
+        return -1, -1
+    back = (h + 4) & 7
+    for k in range(2):
+        sd = (h + 2 + 4 * ((k + start) & 1)) & 7
+        if not (c_enter >> sd) & 1 or not (taken >> sd) & 1:
+            continue
+        sx = ax + DX[sd]
+        sy = ay + DY[sd]
+        j = who[sx, sy]
+        if j < 0 or x[j] != sx or y[j] != sy or swapped[j] != 0 or kind[j] != kind[i] or state[j] == INJURED \
+                or behaviour[j] == HOLD or behaviour[j] == RALLY or target[j] == target[i] or budget[j] < cell_size:
+            continue
+        if not (enter_of(cells[sx, sy]) >> back) & 1:
+            continue
+        tj = target[j]
+        if not np.float64(fields[tj, sx + DX[back], sy + DY[back]]) < np.float64(fields[tj, sx, sy]):
+            continue
+        if faces_someone(i, sx, sy, h, horizon, occ, who, x, y, target, fields) \
+                or (faces_someone(j, ax, ay, back, horizon, occ, who, x, y, target, fields)
+                    and not faces_someone(j, sx, sy, back, 1, occ, who, x, y, target, fields)):
+            continue
+        return j, sd
+    return -1, -1
+
+
+@njit(cache=True)
+def side_swap(i, j, ax, ay, sd, cell_size, x, y, who, swapped, budget):
+    """``i`` and ``j`` (beside it in direction ``sd``) trade cells, each paying a cell's length; returns
+    i's new cell."""
+    budget[i] -= cell_size
+    budget[j] -= cell_size
+    x[j] = ax
+    y[j] = ay
+    who[ax, ay] = j
+    swapped[j] = 1
+    return ax + DX[sd], ay + DY[sd]

@@ -63,7 +63,7 @@ class WalkParams:
     swap_chance: float = 0.5
     # how far ahead walkers look for people coming towards them, and keep out of their way
     # (sim.core.walk.anticipation): counterflow forms lanes (verify: counterflow); 0: they do not
-    anticipation_m: float = 2.5
+    anticipation_m: float = 3.5
 
     def window_r(self, cell_size: float) -> int:
         """Cells on each side of a walker in its density window."""

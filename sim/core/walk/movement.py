@@ -68,7 +68,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from .anticipation import dodge, heading
+from .anticipation import dodge, heading, side_partner, side_swap
 from .bits import DX, DY, PAD, bits_at, flip, neighbours_taken, popcount64, prefetch, u64
 from .cell_table import area_of, enter_of, exit_of, place_of
 from ..counter_rng import STRIDE, draw16
@@ -271,6 +271,7 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                 best_rate = rate if better else best_rate
                 best = v if better else best
                 bd = d if better else bd
+            h = -1
             if look:
                 h = heading(enter_of(c), cur, here, flat, step_off)
                 if h >= 0:
@@ -280,6 +281,13 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                 # blocked ahead (or boxed in, common in a dense crowd): swap with someone coming the other
                 # way, if anyone is
                 tried_swap = True
+                if h >= 0 and draw16(key, i, swap_col) < swap_threshold:  # packed in: sideways past them?
+                    j, sd = side_partner(i, ax, ay, enter_of(c), taken, h, start, horizon, cell_size, occ, who, x,
+                                         y, kind, state, behaviour, target, swapped, budget, fields, cells)
+                    if j >= 0:
+                        ax, ay = side_swap(i, j, ax, ay, sd, cell_size, x, y, who, swapped, budget)
+                        c = cells[u64(ax), u64(ay)]
+                        break
                 j, sd, sbest, cost_j = swap_partner(i, ax, ay, place_of(c), enter_of(c) & taken, start, cur, here,
                                                     flat, step_off, per_metre, key, swap_col, swap_threshold, x, y,
                                                     kind, state, behaviour, target, swapped, who, fields, field_place,

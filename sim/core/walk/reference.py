@@ -153,6 +153,35 @@ class ReferenceWalker:
             return side, cur
         return d_best, best
 
+    def side_partner(self, i: int, x: int, y: int, h: int, start: int):
+        """``anticipation.side_partner``: someone beside i, walking the other way, to trade cells with
+        sideways when i is held up by someone coming: (j, (sx, sy)) or None."""
+        a, cell = self.a, self.cell_size
+        if a.budget[i] < cell or not self.faces_someone(i, x, y, h, reach=1):
+            return None
+        back = (h + 4) % 8
+        for k in range(2):
+            sd = (h + 2 + 4 * ((k + start) % 2)) % 8
+            sx, sy = x + _DX[sd], y + _DY[sd]
+            if not (self.can_step(x, y, sx, sy, sd) and self.occ.taken(sx, sy)):
+                continue
+            j = int(self.who[sx, sy])
+            if j < 0 or (int(a.x[j]), int(a.y[j])) != (sx, sy) or self.swapped[j] or a.kind[j] != a.kind[i] \
+                    or a.state[j] == INJURED or a.behaviour[j] in (HOLD, RALLY) or a.target[j] == a.target[i] \
+                    or a.budget[j] < cell:
+                continue
+            bx, by = sx + _DX[back], sy + _DY[back]
+            if not self.can_step(sx, sy, bx, by, back):
+                continue
+            fj = self.fields[int(a.target[j])]
+            if not float(fj[bx, by]) < float(fj[sx, sy]):  # j walks the other way
+                continue
+            if self.faces_someone(i, sx, sy, h) or (self.faces_someone(j, x, y, back)
+                                                    and not self.faces_someone(j, sx, sy, back, reach=1)):
+                continue
+            return j, (sx, sy)
+        return None
+
     def draw(self, i: int, k: int) -> int:
         """Draw ``k`` of agent ``i`` this step: 16 random bits."""
         return draw16_py(self.key, i, k)
@@ -246,6 +275,18 @@ class ReferenceWalker:
                     break
             if target_cell is None and not tried_swap:
                 tried_swap = True  # blocked ahead: swap with someone coming the other way, if anyone is
+                side = self.side_partner(i, x, y, h, start) if h >= 0 and \
+                    self.draw(i, self.max_moves + 2) < self.swap_threshold else None
+                if side is not None:  # packed in: past them sideways, each paying a cell's length
+                    j, cell = side
+                    a.budget[i] -= self.cell_size
+                    a.budget[j] -= self.cell_size
+                    a.x[j], a.y[j] = x, y
+                    self.who[x, y] = j
+                    self.swapped[j] = 1
+                    a.x[i], a.y[i] = cell
+                    x, y = cell
+                    break
                 partner = self.swap_partner(i, x, y, t, cur, start)
                 if partner is not None:
                     j, cell, best, cost_j = partner
