@@ -22,7 +22,8 @@ Python and must agree bit for bit):
   it may swap places with them (``sim.core.walk.swaps``): streams meeting in a corridor or at a
   junction pass instead of locking.
   Blocked ahead otherwise, it may instead take one step aside to a free cell on the same level
-  line (paying the step's length), as people shuffle sideways to find a gap.
+  line (paying the step's length), as people shuffle sideways to find a gap. Among others, it
+  keeps out of the way of people coming towards it (``sim.core.walk.anticipation``): lanes form.
   No corner cutting between two walls. A walker stuck behind others keeps at most 1.5 cells
   of unspent walking.
 * Stepping on an exit cell means leaving the map.
