@@ -6,15 +6,20 @@ other as a random mixture. In the floor-field models that form lanes the walker 
 (Nowak and Schadschneider 2012, Phys. Rev. E 85: 066128, whose plain model forms lanes only
 weakly and jams too readily; Cirillo and Muntean 2020, "Anticipation decides on lane formation in
 pedestrian counterflow", arXiv 2002.06548: lanes form once walkers look a cell or more beyond
-the next): here a walker about to step onto a cell whose next cell in its heading holds someone
-walking towards it (one who would step back onto that cell) takes instead the best other move
-that makes progress without such a face-off, if there is one. Taking it, it slips in behind
-whoever walks its way, and lanes grow.
+the next): here a walker about to step onto a cell whose lane ahead (in its heading, up to the
+horizon) first holds someone walking towards it takes instead the best other move that makes
+progress without such a face-off, or else a step aside along its level line (:func:`dodge`).
+Taking it, it slips in behind whoever walks its way, and lanes grow. Where the streams have
+packed solid and nobody can step aside, one held up by someone coming trades cells sideways
+with a neighbour walking the other way if both then face nobody (:func:`side_partner`): mixed
+files sort into lanes.
 
 The heading is the straight direction (east, north, west or south) in which the walker's field
-falls fastest from where it stands. Who stands on the cell beyond is read from
-``movement.Contacts.who``, trusted only where that agent still stands there; a walker with
-nobody in its density window does not write it, and an entry not trusted counts as nobody coming.
+falls fastest from where it starts its turn. Only walkers with someone in their density window
+look, and a move is looked at more closely only if its lane holds anyone within the horizon
+(``first_taken``: one read of the bit grid north or south), so people alone pay nothing for it. Who stands in a lane is read from ``movement.Contacts.who``, trusted only where that
+agent still stands there; a walker that does not look does not write it, and an entry not
+trusted counts as nobody coming.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .bits import DX, DY, get, popcount64, u64
+from .bits import DX, DY, PAD, bits_at, get, popcount64, u64
 from .cell_table import enter_of
 from .state import HOLD, INJURED, RALLY
 
@@ -47,23 +52,39 @@ def faces_someone(i, qx, qy, h, horizon, occ, who, x, y, target, fields):
     """True if the first person within ``horizon`` cells of (qx, qy) in direction ``h`` walks towards
     it: not to ``i``'s target, and its own field is lower one cell nearer (qx, qy) than where it
     stands. Someone walking i's way, or nobody, first: False."""
-    fx = qx
-    fy = qy
-    for _ in range(horizon):
-        px = fx
-        py = fy
-        fx += DX[h]
-        fy += DY[h]
-        if get(occ, fx, fy) == 0:
-            continue
-        j = who[fx, fy]
-        if j < 0 or x[j] != fx or y[j] != fy:
-            return False
-        tj = target[j]
-        if tj == target[i]:
-            return False
-        return np.float64(fields[tj, px, py]) < np.float64(fields[tj, fx, fy])
-    return False
+    k = first_taken(qx, qy, h, horizon, occ)
+    if k == 0:
+        return False
+    fx = qx + k * DX[h]
+    fy = qy + k * DY[h]
+    j = who[fx, fy]
+    if j < 0 or x[j] != fx or y[j] != fy:
+        return False
+    tj = target[j]
+    if tj == target[i]:
+        return False
+    return np.float64(fields[tj, fx - DX[h], fy - DY[h]]) < np.float64(fields[tj, fx, fy])
+
+
+@njit(cache=True, inline="always")
+def first_taken(qx, qy, h, horizon, occ):
+    """How many cells from (qx, qy) in straight direction ``h`` the first taken one is (1..horizon),
+    0 if none is. North and south the cells lie in one row of the bit grid: one read."""
+    if h == 2:
+        v = np.int64(bits_at(occ, qx + PAD, qy + 1 + PAD, horizon))
+        return 0 if v == 0 else np.int64(popcount64((v & -v) - 1)) + 1
+    if h == 6:
+        v = np.int64(bits_at(occ, qx + PAD, qy - horizon + PAD, horizon))
+        if v == 0:
+            return 0
+        k = horizon
+        while not (v >> (k - 1)) & 1:
+            k -= 1
+        return horizon - k + 1
+    for k in range(1, horizon + 1):
+        if get(occ, qx + k * DX[h], qy):
+            return k
+    return 0
 
 
 @njit(cache=True)

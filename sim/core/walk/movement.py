@@ -69,7 +69,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from .anticipation import dodge, heading, side_partner, side_swap
+from .anticipation import dodge, first_taken, heading, side_partner, side_swap
 from .bits import DX, DY, PAD, bits_at, flip, neighbours_taken, popcount64, prefetch, u64
 from .cell_table import area_of, enter_of, exit_of, place_of
 from ..counter_rng import STRIDE, draw16
@@ -212,6 +212,9 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                 word = (kx + PAD) * words + ((ky + PAD) >> 6)
                 for r in range(-window_r, window_r + 1):
                     prefetch(occ, word + r * words)
+                if horizon > 0:  # where it will say it stands, if it looks ahead
+                    for r in range(-1, 2):
+                        prefetch(who, cell + r * nyg)
         i = u64(order[j])
         ax = x[i]
         ay = y[i]
@@ -249,7 +252,9 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
         cur = np.float64(flat[u64(here)])
         moves = 0
         tried_swap = False
-        look = horizon > 0 and count > 0  # nobody in the window: nobody to keep out of the way of
+        # nobody in the window: nobody to keep out of the way of; the heading is the start's, for the step
+        h = heading(enter_of(c), cur, here, flat, step_off) if horizon > 0 and count > 0 else -1
+        look = h >= 0
         while moves < max_moves:
             taken = neighbours_taken(occ, ax, ay)
             free = enter_of(c) & ~taken
@@ -272,12 +277,9 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                 best_rate = rate if better else best_rate
                 best = v if better else best
                 bd = d if better else bd
-            h = -1
-            if look:
-                h = heading(enter_of(c), cur, here, flat, step_off)
-                if h >= 0:
-                    bd, best = dodge(i, ax, ay, bd, best, free, start, cur, here, flat, step_off, per_metre, occ,
-                                     who, x, y, target, fields, h, horizon)
+            if look and (bd < 0 or first_taken(ax + DX[bd], ay + DY[bd], h, horizon, occ) > 0):  # anyone there?
+                bd, best = dodge(i, ax, ay, bd, best, free, start, cur, here, flat, step_off, per_metre, occ,
+                                 who, x, y, target, fields, h, horizon)
             if bd < 0 and not tried_swap:
                 # blocked ahead (or boxed in, common in a dense crowd): swap with someone coming the other
                 # way, if anyone is

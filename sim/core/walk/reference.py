@@ -244,7 +244,9 @@ class ReferenceWalker:
         run = self.flee_factor if a.state[i] == FLEEING else 1.0
         a.budget[i] += a.speed[i] * run * self.speed_table[people, cells] * self.dt
         cur = float(field[x, y])
-        look = self.horizon > 0 and people > 0  # nobody in the window: nobody to keep out of the way of
+        # nobody in the window: nobody to keep out of the way of; the heading is the start's, for the step
+        h = self.heading(x, y, field, cur) if self.horizon > 0 and people > 0 else -1
+        look = h >= 0
         left = False
         moves = 0
         tried_swap = False
@@ -261,8 +263,7 @@ class ReferenceWalker:
                     best, best_rate, target_cell, d_best = float(field[qx, qy]), rate, (qx, qy), d
                 elif float(field[qx, qy]) == cur and aside is None:
                     aside = d
-            h = self.heading(x, y, field, cur) if look else -1
-            if h >= 0:  # looking ahead: out of the way of anyone coming
+            if look:  # looking ahead: out of the way of anyone coming
                 d_best, best = self.dodge(i, x, y, d_best, best, start, cur, field, h)
                 target_cell = None if d_best < 0 else (x + _DX[d_best], y + _DY[d_best])
                 if target_cell is not None and best == cur:  # a step aside, paying its length
