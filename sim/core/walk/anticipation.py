@@ -48,22 +48,11 @@ def heading(free_or_walled, cur, here, flat, step_off):
 
 
 @njit(cache=True)
-def faces_someone(i, qx, qy, h, horizon, occ, who, x, y, target, fields):
-    """True if the first person within ``horizon`` cells of (qx, qy) in direction ``h`` walks towards
-    it: not to ``i``'s target, and its own field is lower one cell nearer (qx, qy) than where it
-    stands. Someone walking i's way, or nobody, first: False."""
+def faces_someone(qx, qy, h, horizon, occ, heads):
+    """True if the first person within ``horizon`` cells of (qx, qy) in direction ``h`` heads straight
+    back towards it (``heads``: movement.Contacts.heads). Someone else, or nobody, first: False."""
     k = first_taken(qx, qy, h, horizon, occ)
-    if k == 0:
-        return False
-    fx = qx + k * DX[h]
-    fy = qy + k * DY[h]
-    j = who[fx, fy]
-    if j < 0 or x[j] != fx or y[j] != fy:
-        return False
-    tj = target[j]
-    if tj == target[i]:
-        return False
-    return np.float64(fields[tj, fx - DX[h], fy - DY[h]]) < np.float64(fields[tj, fx, fy])
+    return k > 0 and heads[qx + k * DX[h], qy + k * DY[h]] == ((h + 4) & 7) + 1
 
 
 @njit(cache=True, inline="always")
@@ -88,8 +77,7 @@ def first_taken(qx, qy, h, horizon, occ):
 
 
 @njit(cache=True)
-def dodge(i, ax, ay, bd, best, free, start, cur, here, flat, step_off, per_metre, occ, who, x, y, target,
-          fields, h, horizon):
+def dodge(ax, ay, bd, best, free, start, cur, here, flat, step_off, per_metre, occ, heads, h, horizon):
     """The move ``i`` makes instead of ``bd`` (to field value ``best``; -1: none makes progress): ``bd``
     unless someone comes towards its cell within ``horizon`` cells in heading ``h`` (with no move:
     unless the one next to ``i`` in heading ``h`` comes towards it); then the free
@@ -97,9 +85,9 @@ def dodge(i, ax, ay, bd, best, free, start, cur, here, flat, step_off, per_metre
     ``start``, counter-clockwise), else the first such step aside along the level line (field value
     ``cur``), else ``bd``. Returns (direction, field value there)."""
     if bd >= 0:
-        if not faces_someone(i, ax + DX[bd], ay + DY[bd], h, horizon, occ, who, x, y, target, fields):
+        if not faces_someone(ax + DX[bd], ay + DY[bd], h, horizon, occ, heads):
             return bd, best
-    elif not faces_someone(i, ax, ay, h, 1, occ, who, x, y, target, fields):
+    elif not faces_someone(ax, ay, h, 1, occ, heads):
         return bd, best  # held up by someone walking its way, or by nobody in its heading: nothing to dodge
     alt = -1
     alt_v = cur
@@ -114,7 +102,7 @@ def dodge(i, ax, ay, bd, best, free, start, cur, here, flat, step_off, per_metre
         v = np.float64(flat[u64(here + step_off[d])])
         rate = (cur - v) * per_metre[d]
         if (rate > alt_rate or (v == cur and side < 0 and alt < 0)) \
-                and not faces_someone(i, ax + DX[d], ay + DY[d], h, horizon, occ, who, x, y, target, fields):
+                and not faces_someone(ax + DX[d], ay + DY[d], h, horizon, occ, heads):
             if rate > alt_rate:
                 alt_rate = rate
                 alt_v = v
@@ -129,15 +117,15 @@ def dodge(i, ax, ay, bd, best, free, start, cur, here, flat, step_off, per_metre
 
 
 @njit(cache=True)
-def side_partner(i, ax, ay, c_enter, taken, h, start, horizon, cell_size, occ, who, x, y, kind, state, behaviour,
-                 target, swapped, budget, fields, cells):
+def side_partner(i, ax, ay, c_enter, taken, h, start, horizon, cell_size, occ, who, heads, x, y, kind, state,
+                 behaviour, target, swapped, budget, fields, cells):
     """Someone beside ``i`` to trade cells with, sideways, when ``i`` is held up by someone coming
     towards it: a walker of i's kind walking the other way (its field falls in direction h + 4),
     not swapped yet this step, standing on the side (direction h + 2 or h - 2, the first from
     ``start``'s parity) where i's lane ahead faces nobody and whose own lane ahead after the trade
     (from i's cell) faces nobody; both can pay a cell's length. In a packed counterflow, where nobody
     can step aside, this is how mixed files sort into lanes. Returns (partner, direction) or (-1, -1)."""
-    if budget[i] < cell_size or not faces_someone(i, ax, ay, h, 1, occ, who, x, y, target, fields):
+    if budget[i] < cell_size or not faces_someone(ax, ay, h, 1, occ, heads):
         return -1, -1
     back = (h + 4) & 7
     for k in range(2):
@@ -155,22 +143,22 @@ def side_partner(i, ax, ay, c_enter, taken, h, start, horizon, cell_size, occ, w
         tj = target[j]
         if not np.float64(fields[tj, sx + DX[back], sy + DY[back]]) < np.float64(fields[tj, sx, sy]):
             continue
-        if faces_someone(i, sx, sy, h, horizon, occ, who, x, y, target, fields) \
-                or (faces_someone(j, ax, ay, back, horizon, occ, who, x, y, target, fields)
-                    and not faces_someone(j, sx, sy, back, 1, occ, who, x, y, target, fields)):
+        if faces_someone(sx, sy, h, horizon, occ, heads) or (faces_someone(ax, ay, back, horizon, occ, heads)
+                                                             and not faces_someone(sx, sy, back, 1, occ, heads)):
             continue
         return j, sd
     return -1, -1
 
 
 @njit(cache=True)
-def side_swap(i, j, ax, ay, sd, cell_size, x, y, who, swapped, budget):
+def side_swap(i, j, ax, ay, sd, cell_size, x, y, who, heads, swapped, budget):
     """``i`` and ``j`` (beside it in direction ``sd``) trade cells, each paying a cell's length; returns
-    i's new cell."""
+    i's new cell. j's heading on it is not known until its turn."""
     budget[i] -= cell_size
     budget[j] -= cell_size
     x[j] = ax
     y[j] = ay
     who[ax, ay] = j
+    heads[ax, ay] = 0
     swapped[j] = 1
     return ax + DX[sd], ay + DY[sd]

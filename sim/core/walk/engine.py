@@ -168,7 +168,8 @@ class Core:
             strips=terrain.walkable.shape[0] // width + 2)
         self.walkers = agents.walkers()
         self.occ = agents.occupancy(terrain.walkable)  # bit grid: who stands where
-        self.contacts = Contacts(agents.who(terrain.walkable.shape), np.zeros(len(agents.x), dtype=np.uint8))
+        self.contacts = Contacts(agents.who(terrain.walkable.shape), np.zeros(terrain.walkable.shape, dtype=np.uint8),
+                                 np.zeros(len(agents.x), dtype=np.uint8))
         self.cells = cell_table.build(terrain.walkable, terrain.place_id, terrain.is_exit, window_r)
         self.terrain = terrain
         self.decisions = decisions

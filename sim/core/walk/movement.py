@@ -51,10 +51,10 @@ stalls the scan that picks the next. Each thread's strips of a phase are one run
 prefetching reaches across strips. Indices known to be in range are read unsigned (``bits.u64``).
 
 Who stands on a cell, for a swap, is ``Contacts.who``: a walker held up (its unspent walking at the
-cap) writes its cell there at the end of its turn, and a swap writes both cells. Only held-up
-walkers can be swapped (they can pay for the move), so nobody else needs to write: a write per
-walker and step cost 5-10 % of a step. An entry is trusted only where that agent's x, y still say
-so, so a stale one costs a swap, never a wrong one.
+cap; only such can pay to be swapped) or looking ahead writes its cell there at the end of its
+turn (and its heading in ``heads``), a swap both cells; nobody else writes (prefetched, as a write
+per walker costs 5-10 % of a step otherwise). An entry is trusted only where that agent's x, y
+still say so, so a stale one costs a swap, never a wrong one.
 
 Random numbers are counter-based (``sim.core.counter_rng``): draw ``m`` of agent ``i`` (the
 scan's starting direction of its move ``m``; ``max_moves``, ``max_moves + 1`` and
@@ -99,6 +99,7 @@ class Contacts(NamedTuple):
     """Who stands where, for swaps; kept by the walk itself."""
 
     who: np.ndarray  # int32 [nx, ny]: the agent that last ended a turn on the cell (-1: nobody yet)
+    heads: np.ndarray  # uint8 [nx, ny]: 1 + the heading of the last walker that looked there (0: unknown)
     swapped: np.ndarray  # uint8 [agents]: 1 once swapped into another's cell this step
 
 
@@ -160,6 +161,7 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
     speed = walkers.speed
     budget = walkers.budget
     who = contacts.who
+    heads = contacts.heads
     swapped = contacts.swapped
     swap_threshold = walking.swap_threshold
     horizon = walking.horizon
@@ -212,9 +214,10 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                 word = (kx + PAD) * words + ((ky + PAD) >> 6)
                 for r in range(-window_r, window_r + 1):
                     prefetch(occ, word + r * words)
-                if horizon > 0:  # where it will say it stands, if it looks ahead
+                if horizon > 0:  # where it will say it stands and heads, if it looks ahead
                     for r in range(-1, 2):
                         prefetch(who, cell + r * nyg)
+                        prefetch(heads, cell + r * nyg)
         i = u64(order[j])
         ax = x[i]
         ay = y[i]
@@ -238,6 +241,7 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                     x[i] = qx
                     y[i] = qy
                     who[qx, qy] = i  # a rally lets those leaving through: say who stands where
+                    heads[qx, qy] = 0
             continue
 
         # walk down the field, slowed by the people around (both counts leave the walker's own cell out)
@@ -278,17 +282,17 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                 best = v if better else best
                 bd = d if better else bd
             if look and (bd < 0 or first_taken(ax + DX[bd], ay + DY[bd], h, horizon, occ) > 0):  # anyone there?
-                bd, best = dodge(i, ax, ay, bd, best, free, start, cur, here, flat, step_off, per_metre, occ,
-                                 who, x, y, target, fields, h, horizon)
+                bd, best = dodge(ax, ay, bd, best, free, start, cur, here, flat, step_off, per_metre, occ, heads, h,
+                                 horizon)
             if bd < 0 and not tried_swap:
                 # blocked ahead (or boxed in, common in a dense crowd): swap with someone coming the other
                 # way, if anyone is
                 tried_swap = True
                 if h >= 0 and draw16(key, i, swap_col) < swap_threshold:  # packed in: sideways past them?
-                    j, sd = side_partner(i, ax, ay, enter_of(c), taken, h, start, horizon, cell_size, occ, who, x,
-                                         y, kind, state, behaviour, target, swapped, budget, fields, cells)
+                    j, sd = side_partner(i, ax, ay, enter_of(c), taken, h, start, horizon, cell_size, occ, who,
+                                         heads, x, y, kind, state, behaviour, target, swapped, budget, fields, cells)
                     if j >= 0:
-                        ax, ay = side_swap(i, j, ax, ay, sd, cell_size, x, y, who, swapped, budget)
+                        ax, ay = side_swap(i, j, ax, ay, sd, cell_size, x, y, who, heads, swapped, budget)
                         c = cells[u64(ax), u64(ay)]
                         break
                 j, sd, sbest, cost_j = swap_partner(i, ax, ay, place_of(c), enter_of(c) & taken, start, cur, here,
@@ -297,6 +301,7 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                                                     budget)
                 if j >= 0:
                     moves += 1
+                    heads[ax, ay] = 0  # j's heading here is not known until its turn
                     ax, ay, c, here, cur = swap_places(i, j, ax, ay, sd, cur, sbest, cost_j, here, step_off, x, y,
                                                        who, swapped, budget, cells)
                     if exit_of(c):
@@ -349,10 +354,9 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
             behaviour[i] = RALLY  # arrived and packed in as far as it goes
         x[i] = ax
         y[i] = ay
-        if budget[i] >= cap or (look and ax != NOWHERE):
-            # held up (on the map: leaving spends it all), or among others: say who stands here, for
-            # swaps and for those looking ahead
+        if budget[i] >= cap or (look and ax != NOWHERE):  # held up (leaving spends it all), or looking
             who[u64(ax), u64(ay)] = i
+            heads[u64(ax), u64(ay)] = h + 1
             budget[i] = min(budget[i], cap)
     return left
 

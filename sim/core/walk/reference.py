@@ -30,6 +30,7 @@ class ReferenceWalker:
         self.a = agents
         self.occ = Occupancy(occ)
         self.who = contacts.who
+        self.heads = contacts.heads
         self.swapped = contacts.swapped
         self.swap_threshold = int(walking.swap_threshold)
         self.horizon = int(walking.horizon)
@@ -98,6 +99,7 @@ class ReferenceWalker:
         a.x[j], a.y[j] = x, y
         a.x[i], a.y[i] = cell
         self.who[x, y] = j
+        self.heads[x, y] = 0  # j's heading here is not known until its turn
         self.swapped[j] = 1
 
     def heading(self, x: int, y: int, field, cur: float) -> int:
@@ -109,30 +111,22 @@ class ReferenceWalker:
                 h, drop = d, cur - float(field[qx, qy])
         return h
 
-    def faces_someone(self, i: int, qx: int, qy: int, h: int, reach: int | None = None) -> bool:
-        """The first person within the horizon beyond (qx, qy) in direction h walks towards it
-        (``anticipation.faces_someone``)."""
-        a = self.a
-        fx, fy = qx, qy
-        for _ in range(self.horizon if reach is None else reach):
-            px, py = fx, fy
-            fx, fy = fx + _DX[h], fy + _DY[h]
-            if not self.occ.taken(fx, fy):
-                continue
-            j = int(self.who[fx, fy])
-            if j < 0 or (int(a.x[j]), int(a.y[j])) != (fx, fy) or a.target[j] == a.target[i]:
-                return False
-            tj = int(a.target[j])
-            return float(self.fields[tj][px, py]) < float(self.fields[tj][fx, fy])
+    def faces_someone(self, qx: int, qy: int, h: int, reach: int | None = None) -> bool:
+        """The first person within the horizon (or ``reach``) beyond (qx, qy) in direction h heads
+        straight back towards it, as ``heads`` says (``anticipation.faces_someone``)."""
+        for k in range(1, (self.horizon if reach is None else reach) + 1):
+            fx, fy = qx + k * _DX[h], qy + k * _DY[h]
+            if self.occ.taken(fx, fy):
+                return int(self.heads[fx, fy]) == (h + 4) % 8 + 1
         return False
 
     def dodge(self, i: int, x: int, y: int, d_best: int, best: float, start: int, cur: float, field, h: int):
         """``anticipation.dodge``: keep the move in direction ``d_best`` (-1: none) unless it faces
         someone coming; then the free move with the most progress per metre facing nobody, else the
         first free step along the level line facing nobody, else ``d_best``. (direction, value)."""
-        if d_best >= 0 and not self.faces_someone(i, x + _DX[d_best], y + _DY[d_best], h):
+        if d_best >= 0 and not self.faces_someone(x + _DX[d_best], y + _DY[d_best], h):
             return d_best, best
-        if d_best < 0 and not self.faces_someone(i, x, y, h, reach=1):
+        if d_best < 0 and not self.faces_someone(x, y, h, reach=1):
             return d_best, best  # held up by someone walking its way, or by nobody in its heading
         alt, alt_v, alt_rate, side = -1, cur, 0.0, -1
         for k in range(8):
@@ -142,7 +136,7 @@ class ReferenceWalker:
                 continue
             v = float(field[qx, qy])
             rate = (cur - v) * _PER_METRE[d]
-            if (rate > alt_rate or (v == cur and side < 0 and alt < 0)) and not self.faces_someone(i, qx, qy, h):
+            if (rate > alt_rate or (v == cur and side < 0 and alt < 0)) and not self.faces_someone(qx, qy, h):
                 if rate > alt_rate:
                     alt, alt_v, alt_rate = d, v, rate
                 else:
@@ -157,7 +151,7 @@ class ReferenceWalker:
         """``anticipation.side_partner``: someone beside i, walking the other way, to trade cells with
         sideways when i is held up by someone coming: (j, (sx, sy)) or None."""
         a, cell = self.a, self.cell_size
-        if a.budget[i] < cell or not self.faces_someone(i, x, y, h, reach=1):
+        if a.budget[i] < cell or not self.faces_someone(x, y, h, reach=1):
             return None
         back = (h + 4) % 8
         for k in range(2):
@@ -176,8 +170,8 @@ class ReferenceWalker:
             fj = self.fields[int(a.target[j])]
             if not float(fj[bx, by]) < float(fj[sx, sy]):  # j walks the other way
                 continue
-            if self.faces_someone(i, sx, sy, h) or (self.faces_someone(j, x, y, back)
-                                                    and not self.faces_someone(j, sx, sy, back, reach=1)):
+            if self.faces_someone(sx, sy, h) or (self.faces_someone(x, y, back)
+                                                 and not self.faces_someone(sx, sy, back, reach=1)):
                 continue
             return j, (sx, sy)
         return None
@@ -215,6 +209,7 @@ class ReferenceWalker:
         if self.can_enter(x, y, qx, qy, d) and int(self.place_id[qx, qy]) == place:
             self.move(i, x, y, qx, qy)
             self.who[qx, qy] = i  # a rally lets those leaving through: say who stands where
+            self.heads[qx, qy] = 0
 
     def density_around(self, x: int, y: int) -> tuple[int, int]:
         """(other people, floor cells) in the window around (x, y), the cell itself left out."""
@@ -284,6 +279,7 @@ class ReferenceWalker:
                     a.budget[j] -= self.cell_size
                     a.x[j], a.y[j] = x, y
                     self.who[x, y] = j
+                    self.heads[x, y] = 0
                     self.swapped[j] = 1
                     a.x[i], a.y[i] = cell
                     x, y = cell
@@ -319,7 +315,8 @@ class ReferenceWalker:
         if not left and moves == 0 and a.behaviour[i] == MARCH and goal_place >= 0 and int(self.place_id[x, y]) == goal_place:
             a.behaviour[i] = RALLY  # arrived and packed in as far as it goes
         if not left and (a.budget[i] >= BUDGET_CAP_CELLS * self.cell_size or look):
-            self.who[x, y] = i  # held up, or among others: say who stands here, for swaps and lookers-ahead
+            self.who[x, y] = i  # held up, or looking ahead: say who stands here, and heading where
+            self.heads[x, y] = h + 1
         a.budget[i] = min(a.budget[i], BUDGET_CAP_CELLS * self.cell_size)
         return left
 
