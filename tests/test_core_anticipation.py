@@ -102,3 +102,14 @@ def test_how_far_people_look_ahead_is_a_scenario_key_for_everyone(tmp_path, extr
     else:
         with pytest.raises(ScenarioError, match=error):
             check_resources(load_scenario(path))
+
+
+def test_a_written_scenario_with_its_look_ahead_reads_back(tmp_path):
+    """A run folder's scenario.toml repeats the value in every crowd's walking table: that is no mistake."""
+    for name in ("counterflow.toml", "counterflow.txt"):
+        shutil.copy(VALIDATION / name, tmp_path / name)
+    path = tmp_path / "counterflow.toml"
+    path.write_text(path.read_text() + "\n[walking]\nanticipation_m = 2\n")
+    again = tmp_path / "again.toml"
+    again.write_text(load_scenario(path).to_toml())
+    assert load_scenario(again).walking.anticipation_m == 2.0

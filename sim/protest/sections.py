@@ -148,10 +148,10 @@ def parse_walking(table, path: str, base: Walking) -> Walking:
     check_keys(table, [f.name for f in fields(Walking)], path)
     values = {f.name: getattr(base, f.name) for f in fields(Walking)}
     for key, value in table.items():  # escape-panic desired speeds reach about 5 m/s (Helbing et al. 2000)
-        if key == "anticipation_m":
-            if path != "walking":
-                raise ScenarioError("how far people look ahead is set for everyone, in [walking]", path=join(path, key))
+        if key == "anticipation_m":  # one for everyone: a crowd's table may only repeat it (written scenarios do)
             values[key] = number(value, join(path, key), low=0, high=10.0, unit="m")
+            if path != "walking" and values[key] != base.anticipation_m:
+                raise ScenarioError("how far people look ahead is set for everyone, in [walking]", path=join(path, key))
             continue
         values[key] = number(value, join(path, key), low=0, low_open=key != "speed_sd", high=10.0, unit="m/s")
     w = Walking(**values)
