@@ -320,11 +320,15 @@ def test_counterflow_gets_everybody_through(value):
     _assert_bands(table[~table["quantity"].str.startswith("lane order")])
 
 
-# A miss, kept visible: strict, so the day lanes form this fails and the marker must go.
-@pytest.mark.xfail(strict=True, reason="lanes do not form on the grid: lane order 0.41, 0.29 and 0.16 where 0.6 is "
-                                       "asked (random mixing 0.1-0.2); the README says so (issue #21)")
+# Misses, kept visible: strict, so the day lanes form in a variant its test fails and its marker must go.
+_LANES_MISSED = pytest.mark.xfail(strict=True, reason="lanes form only partly once the streams pack: lane order about "
+                                  "0.43 (80 + 80) and 0.22 (160 + 160) where 0.6 is asked (random mixing 0.25, 0.13); "
+                                  "the README says so (issue #21)")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("value", get("counterflow").values, ids=lambda v: f"{v[0]}each-{v[1]}m")
+@pytest.mark.parametrize("value", [v if v[0] == 60 else pytest.param(v, marks=_LANES_MISSED)
+                                   for v in get("counterflow").values], ids=lambda v: f"{v[0]}each-{v[1]}m")
 def test_counterflow_streams_form_lanes(value):
     table = _measured("counterflow", (value,))
     _assert_bands(table[table["quantity"].str.startswith("lane order")])

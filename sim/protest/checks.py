@@ -49,12 +49,16 @@ def check_resources(scenario) -> None:
     need = cells * (BYTES_PER_CELL + BYTES_PER_FIELD_CELL * fields) + people * BYTES_PER_AGENT
     check_memory(need, f"at {spec.cell_size:g} m cells the map is {nx:,} x {ny:,} cells", path="map.cell_size",
                  file=scenario.source, hint="use larger cells")
-    walk = WalkParams(dt=scenario.dt, max_speed=max_speed(scenario))
+    walk = WalkParams(dt=scenario.dt, max_speed=max_speed(scenario), anticipation_m=scenario.walking.anticipation_m)
     if walk.window_r(spec.cell_size) > PAD:
         smallest = walk.window_m / (2 * PAD + 1)
         raise ScenarioError(f"{spec.cell_size:g} m cells are too small for the {walk.window_m:g} m density window "
                             f"(at most {2 * PAD + 1} cells across): at least {smallest:.2f} m",
                             path="map.cell_size", file=scenario.source)
+    sight = (PAD - 1) * spec.cell_size  # the cell beyond the horizon is read, inside the bit grids' padding
+    if walk.horizon(spec.cell_size) > PAD - 1:
+        raise ScenarioError(f"people can look at most {sight:g} m ahead on {spec.cell_size:g} m cells, not "
+                            f"{scenario.walking.anticipation_m:g} m", path="walking.anticipation_m", file=scenario.source)
     moves = walk.max_moves(spec.cell_size)
     if moves + 2 > STRIDE:
         raise ScenarioError(f"a step of {scenario.dt:g} s lets the fastest walker ({walk.max_speed:g} m/s, running "

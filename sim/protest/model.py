@@ -66,7 +66,8 @@ class ProtestModel(mesa.Model):
         rules = scenario.protest
         self.count_factor = max(1, int(round(rules.count_cell_m / self.gridmap.cell_size)))
         self.count_shape = tuple(-(-n // self.count_factor) for n in self.gridmap.shape)
-        self.core = Core(terrain, WalkParams(dt=self.dt, max_speed=max_speed), self.arrays, engine,
+        self.core = Core(terrain, WalkParams(dt=self.dt, max_speed=max_speed,
+                                              anticipation_m=scenario.walking.anticipation_m), self.arrays, engine,
                          decisions=self._decisions(scenario))
         for i, kind in enumerate(self.arrays.kind):
             (Police if kind == POLICE else Protester)(self, i)

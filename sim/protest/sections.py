@@ -18,12 +18,15 @@ MAX_PEOPLE = 10_000_000  # in one crowd or unit (each also has to fit in its pla
 
 @dataclass(frozen=True)
 class Walking:
-    """Free walking speed, m/s: normal(mean, sd) clipped to [min, max] (Weidmann 1993)."""
+    """Free walking speed, m/s: normal(mean, sd) clipped to [min, max] (Weidmann 1993); and, for the
+    whole scenario only, how far ahead (m) people look for others coming towards them, to keep out
+    of their way (``sim.core.walk.anticipation``; 0: they do not)."""
 
     speed_mean: float = 1.34
     speed_sd: float = 0.26
     speed_min: float = 0.5
     speed_max: float = 2.2
+    anticipation_m: float = 3.5
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,11 @@ def parse_walking(table, path: str, base: Walking) -> Walking:
     check_keys(table, [f.name for f in fields(Walking)], path)
     values = {f.name: getattr(base, f.name) for f in fields(Walking)}
     for key, value in table.items():  # escape-panic desired speeds reach about 5 m/s (Helbing et al. 2000)
+        if key == "anticipation_m":  # one for everyone: a crowd's table may only repeat it (written scenarios do)
+            values[key] = number(value, join(path, key), low=0, high=10.0, unit="m")
+            if path != "walking" and values[key] != base.anticipation_m:
+                raise ScenarioError("how far people look ahead is set for everyone, in [walking]", path=join(path, key))
+            continue
         values[key] = number(value, join(path, key), low=0, low_open=key != "speed_sd", high=10.0, unit="m/s")
     w = Walking(**values)
     if w.speed_min > w.speed_max:

@@ -61,6 +61,9 @@ class WalkParams:
     # the chance that two people facing each other, each blocked by the other, swap places in a
     # step: counterflow and crossing streams pass instead of locking (verify: counterflow, crossing)
     swap_chance: float = 0.5
+    # how far ahead walkers look for people coming towards them, and keep out of their way
+    # (sim.core.walk.anticipation): counterflow forms lanes (verify: counterflow); 0: they do not
+    anticipation_m: float = 3.5
 
     def window_r(self, cell_size: float) -> int:
         """Cells on each side of a walker in its density window."""
@@ -70,6 +73,10 @@ class WalkParams:
         """The most moves the fastest runner can pay for in a step: a move's cost is the field's
         drop, at least ~0.7 cell on open floor."""
         return int(math.ceil(self.max_speed * self.flee_factor * self.dt / (0.7 * cell_size))) + 1
+
+    def horizon(self, cell_size: float) -> int:
+        """Cells a walker looks ahead for people coming towards it."""
+        return max(0, int(round(self.anticipation_m / cell_size)))
 
     def swap_threshold(self) -> int:
         """The swap chance out of 65536 (a 16-bit draw)."""
@@ -147,16 +154,22 @@ class Core:
             raise ValueError(f"a density window of {2 * window_r + 1} cells is wider than the bit grids allow")
         max_moves = params.max_moves(cell)
         draws_per_agent(max_moves)
-        width = strip_width(max_moves, window_r)
+        horizon = params.horizon(cell)
+        if horizon + 1 > bits.PAD:
+            raise ValueError(f"walkers cannot look {params.anticipation_m:g} m ahead on {cell:g} m cells: "
+                             f"at most {(bits.PAD - 1) * cell:g} m")
+        # a walker reads its density window and, looking ahead, the cell beyond its horizon
+        width = strip_width(max_moves, max(window_r, horizon + 1 if horizon else 0))
         self.walking = WalkConstants(
             speed_table=weidmann_factor_table((2 * window_r + 1) ** 2 - 1, cell), window_r=window_r,
             dt=float(params.dt), cell_size=float(cell), mill_threshold=params.mill_threshold(),
-            swap_threshold=params.swap_threshold(),
+            swap_threshold=params.swap_threshold(), horizon=horizon,
             max_moves=max_moves, flee_factor=float(params.flee_factor), strip_width=width,
             strips=terrain.walkable.shape[0] // width + 2)
         self.walkers = agents.walkers()
         self.occ = agents.occupancy(terrain.walkable)  # bit grid: who stands where
-        self.contacts = Contacts(agents.who(terrain.walkable.shape), np.zeros(len(agents.x), dtype=np.uint8))
+        self.contacts = Contacts(agents.who(terrain.walkable.shape), np.zeros(terrain.walkable.shape, dtype=np.uint8),
+                                 np.zeros(len(agents.x), dtype=np.uint8))
         self.cells = cell_table.build(terrain.walkable, terrain.place_id, terrain.is_exit, window_r)
         self.terrain = terrain
         self.decisions = decisions

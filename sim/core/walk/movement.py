@@ -22,7 +22,8 @@ Python and must agree bit for bit):
   it may swap places with them (``sim.core.walk.swaps``): streams meeting in a corridor or at a
   junction pass instead of locking.
   Blocked ahead otherwise, it may instead take one step aside to a free cell on the same level
-  line (paying the step's length), as people shuffle sideways to find a gap.
+  line (paying the step's length), as people shuffle sideways to find a gap. Among others, it
+  keeps out of the way of people coming towards it (``sim.core.walk.anticipation``): lanes form.
   No corner cutting between two walls. A walker stuck behind others keeps at most 1.5 cells
   of unspent walking.
 * Stepping on an exit cell means leaving the map.
@@ -50,10 +51,10 @@ stalls the scan that picks the next. Each thread's strips of a phase are one run
 prefetching reaches across strips. Indices known to be in range are read unsigned (``bits.u64``).
 
 Who stands on a cell, for a swap, is ``Contacts.who``: a walker held up (its unspent walking at the
-cap) writes its cell there at the end of its turn, and a swap writes both cells. Only held-up
-walkers can be swapped (they can pay for the move), so nobody else needs to write: a write per
-walker and step cost 5-10 % of a step. An entry is trusted only where that agent's x, y still say
-so, so a stale one costs a swap, never a wrong one.
+cap; only such can pay to be swapped) or looking ahead writes its cell there at the end of its
+turn (and its heading in ``heads``), a swap both cells; nobody else writes (prefetched, as a write
+per walker costs 5-10 % of a step otherwise). An entry is trusted only where that agent's x, y
+still say so, so a stale one costs a swap, never a wrong one.
 
 Random numbers are counter-based (``sim.core.counter_rng``): draw ``m`` of agent ``i`` (the
 scan's starting direction of its move ``m``; ``max_moves``, ``max_moves + 1`` and
@@ -68,6 +69,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from .anticipation import dodge, first_taken, heading, side_partner, side_swap
 from .bits import DX, DY, PAD, bits_at, flip, neighbours_taken, popcount64, prefetch, u64
 from .cell_table import area_of, enter_of, exit_of, place_of
 from ..counter_rng import STRIDE, draw16
@@ -97,6 +99,7 @@ class Contacts(NamedTuple):
     """Who stands where, for swaps; kept by the walk itself."""
 
     who: np.ndarray  # int32 [nx, ny]: the agent that last ended a turn on the cell (-1: nobody yet)
+    heads: np.ndarray  # uint8 [nx, ny]: 1 + the heading of the last walker that looked there (0: unknown)
     swapped: np.ndarray  # uint8 [agents]: 1 once swapped into another's cell this step
 
 
@@ -113,6 +116,7 @@ class WalkConstants(NamedTuple):
     cell_size: float  # m
     mill_threshold: int  # out of 65536: a rallying agent's chance to try a milling move this step
     swap_threshold: int  # out of 65536: the chance that two people facing each other swap places
+    horizon: int  # cells: how far ahead walkers look for people coming towards them (0: not at all)
     max_moves: int  # moves (not counting a step aside) an agent may make in a step
     flee_factor: float  # fleeing people walk this many times their free speed
     strip_width: int  # cells (strips.strip_width)
@@ -157,8 +161,10 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
     speed = walkers.speed
     budget = walkers.budget
     who = contacts.who
+    heads = contacts.heads
     swapped = contacts.swapped
     swap_threshold = walking.swap_threshold
+    horizon = walking.horizon
     cells = ground.cells
     fields = ground.fields
     field_place = ground.field_place
@@ -208,6 +214,10 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                 word = (kx + PAD) * words + ((ky + PAD) >> 6)
                 for r in range(-window_r, window_r + 1):
                     prefetch(occ, word + r * words)
+                if horizon > 0:  # where it will say it stands and heads, if it looks ahead
+                    for r in range(-1, 2):
+                        prefetch(who, cell + r * nyg)
+                        prefetch(heads, cell + r * nyg)
         i = u64(order[j])
         ax = x[i]
         ay = y[i]
@@ -231,6 +241,7 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                     x[i] = qx
                     y[i] = qy
                     who[qx, qy] = i  # a rally lets those leaving through: say who stands where
+                    heads[qx, qy] = 0
             continue
 
         # walk down the field, slowed by the people around (both counts leave the walker's own cell out)
@@ -245,6 +256,9 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
         cur = np.float64(flat[u64(here)])
         moves = 0
         tried_swap = False
+        # nobody in the window: nobody to keep out of the way of; the heading is the start's, for the step
+        h = heading(enter_of(c), cur, here, flat, step_off) if horizon > 0 and count > 0 else -1
+        look = h >= 0
         while moves < max_moves:
             taken = neighbours_taken(occ, ax, ay)
             free = enter_of(c) & ~taken
@@ -267,16 +281,27 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                 best_rate = rate if better else best_rate
                 best = v if better else best
                 bd = d if better else bd
+            if look and (bd < 0 or first_taken(ax + DX[bd], ay + DY[bd], h, horizon, occ) > 0):  # anyone there?
+                bd, best = dodge(ax, ay, bd, best, free, start, cur, here, flat, step_off, per_metre, occ, heads, h,
+                                 horizon)
             if bd < 0 and not tried_swap:
                 # blocked ahead (or boxed in, common in a dense crowd): swap with someone coming the other
                 # way, if anyone is
                 tried_swap = True
+                if h >= 0 and draw16(key, i, swap_col) < swap_threshold:  # packed in: sideways past them?
+                    j, sd = side_partner(i, ax, ay, enter_of(c), taken, h, start, horizon, cell_size, occ, who,
+                                         heads, x, y, kind, state, behaviour, target, swapped, budget, fields, cells)
+                    if j >= 0:
+                        ax, ay = side_swap(i, j, ax, ay, sd, cell_size, x, y, who, heads, swapped, budget)
+                        c = cells[u64(ax), u64(ay)]
+                        break
                 j, sd, sbest, cost_j = swap_partner(i, ax, ay, place_of(c), enter_of(c) & taken, start, cur, here,
                                                     flat, step_off, per_metre, key, swap_col, swap_threshold, x, y,
                                                     kind, state, behaviour, target, swapped, who, fields, field_place,
                                                     budget)
                 if j >= 0:
                     moves += 1
+                    heads[ax, ay] = 0  # j's heading here is not known until its turn
                     ax, ay, c, here, cur = swap_places(i, j, ax, ay, sd, cur, sbest, cost_j, here, step_off, x, y,
                                                        who, swapped, budget, cells)
                     if exit_of(c):
@@ -288,13 +313,17 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                         left += 1
                         break
                     continue
-            aside = bd < 0
-            if aside:
+            aside = bd < 0 or best == cur
+            if bd < 0:
                 # blocked ahead: step aside along the level line, once per step, when held up long enough
                 if moves > 0 or side < 0 or budget[i] < cap:
                     break
                 bd = side
                 cost = cell_size * (SQRT2 if side % 2 == 1 else 1.0)
+            elif aside:  # out of the way of someone coming (anticipation.dodge), paying the step's length
+                cost = cell_size * (SQRT2 if bd % 2 == 1 else 1.0)
+                if budget[i] < cost:
+                    break
             else:
                 cost = cur - best
                 if budget[i] < cost:
@@ -325,9 +354,10 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
             behaviour[i] = RALLY  # arrived and packed in as far as it goes
         x[i] = ax
         y[i] = ay
-        if budget[i] >= cap:  # held up (on the map: leaving spends it all): say who stands here, for swaps
+        if budget[i] >= cap or (look and ax != NOWHERE):  # held up (leaving spends it all), or looking
             who[u64(ax), u64(ay)] = i
-            budget[i] = cap
+            heads[u64(ax), u64(ay)] = h + 1
+            budget[i] = min(budget[i], cap)
     return left
 
 

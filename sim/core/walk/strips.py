@@ -25,14 +25,14 @@ from .state import NOWHERE
 assert NOWHERE == -1  # group_by_strip's strip lookup holds off-map agents at index NOWHERE + 1 = 0
 
 
-def strip_width(max_moves: int, window_r: int) -> int:
+def strip_width(max_moves: int, sight: int) -> int:
     """Cells per strip: agents of strips two apart can neither reach nor see each other's cells.
 
     An agent moves at most ``max_moves + 2`` cells in x (moves, a step aside, and being swapped
-    back a cell by someone coming the other way) and reads ``max(window_r, 1)`` cells beyond where
-    it stands; two such reaches must fit in a strip.
+    back a cell by someone coming the other way) and reads ``max(sight, 1)`` cells beyond where
+    it stands (its density window, or as far as it looks ahead); two such reaches must fit in a strip.
     """
-    return 2 * (max_moves + 2 + max(window_r, 1)) + 2
+    return 2 * (max_moves + 2 + max(sight, 1)) + 2
 
 
 GROUPING_CHUNKS = 8  # agents are grouped by strip in this many index ranges at once, whatever the thread count
