@@ -195,3 +195,17 @@ def test_a_follower_walks_at_its_gap_over_the_time_gap():
     # the leader pushes the follower's direction a little (8 exp(-5) ~ 0.05 against a unit desire)
     assert core.crowd.ex[0] == pytest.approx(1.0) and core.crowd.x[0] - 2.0 == pytest.approx(0.5 * 0.01, rel=1e-9)
     assert core.crowd.x[1] == 2.9
+
+
+@settings(max_examples=15, deadline=None)
+@given(floors(), st.integers(1, 10))
+def test_an_agent_with_more_neighbours_than_its_scratch_holds_searches_again_with_the_same_result(case, steps):
+    from sim.core.continuous.kernel import scratch
+
+    floor, params, crowd, dt = case
+    fast = ContinuousCore(floor, params, crowd.copy(), "numba")
+    fast._scratch = scratch(numba.config.NUMBA_NUM_THREADS, floor.walls, neighbours=1)
+    slow = ContinuousCore(floor, params, crowd.copy(), "python")
+    for _ in range(steps):
+        assert fast.step(dt) == slow.step(dt)
+        assert fast.crowd.equals(slow.crowd)

@@ -7,11 +7,12 @@ plain-Python reference.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from .. import ENGINES
 from .directions import direction_grids
-from .kernel import move_and_leave, new_states
+from .kernel import move_and_leave, new_states, scratch
 from .reference import step_reference
 from .state import CfsmParams, Crowd, Floor, cutoff_for
 from .walls import build_walls, raster_segments
@@ -50,6 +51,7 @@ class ContinuousCore:
         self.floor, self.params, self.crowd, self.engine = floor, params, crowd, engine
         n = len(crowd)
         self._next = [np.empty(n) for _ in range(4)]
+        self._scratch = scratch(numba.config.NUMBA_NUM_THREADS, floor.walls)
         self.gone = np.zeros(n, dtype=np.uint8)  # 1 for who left in the last step
 
     def step(self, dt: float) -> int:
@@ -60,5 +62,5 @@ class ContinuousCore:
             self.gone[:] = gone
             return int(gone.sum())
         new_states(c.x, c.y, c.ex, c.ey, c.radius, c.v0, c.time_gap, c.target, c.active, f.grids, f.cell_size,
-                   f.walls, self.params, float(dt), *self._next)
+                   f.walls, self.params, float(dt), *self._next, *self._scratch)
         return int(move_and_leave(c.x, c.y, c.ex, c.ey, c.active, *self._next, f.is_exit, f.cell_size, self.gone))

@@ -23,65 +23,113 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import get_thread_id, njit, prange
 
 from ..parallel import PRANGE_ONLY
 from .cells import build_cell_list, cell_of
 from .directions import desired_direction
-from .walls import closest_on_segment, segments_cross
+from .walls import closest_on_segment, point_segment_distance, segments_cross
 
 
 @njit(cache=True)
-def _blocked(xi, yi, xj, yj, walls, s0, s1):
-    """Whether a wall of the bin's list (positions s0..s1) stands between i and j."""
-    for m in range(s0, s1):
-        k = walls.bin_segments[m]
-        if segments_cross(xi, yi, xj, yj, walls.x0[k], walls.y0[k], walls.x1[k], walls.y1[k]):
+def _blocked(xi, yi, xj, yj, x0, y0, x1, y1, near, n_near):
+    """Whether one of the walls ``near[:n_near]`` (those within the cut-off of i) stands between i
+    and j. A wall farther from i than the cut-off cannot cross the line to a neighbour within it,
+    so this is the same answer as testing every wall of i's bin, only cheaper."""
+    for m in range(n_near):
+        k = near[m]
+        if segments_cross(xi, yi, xj, yj, x0[k], y0[k], x1[k], y1[k]):
             return True
     return False
 
 
 @njit(cache=True)
-def agent_update(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, walls,
-                 params, dt):
-    """(new x, new y, new ex, new ey) of agent ``i`` from the state of the step before."""
-    xi = x[i]
-    yi = y[i]
-    ri = radius[i]
-    side = walls.bin_m
-    cut2 = params.cutoff_m * params.cutoff_m
-    ci, cj = cell_of(xi, yi, side, walls.bins_x, walls.bins_y)
-    b = ci * walls.bins_y + cj
-    s0 = walls.bin_start[b]
-    s1 = walls.bin_start[b + 1]
-    e0x, e0y = desired_direction(grids, target[i], xi, yi, grid_cell)
-    rx = 0.0
-    ry = 0.0
+def _gap_by_search(i, xi, yi, ri, start, members, sx, sy, sr, walls, cut2, dirx, diry, near, n_near, ci, cj):
+    """The gap ahead of i found by searching the cells again (the same neighbours, the same order)."""
+    gap = math.inf
+    row_lo = max(cj - 1, 0)
+    row_hi = min(cj + 1, walls.bins_y - 1)
     for di in range(-1, 2):
         ni = ci + di
         if ni < 0 or ni >= walls.bins_x:
             continue
-        for dj in range(-1, 2):
-            nj = cj + dj
-            if nj < 0 or nj >= walls.bins_y:
+        for m in range(start[ni * walls.bins_y + row_lo], start[ni * walls.bins_y + row_hi + 1]):
+            if members[m] == i:
                 continue
-            c = ni * walls.bins_y + nj
-            for m in range(start[c], start[c + 1]):
-                j = members[m]
-                if j == i:
-                    continue
-                dx = x[j] - xi
-                dy = y[j] - yi
-                d2 = dx * dx + dy * dy
-                if d2 >= cut2 or d2 == 0.0 or _blocked(xi, yi, x[j], y[j], walls, s0, s1):
-                    continue
-                d = math.sqrt(d2)
-                w = params.strength_neighbour * math.exp((ri + radius[j] - d) / params.range_neighbour) / d
-                rx -= w * dx
-                ry -= w * dy
-    for m in range(s0, s1):
+            dx = sx[m] - xi
+            dy = sy[m] - yi
+            d2 = dx * dx + dy * dy
+            if d2 >= cut2 or dirx * dx + diry * dy < 0.0:
+                continue
+            reach = ri + sr[m]
+            if abs(dirx * dy - diry * dx) > reach or (
+                    n_near > 0 and _blocked(xi, yi, sx[m], sy[m], walls.x0, walls.y0, walls.x1, walls.y1, near, n_near)):
+                continue
+            s = math.sqrt(d2) - reach
+            if s < gap:
+                gap = s
+    return gap
+
+
+@njit(cache=True)
+def agent_update(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, sx, sy, sr,
+                 walls, params, dt, seen, seen_d, near):
+    """(new x, new y, new ex, new ey) of agent ``i`` from the state of the step before.
+
+    ``sx``, ``sy``, ``sr``: positions and radii in the order of the cell list (``members``), so a
+    search reads memory in a row. ``seen``/``seen_d``/``near``: this thread's scratch: the visible
+    neighbours within the cut-off (place in the list; dx, dy, d2) as the first pass meets them, so
+    the gap is found among them in the same order without a second search (with more neighbours
+    than the scratch holds, it searches again), and the walls within the cut-off."""
+    xi = x[i]
+    yi = y[i]
+    ri = radius[i]
+    cut2 = params.cutoff_m * params.cutoff_m
+    ci, cj = cell_of(xi, yi, walls.bin_m, walls.bins_x, walls.bins_y)
+    b = ci * walls.bins_y + cj
+    e0x, e0y = desired_direction(grids, target[i], xi, yi, grid_cell)
+    wx0, wy0, wx1, wy1 = walls.x0, walls.y0, walls.x1, walls.y1
+    n_near = 0  # near[:n_near]: the bin's walls within the cut-off (a hair more: rounding)
+    for m in range(walls.bin_start[b], walls.bin_start[b + 1]):
         k = walls.bin_segments[m]
-        qx, qy = closest_on_segment(xi, yi, walls.x0[k], walls.y0[k], walls.x1[k], walls.y1[k])
+        if point_segment_distance(xi, yi, wx0[k], wy0[k], wx1[k], wy1[k]) < params.cutoff_m * 1.000001:
+            near[n_near] = k
+            n_near += 1
+    rx = 0.0
+    ry = 0.0
+    n_seen = 0
+    row_lo = max(cj - 1, 0)
+    row_hi = min(cj + 1, walls.bins_y - 1)
+    for di in range(-1, 2):
+        ni = ci + di
+        if ni < 0 or ni >= walls.bins_x:
+            continue
+        # cells (ni, cj-1..cj+1) follow each other in the list: one run of agents
+        for m in range(start[ni * walls.bins_y + row_lo], start[ni * walls.bins_y + row_hi + 1]):
+            if members[m] == i:
+                continue
+            dx = sx[m] - xi
+            dy = sy[m] - yi
+            d2 = dx * dx + dy * dy
+            if d2 >= cut2:
+                continue
+            if d2 != 0.0 and n_near > 0 and _blocked(xi, yi, sx[m], sy[m], wx0, wy0, wx1, wy1, near, n_near):
+                continue
+            if n_seen < seen.shape[0]:
+                seen[n_seen] = m
+                seen_d[n_seen, 0] = dx
+                seen_d[n_seen, 1] = dy
+                seen_d[n_seen, 2] = d2
+            n_seen += 1
+            if d2 == 0.0:
+                continue
+            d = math.sqrt(d2)
+            w = params.strength_neighbour * math.exp((ri + sr[m] - d) / params.range_neighbour) / d
+            rx -= w * dx
+            ry -= w * dy
+    for m in range(n_near):
+        k = near[m]
+        qx, qy = closest_on_segment(xi, yi, wx0[k], wy0[k], wx1[k], wy1[k])
         vx = qx - xi
         vy = qy - yi
         d2 = vx * vx + vy * vy
@@ -100,50 +148,58 @@ def agent_update(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell
     else:
         dirx = dirx / norm
         diry = diry / norm
-    gap = math.inf
-    for di in range(-1, 2):
-        ni = ci + di
-        if ni < 0 or ni >= walls.bins_x:
-            continue
-        for dj in range(-1, 2):
-            nj = cj + dj
-            if nj < 0 or nj >= walls.bins_y:
+    if n_seen > seen.shape[0]:
+        gap = _gap_by_search(i, xi, yi, ri, start, members, sx, sy, sr, walls, cut2, dirx, diry, near, n_near, ci, cj)
+    else:
+        gap = math.inf
+        for m in range(n_seen):
+            dx = seen_d[m, 0]
+            dy = seen_d[m, 1]
+            if dirx * dx + diry * dy < 0.0:
                 continue
-            c = ni * walls.bins_y + nj
-            for m in range(start[c], start[c + 1]):
-                j = members[m]
-                if j == i:
-                    continue
-                dx = x[j] - xi
-                dy = y[j] - yi
-                d2 = dx * dx + dy * dy
-                if d2 >= cut2 or dirx * dx + diry * dy < 0.0:
-                    continue
-                reach = ri + radius[j]
-                if abs(dirx * dy - diry * dx) > reach or _blocked(xi, yi, x[j], y[j], walls, s0, s1):
-                    continue
-                s = math.sqrt(d2) - reach
-                if s < gap:
-                    gap = s
+            reach = ri + sr[seen[m]]
+            if abs(dirx * dy - diry * dx) > reach:
+                continue
+            s = math.sqrt(seen_d[m, 2]) - reach
+            if s < gap:
+                gap = s
     speed = v0[i] if gap == math.inf else min(max(gap / time_gap[i], 0.0), v0[i])
     return xi + dirx * speed * dt, yi + diry * speed * dt, dirx, diry
 
 
 @njit(cache=True, parallel=PRANGE_ONLY)
 def new_states(x, y, ex, ey, radius, v0, time_gap, target, active, grids, grid_cell, walls, params, dt,
-               out_x, out_y, out_ex, out_ey):
+               out_x, out_y, out_ex, out_ey, seen, seen_d, near):
     """Every active agent's next position and direction into the ``out_`` arrays (inactive ones
-    keep theirs); reads only the state of the step before."""
+    keep theirs); reads only the state of the step before. ``seen``, ``seen_d``, ``near``: scratch,
+    a row per thread (``scratch``)."""
     start, members = build_cell_list(x, y, active, walls.bin_m, walls.bins_x, walls.bins_y)
+    sx = np.empty(members.shape[0])
+    sy = np.empty(members.shape[0])
+    sr = np.empty(members.shape[0])
+    for m in range(members.shape[0]):
+        sx[m] = x[members[m]]
+        sy[m] = y[members[m]]
+        sr[m] = radius[members[m]]
     for i in prange(x.shape[0]):
         if active[i]:
+            t = get_thread_id()
             out_x[i], out_y[i], out_ex[i], out_ey[i] = agent_update(
-                i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, walls, params, dt)
+                i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, sx, sy, sr, walls,
+                params, dt, seen[t], seen_d[t], near[t])
         else:
             out_x[i] = x[i]
             out_y[i] = y[i]
             out_ex[i] = ex[i]
             out_ey[i] = ey[i]
+
+
+def scratch(threads: int, walls, neighbours: int = 512) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scratch rows for ``new_states``: one per thread numba may run (``numba.config.NUMBA_NUM_THREADS``),
+    room for ``neighbours`` visible neighbours and for the longest list of walls of a bin."""
+    longest = int(np.diff(walls.bin_start).max(initial=0))
+    return (np.empty((threads, neighbours), dtype=np.int64), np.empty((threads, neighbours, 3)),
+            np.empty((threads, max(1, longest)), dtype=np.int64))
 
 
 @njit(cache=True)
