@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 
+import numba
 import numpy as np
 
 from sim.core.continuous.engine import ContinuousCore, floor_from_raster, params_for
@@ -127,15 +128,24 @@ def throughput(geometry: str, n: int, steps: int, repeats: int) -> dict:
         side = round(side / CELL) * CELL
         walk, exits, poly, exit_poly = room(side)
         positions = start_positions(n, (0.0, side), (0.0, side))
-    ratios, us, them = [], [], []
+    ratios, us, us_one, them = [], [], [], []
+    threads = numba.get_num_threads()
     for _ in range(repeats):  # side by side, in turns: a slow moment of the machine lands on both
         core = ours(walk, exits, positions)
         us.append(updates_per_second(lambda: core.step(DT), n, steps))
+        numba.set_num_threads(1)  # per core, as JuPedSim runs: no thread waits for the other at the step's end
+        try:
+            core = ours(walk, exits, positions)
+            us_one.append(updates_per_second(lambda: core.step(DT), n, steps))
+        finally:
+            numba.set_num_threads(threads)
         sim = theirs(poly, exit_poly, positions)
         them.append(updates_per_second(sim.iterate, n, max(5, steps // 5)))
         ratios.append(us[-1] / them[-1])
     return {"agents": n, "ours_updates_per_s": float(np.median(us)), "jupedsim_updates_per_s": float(np.median(them)),
-            "ratio": float(np.median(ratios)), "ratios": ratios}
+            "ratio": float(np.median(ratios)), "ratios": ratios, "ours_threads": threads,
+            "ours_one_thread_updates_per_s": float(np.median(us_one)),
+            "one_thread_ratio": float(np.median(us_one) / np.median(them))}
 
 
 def _flow(out_times: np.ndarray) -> tuple[float, float]:
