@@ -1,5 +1,5 @@
-"""The neighbour cell list: agents sorted into square cells of the cut-off's side, so that everyone
-within the cut-off of an agent sits in the 3 x 3 cells around its own.
+"""The neighbour cell list: agents sorted into square cells (half the cut-off wide in the kernel),
+so that everyone within the cut-off of an agent sits in the few cells around its own.
 
 A counting sort in agent order, so the agents of a cell are listed in ascending index: the order
 in which the step adds up its neighbours' pushes is fixed by the positions alone, the same on any

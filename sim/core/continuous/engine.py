@@ -41,7 +41,7 @@ class ContinuousCore:
     """Steps a :class:`Crowd` over a :class:`Floor` (``engine``: "numba" or "python").
 
     The floor's wall bins must be at least the cut-off wide (``floor_from_raster(..., cutoff_m)``):
-    the 3 x 3 cells around an agent then hold everyone within the cut-off."""
+    the cells of the neighbour list (half a bin) around an agent then hold everyone within it."""
 
     def __init__(self, floor: Floor, params: CfsmParams, crowd: Crowd, engine: str = "numba"):
         if engine not in ENGINES:

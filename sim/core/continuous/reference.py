@@ -2,7 +2,7 @@
 prove ``kernel`` right (and to measure its speed-up).
 
 It keeps its own neighbour lists (a dict from cell to agents) and visits neighbours in the order
-the kernel does (the 3 x 3 cells row by row, ascending index in a cell), and it evaluates every
+the kernel does (the 5 x 5 cells row by row, ascending index in a cell), and it evaluates every
 expression in the same order with the same IEEE operations (``math.sqrt``, ``math.exp`` from the
 same C library numba calls), so the two agree bit for bit; the test says so step by step.
 """
@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .kernel import SPLIT
 from .state import CfsmParams, Crowd, Floor
 
 
@@ -66,7 +67,7 @@ def _desired(grids: np.ndarray, target: int, x: float, y: float, cell: float) ->
 def step_reference(crowd: Crowd, floor: Floor, params: CfsmParams, dt: float) -> np.ndarray:
     """Advance ``crowd`` in place by one step of ``dt`` s; returns a bool mask of who left."""
     walls = floor.walls
-    side, cells_x, cells_y = walls.bin_m, walls.bins_x, walls.bins_y
+    side, cells_x, cells_y = walls.bin_m / SPLIT, walls.bins_x * SPLIT, walls.bins_y * SPLIT  # neighbour cells
     n = len(crowd)
     x, y = [float(v) for v in crowd.x], [float(v) for v in crowd.y]
     r = [float(v) for v in crowd.radius]
@@ -80,15 +81,16 @@ def step_reference(crowd: Crowd, floor: Floor, params: CfsmParams, dt: float) ->
     for i in range(n):
         if not crowd.active[i]:
             continue
+        bi, bj = _cell(x[i], y[i], walls.bin_m, walls.bins_x, walls.bins_y)
+        b = bi * walls.bins_y + bj
         ci, cj = _cell(x[i], y[i], side, cells_x, cells_y)
-        b = ci * cells_y + cj
         near_walls = [segments[k] for k in walls.bin_segments[walls.bin_start[b]:walls.bin_start[b + 1]]]
 
         def visible(j):
             return not any(_crosses(x[i], y[i], x[j], y[j], *s) for s in near_walls)
 
-        neighbours = [j for di in (-1, 0, 1) for dj in (-1, 0, 1)
-                      for j in in_cell.get((ci + di, cj + dj), []) if j != i]
+        around = range(-SPLIT, SPLIT + 1)
+        neighbours = [j for di in around for dj in around for j in in_cell.get((ci + di, cj + dj), []) if j != i]
         e0x, e0y = _desired(floor.grids, int(crowd.target[i]), x[i], y[i], floor.cell_size)
         rx = ry = 0.0
         for j in neighbours:
