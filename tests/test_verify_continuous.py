@@ -94,7 +94,7 @@ def test_wide_corridor_speed_follows_weidmann_on_the_continuous_model():
 
 @pytest.mark.xfail(strict=True, reason=(
     "door flow 0.89 /(m s) at 1 m, 0.97 at 1.5 m, 1.00 at 2 m, 1.02 at 2.5 m, where 1.2-1.9 is asked (everyone "
-    "through at every width; on a 20 m room's 1.2 m door flows agree with JuPedSim's within 4 %)"))
+    "through at every width; 200 people leaving a 20 m room by a 1.2 m door agree with JuPedSim within 4 %)"))
 @pytest.mark.slow
 def test_bottleneck_specific_flow_is_in_the_measured_band_on_the_continuous_model():
     table = _measured("bottleneck")
