@@ -18,13 +18,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import batch_throughput, core_walking, full_scenario, gas_diffusion, startup, viz_frames  # noqa: E402
-from benchmarks import analysis_throughput, epstein_vs_mesa, map_import, trajectories  # noqa: E402
+from benchmarks import analysis_throughput, continuous_vs_jupedsim, epstein_vs_mesa, map_import, trajectories  # noqa: E402
 from benchmarks.report import scaling_figure, update_readme  # noqa: E402
 
 CASES = {"core_walking": core_walking.run, "gas_diffusion": gas_diffusion.run, "full_scenario": full_scenario.run,
          "startup": startup.run, "batch_throughput": batch_throughput.run, "viz_frames": viz_frames.run,
          "epstein_vs_mesa": epstein_vs_mesa.run, "map_import": map_import.run, "trajectories": trajectories.run,
-         "analysis_throughput": analysis_throughput.run, "calibration_quick": analysis_throughput.run_quick_calibration}
+         "analysis_throughput": analysis_throughput.run, "calibration_quick": analysis_throughput.run_quick_calibration,
+         "continuous_vs_jupedsim": continuous_vs_jupedsim.run}
 TARGETS = {
     "core_walking": "numba >= 200x the Python reference; >= 5e6 agent-steps/s at 10k, >= 1e7 at 100k agents",
     "gas_diffusion": "a small share of a 0.5 s step",
@@ -37,6 +38,8 @@ TARGETS = {
     "trajectories": "trajectories every second cost <= 15% of the 5 October run's wall time; analyze under 60 s",
     "analysis_throughput": "evaluations/s of sensitivity and calibration on 2 workers >= 1.7x one",
     "calibration_quick": "the shipped 5 October calibration's --quick budget under an hour on 2 cores",
+    "continuous_vs_jupedsim": ">= 20x JuPedSim's agent updates/s (1k, 10k); room evacuation time and door flow "
+                              "within 10 % of JuPedSim's",
 }
 
 

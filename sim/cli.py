@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--quick", action="store_true", help="fewer densities and door widths")
     verify.add_argument("--case", nargs="+", action="extend", metavar="NAME",
                         help="run only these cases (e.g. rimea_1 fundamental_diagram bottleneck counterflow)")
+    verify.add_argument("--model", nargs="+", action="extend", metavar="NAME",
+                        help="only these walking models (grid, continuous; default both)")
     verify.add_argument("--out", type=Path, help="a new or empty folder (default results/verify/verify-<time>)")
     verify.add_argument("--seeds", type=_positive_int, default=1,
                         help="seeds per case (default 1): quantities are averaged, 'everybody through' must hold for each")
@@ -283,10 +285,14 @@ def cmd_verify(args) -> int:
     from .verify.report import all_pass
     from .verify.suite import check_out, default_out, run_suite
 
+    from .verify.models import WALKING_MODELS, walking_model
+
     for name in args.case or []:
         get(name)
+    models = tuple(walking_model(m) for m in dict.fromkeys(args.model)) if args.model else WALKING_MODELS
     out = check_out(args.out if args.out is not None else default_out())
-    out, table = run_suite(out, quick=args.quick, cases=args.case, seeds=args.seeds, progress=not args.quiet)
+    out, table = run_suite(out, quick=args.quick, cases=args.case, seeds=args.seeds, models=models,
+                           progress=not args.quiet)
     counts = table["status"].value_counts()
     print(f"verify folder: {out} ({int(counts.get('pass', 0))} pass, {int(counts.get('FAIL', 0))} fail, "
           f"{int(counts.get('n/a', 0))} not applicable; see report.md)")

@@ -337,5 +337,7 @@ def test_counterflow_streams_form_lanes(value):
 def test_the_suite_api_measures_one_case_from_a_script():
     table = cases_module.measure("rimea_1", model="grid", seeds=[3], quick=True)
     assert list(table["case"]) == ["rimea_1"] and table["seeds"].item() == 1
-    with pytest.raises(Exception, match="unknown walking model"):
-        cases_module.measure("rimea_1", model="continuous")
+    table = cases_module.measure("rimea_1", model="continuous", seeds=[3], quick=True)
+    assert list(table["model"]) == ["continuous"] and table["status"].item() == "pass"
+    with pytest.raises(Exception, match="unknown walking model 'continous'; did you mean 'continuous'"):
+        cases_module.measure("rimea_1", model="continous")

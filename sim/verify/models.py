@@ -1,4 +1,4 @@
-"""The walking models the suite measures: today the grid model; a continuous one can join the list.
+"""The walking models the suite measures: the grid model and the continuous one (the Collision-Free Speed Model).
 
 A walking model is named once here with how a scenario is switched to it (key paths set with
 ``Scenario.with_values``) and how the positions of its walkers are read in metres. Every case runs
@@ -74,8 +74,32 @@ class WalkingModel:
         return np.asarray(model.arrays.speed, dtype=np.float64)
 
 
+def continuous_positions(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices and real positions (m) of the walkers on the map of a continuous model."""
+    return model.positions()
+
+
+@dataclass(frozen=True)
+class ContinuousWalkingModel(WalkingModel):
+    """The continuous model: the scenario's crowds placed as the grid places them, then walked by
+    the Collision-Free Speed Model (``sim.verify.continuous``)."""
+
+    positions: Callable = continuous_positions
+
+    def build(self, scenario, *, seed: int, engine: str = "numba"):
+        from .continuous import ContinuousWalkers
+
+        return ContinuousWalkers(self.scenario(scenario), seed=seed, engine=engine)
+
+    @staticmethod
+    def left(model) -> np.ndarray:
+        return model.gone.copy()
+
+
 WALKING_MODELS: tuple[WalkingModel, ...] = (
     WalkingModel("grid", "cellular automaton on the scenario's grid of cells (sim.core.walk), the default"),
+    ContinuousWalkingModel("continuous", "Collision-Free Speed Model (Tordeux, Chraibi & Seyfried 2016; "
+                                         "JuPedSim's defaults) at real positions (sim.core.continuous)"),
 )
 
 
