@@ -77,15 +77,15 @@ def first_taken(qx, qy, h, horizon, occ):
 
 
 @njit(cache=True)
-def dodge(ax, ay, bd, best, free, start, cur, here, flat, step_off, per_metre, occ, heads, h, horizon):
+def dodge(ax, ay, bd, ahead, best, free, start, cur, here, flat, step_off, per_metre, occ, heads, h, horizon):
     """The move ``i`` makes instead of ``bd`` (to field value ``best``; -1: none makes progress): ``bd``
     unless someone comes towards its cell within ``horizon`` cells in heading ``h`` (with no move:
     unless the one next to ``i`` in heading ``h`` comes towards it); then the free
     move (bits ``free``) with the most progress per metre that faces nobody (ties: the first from
     ``start``, counter-clockwise), else the first such step aside along the level line (field value
     ``cur``), else ``bd``. Returns (direction, field value there)."""
-    if bd >= 0:
-        if not faces_someone(ax + DX[bd], ay + DY[bd], h, horizon, occ, heads):
+    if bd >= 0:  # the first taken cell of its lane, ``ahead`` (> 0) cells on, was found by the caller
+        if heads[ax + DX[bd] + ahead * DX[h], ay + DY[bd] + ahead * DY[h]] != ((h + 4) & 7) + 1:
             return bd, best
     elif not faces_someone(ax, ay, h, 1, occ, heads):
         return bd, best  # held up by someone walking its way, or by nobody in its heading: nothing to dodge
