@@ -192,6 +192,21 @@ def test_a_replay_draws_the_gas_cloud_as_the_live_run_did(gassed, tmp_path):
     assert before.sim.side_counts() == replay.sim.side_counts()
 
 
+def test_a_replay_draws_the_map_the_live_model_has_with_its_gate_closed(tmp_path):
+    """The 5 October evening's gate is a wall until it breaks, in the live model's map and picture: a replay's too."""
+    from sim.protest.model import ProtestModel
+    from sim.run.runner import run_to_folder
+    from sim.viz.recording import RunRecording
+
+    out = tmp_path / "bishkek"
+    run_to_folder(BISHKEK, out=out, progress=False, duration_s=2, trajectories_every_s=1.0)
+    rec = RunRecording(out)
+    assert rec.spec.gate is not None
+    live = ProtestModel(rec.spec)
+    assert rec.gridmap.fingerprint() == live.gridmap.fingerprint()
+    assert rec.gas.shape == live.core.decisions.gas.conc.shape
+
+
 def test_a_replay_plays_and_stops_at_the_end(recorded):
     from sim.viz.replay import ReplayModel
 

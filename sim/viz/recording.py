@@ -203,9 +203,11 @@ class RunRecording:
         self.path, self.summary = path, check_run_folder(path)
         from ..geo.loader import load_map
         from ..kinds import load_scenario
+        from ..protest.model import ProtestModel
 
         self.spec = load_scenario(path / "scenario.toml")
-        self.gridmap = load_map(self.spec.map)
+        # the map as the live model has it: a [gate]'s cells walls (the live picture draws them so all run)
+        self.gridmap = ProtestModel._close_gate(load_map(self.spec.map), self.spec)
         meta = read_meta(path / FILE)
         self.every_s = float(meta["every_s"])
         self.frames = FrameStore(path / FILE, float(meta.get("cell_size", self.gridmap.cell_size)))
