@@ -138,7 +138,8 @@ GAS = (
     _t("frame", "integer", "", "the frame of trajectories.parquet at that time (int32)"),
     _t("cell", "integer", "", "the gas grid's cell, x * ny + y (int32): the grid's shape [nx, ny] and its factor (map "
                               "cells per side of a gas cell) are in the file's metadata"),
-    _t("conc", "number", "g/m2", "tear-gas agent over a square metre of ground in that cell (float32); only cells "
+    _t("conc", "number", "g/m2", "tear-gas agent over a square metre of ground in that cell (float32 to 8 significant "
+                                 "bits, as the browser view draws it); only cells "
                                  "above 5% of [tear_gas] flee_concentration, the ones the browser view draws"),
 )
 

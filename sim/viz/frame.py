@@ -176,8 +176,8 @@ class FrameRenderer:
         return self._gas_cache[key]
 
     def _blend_gas(self, img: np.ndarray, model) -> None:
-        """The cloud from its concentration rounded to float32, the values ``gas.parquet`` records, so a
-        replay draws the same pixels as the live run."""
+        """The cloud from its concentration as ``gas.parquet`` records it (``traj.gas.as_drawn``: float32,
+        8 significant bits), so a replay draws the same pixels as the live run."""
         gas = model.core.decisions.gas
         conc = as_drawn(gas.conc)
         visible = np.float32(model.spec.tear_gas.flee_concentration * VISIBLE_SHARE)
