@@ -44,9 +44,12 @@ def as_drawn(conc: np.ndarray) -> np.ndarray:
 def visible_cells(conc: np.ndarray, visible: float) -> tuple[np.ndarray, np.ndarray]:
     """Flat indices (``x * ny + y``) and values (:func:`as_drawn`) of the cells the picture draws: above
     ``visible``, g/m2."""
-    flat = as_drawn(conc).reshape(-1)
-    cells = np.flatnonzero(flat > np.float32(visible))
-    return cells.astype(np.int32), flat[cells]
+    flat = np.asarray(conc).reshape(-1)
+    # as drawn, a value is at most 6e-8 above the exact one: cells below this cannot be drawn
+    cells = np.flatnonzero(flat > visible * (1.0 - 1e-6))
+    values = as_drawn(flat[cells])
+    keep = values > np.float32(visible)
+    return cells[keep].astype(np.int32), values[keep]
 
 
 class GasWriter:
