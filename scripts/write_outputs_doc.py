@@ -32,6 +32,7 @@ INTRO = """\
 | `manifest.json` | versions, seed, engine, wall time, commit |
 | `figures/` | protest: `timeline.png`, `injuries.png`, `density.png`; Epstein: `counts.png`, `grid.png` |
 | `trajectories.parquet` | protest, only with `--trajectories` or `[output] trajectories_every_s`: everyone's position every few seconds, in map metres |
+| `gas.parquet` | protest, written with `trajectories.parquet`: the tear-gas cloud the browser view draws, at the same frames (so a replay draws it) |
 | `harm_cells.parquet` | protest, only with `[output] harm_cells = true`: per map cell, visits and injuries by cause (the input of `protest-sim harm`) |
 | `analysis/` | only after `protest-sim analyze RUN_DIR`: PedPy's densities, speeds and flows (its `about.json` says how) |
 

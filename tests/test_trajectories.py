@@ -46,7 +46,7 @@ def test_recording_trajectories_changes_nothing_else_the_run_writes(runs):
     assert not (runs["plain"] / "trajectories.parquet").exists() and not (runs["plain"] / "harm_cells.parquet").exists()
     assert "[output]" not in plain.scenario_toml and "trajectories_every_s = 1.0" in traj.scenario_toml
     assert sorted(p.name for p in runs["plain"].iterdir()) == sorted(
-        p.name for p in runs["traj"].iterdir() if p.name != "trajectories.parquet")
+        p.name for p in runs["traj"].iterdir() if p.name not in ("trajectories.parquet", "gas.parquet"))
     assert not [p for p in runs["traj"].parent.iterdir() if p.name.startswith(".")]  # no staging folder left
 
 
@@ -108,6 +108,38 @@ def test_the_writer_keeps_row_groups_small_and_reads_back_what_it_was_given(tmp_
     cause = np.concatenate([r[5] for r in frames])
     assert (t["cause"].isna().to_numpy() == (cause < 0)).all()
     np.testing.assert_allclose(t["x_m"], np.concatenate([r[2] for r in frames]).astype(np.float32))
+
+
+def test_the_gas_file_holds_the_drawn_cloud_at_the_trajectories_frames(runs, tmp_path):
+    from sim.traj.gas import GasStore, GasWriter, as_drawn, read_meta as gas_meta
+
+    path = runs["traj"] / "gas.parquet"
+    gas = pq.read_table(path).to_pandas()
+    meta = gas_meta(path)
+    assert [f.name for f in pq.read_schema(path)] == ["time_s", "frame", "cell", "conc"]
+    assert str(pq.read_schema(path).field("conc").type) == "float" and len(gas) > 0  # the unit threw gas
+    assert (gas["conc"] > np.float32(meta["visible"])).all()  # only what the picture draws
+    assert gas["cell"].between(0, meta["shape"][0] * meta["shape"][1] - 1).all()
+    frames = set(read(runs["traj"] / "trajectories.parquet", columns=["frame"])["frame"])
+    assert set(gas["frame"]) <= frames and (gas["time_s"] == gas["frame"] * meta["every_s"]).all()
+    schema = json.loads((runs["traj"] / "schema.json").read_text())
+    assert list(schema["files"]["gas.parquet"]["columns"]) == list(gas.columns)
+
+    # written in row groups as it goes, read back frame by frame as the picture sees it (float32, zero elsewhere)
+    rng = np.random.default_rng(2)
+    writer = GasWriter(tmp_path / "g.parquet", {"shape": [6, 4], "factor": 4, "every_s": 1.0, "visible": 0.3},
+                       rows_per_group=7)
+    grids = [rng.random((6, 4)) * (f % 3 != 1) for f in range(12)]  # every third frame has no gas at all
+    for f, grid in enumerate(grids):
+        writer.add(float(f), f, grid)
+    writer.close()
+    assert pq.ParquetFile(tmp_path / "g.parquet").metadata.num_row_groups >= 4
+    store = GasStore(tmp_path / "g.parquet")
+    for f in (11, 0, 5, 1, 7):  # out of order, as a scrub
+        drawn = as_drawn(grids[f])
+        expected = np.where(drawn > np.float32(0.3), drawn, np.float32(0))
+        assert np.abs(drawn - grids[f]).max() < 0.01
+        np.testing.assert_array_equal(store.grid(f), expected)
 
 
 def test_pedpy_loads_the_trajectories_and_measures_the_density_we_count(runs):

@@ -132,6 +132,81 @@ def test_a_replay_shows_what_the_live_run_showed(recorded):
     assert "pursue" in labels
 
 
+@pytest.fixture(scope="module")
+def gassed(tmp_path_factory):
+    """The pursuit example with the pursuing unit throwing tear gas: a cloud from 12:00:31 for about 90 s."""
+    from sim.run.runner import run_to_folder
+
+    out = tmp_path_factory.mktemp("replay") / "gassed"
+    scenario = load_scenario(PURSUIT).with_values({"police.unit.means": ["tear_gas"]})
+    run_to_folder(scenario, out=out, progress=False, trajectories_every_s=1.0)
+    return out
+
+
+def _without_gas(sim):
+    """The picture's input with the cloud taken away (people, trucks and labels as they are)."""
+    import copy
+
+    bare = copy.copy(sim)
+    gas = copy.copy(sim.core.decisions.gas)
+    gas.conc = np.zeros_like(gas.conc)
+    bare.core = type("Core", (), {"decisions": type("Decisions", (), {"gas": gas})()})()
+    return bare
+
+
+def test_a_replay_draws_the_gas_cloud_as_the_live_run_did(gassed, tmp_path):
+    import shutil
+
+    from sim.traj.gas import read_meta
+    from sim.viz.replay import ReplayModel
+    from sim.viz.session import VizModel
+
+    meta = read_meta(gassed / "gas.parquet")
+    assert meta["every_s"] == 1.0 and meta["visible"] > 0
+    replay = ReplayModel(str(gassed), background=False)
+    assert replay.error is None, replay.error
+    assert replay.recording.has_gas and replay.recording.gas_note == ""
+    live = VizModel(str(gassed / "scenario.toml"), background=False)
+    clouds = 0
+    for t in (20, 35, 45, 60, 90, 120, 150):
+        while live.sim.time_s < t:
+            live.step()
+        replay.seek(t)
+        assert replay.sim.clock == live.sim.clock
+        picture = replay.renderer.render(replay.sim)
+        np.testing.assert_array_equal(picture, live.renderer.render(live.sim), err_msg=f"t = {t}")
+        bare = live.renderer.render(_without_gas(live.sim))
+        clouds += not np.array_equal(picture, bare)  # the cloud is in the picture, not only the people
+    assert clouds >= 4, clouds  # gas was in the air at most of the times compared
+
+    # a folder recorded before gas.parquet existed still replays, people and all, and says the cloud is missing
+    old = tmp_path / "old"
+    shutil.copytree(gassed, old)
+    (old / "gas.parquet").unlink()
+    before = ReplayModel(str(old), background=False)
+    assert before.error is None, before.error
+    assert not before.recording.has_gas and "gas.parquet" in before.recording.gas_note
+    before.seek(60)
+    replay.seek(60)
+    np.testing.assert_array_equal(before.renderer.render(before.sim), replay.renderer.render(_without_gas(replay.sim)))
+    assert before.sim.side_counts() == replay.sim.side_counts()
+
+
+def test_a_replay_draws_the_map_the_live_model_has_with_its_gate_closed(tmp_path):
+    """The 5 October evening's gate is a wall until it breaks, in the live model's map and picture: a replay's too."""
+    from sim.protest.model import ProtestModel
+    from sim.run.runner import run_to_folder
+    from sim.viz.recording import RunRecording
+
+    out = tmp_path / "bishkek"
+    run_to_folder(BISHKEK, out=out, progress=False, duration_s=2, trajectories_every_s=1.0)
+    rec = RunRecording(out)
+    assert rec.spec.gate is not None
+    live = ProtestModel(rec.spec)
+    assert rec.gridmap.fingerprint() == live.gridmap.fingerprint()
+    assert rec.gas.shape == live.core.decisions.gas.conc.shape
+
+
 def test_a_replay_plays_and_stops_at_the_end(recorded):
     from sim.viz.replay import ReplayModel
 

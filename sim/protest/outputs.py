@@ -133,6 +133,16 @@ TRAJECTORIES = (
     _t("cause", "text", "", "injured rows: " + _CAUSES + "; empty (null) otherwise"),
 )
 
+GAS = (
+    _t("time_s", "number", "s", "seconds since the scenario's start (float32): a frame of trajectories.parquet"),
+    _t("frame", "integer", "", "the frame of trajectories.parquet at that time (int32)"),
+    _t("cell", "integer", "", "the gas grid's cell, x * ny + y (int32): the grid's shape [nx, ny] and its factor (map "
+                              "cells per side of a gas cell) are in the file's metadata"),
+    _t("conc", "number", "g/m2", "tear-gas agent over a square metre of ground in that cell (float32 to 8 significant "
+                                 "bits, as the browser view draws it); only cells "
+                                 "above 5% of [tear_gas] flee_concentration, the ones the browser view draws"),
+)
+
 HARM_CELLS = (
     _t("side", "text", "", "protesters, or police (officers and their vehicles)"),
     _t("ix", "integer", "", "column of the harm cell: x_m / harm_cell_m, rounded down"),
@@ -159,6 +169,9 @@ DICTIONARY = Dictionary(
                                  "and vehicle on the map every trajectories_every_s seconds, written as the run "
                                  "goes. Map metres: origin at the south-west corner of the map grid, x east, y "
                                  "north.", TRAJECTORIES),
+        "gas.parquet": ("Written with trajectories.parquet: the tear-gas cloud at its frames, one row per gas "
+                        "cell the browser view draws (a frame without visible gas has no rows), so a replay "
+                        "draws the cloud.", GAS),
         "harm_cells.parquet": ("Only with [output] harm_cells = true: per side and harm cell (harm_cell_m metres) "
                                "anyone visited, visits and injuries by cause; the per-run input of "
                                "protest-sim harm.", HARM_CELLS),

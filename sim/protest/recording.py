@@ -1,8 +1,9 @@
-"""Recording a run as it goes: ``trajectories.parquet`` and ``harm_cells.parquet`` (``[output]``).
+"""Recording a run as it goes: ``trajectories.parquet`` with ``gas.parquet`` (the tear-gas cloud at the
+same frames), and ``harm_cells.parquet`` (``[output]``).
 
 A recorder is an observer of the model (``model.observers``): called after every step, it takes
 a frame every ``every_s`` seconds (a whole number of steps) and hands it on, so nothing is kept
-per step and memory stays flat however long the run. Both files are written into a staging
+per step and memory stays flat however long the run. The files are written into a staging
 folder beside the run folder (a temporary folder of :mod:`sim.atomic`, removed by the next
 writer if the run dies) and moved into the run folder when it is written, so they appear
 atomically with the rest.
@@ -19,6 +20,7 @@ import pyarrow.parquet as pq
 
 from ..core.walk.state import INJURED, NOWHERE, POLICE, PROTESTER
 from ..traj.file import FILE as TRAJECTORIES, KINDS, STATES, TrajectoryWriter
+from ..traj.gas import FILE as GAS, VISIBLE_SHARE, GasWriter
 from .harm_cells import EVERY_S as HARM_EVERY_S, FILE as HARM_CELLS, HarmCells
 
 _VEHICLE = KINDS.index("vehicle")
@@ -49,12 +51,13 @@ class Frames:
 
 class Recorder:
     """Takes a frame now and every ``every_s`` seconds after (rounded to whole steps), and hands it to
-    the trajectory writer and the harm cells that are on."""
+    the trajectory writer (and the gas grid to the gas writer) and the harm cells that are on."""
 
     def __init__(self, model, staging: Path, *, trajectories_every_s: float = 0.0, harm_cell_m: float | None = None):
         self.m, self.staging = model, Path(staging)
         self.frames = Frames(model)
         self.writer = None
+        self.gas = None
         self.harm = None
         self._every = {}
         self._done: dict[str, Path] | None = None
@@ -65,6 +68,12 @@ class Recorder:
                 "size_m": list(model.gridmap.size_m), "start_clock": model.spec.start,
                 "origin": "south-west corner of the map grid; x east, y north; metres"})
             self._every["trajectories"] = steps
+            gas = model.core.decisions.gas
+            self.gas = GasWriter(self.staging / GAS, {
+                "every_s": steps * model.dt, "shape": list(gas.conc.shape), "factor": gas.factor,
+                "cell_m": gas.h, "visible": model.spec.tear_gas.flee_concentration * VISIBLE_SHARE,
+                "origin": "cell = x * shape[1] + y on the gas grid: x east, y north from the map grid's "
+                          "south-west corner, factor map cells per side"})
         if harm_cell_m is not None:
             steps = max(1, int(round(HARM_EVERY_S / model.dt)))
             self.harm = HarmCells(model.gridmap.size_m, harm_cell_m, every_s=steps * model.dt)
@@ -78,7 +87,9 @@ class Recorder:
             return
         frame = self.frames.take()
         if "trajectories" in due:
-            self.writer.add(model.time_s, done // self._every["trajectories"], *frame)
+            frame_no = done // self._every["trajectories"]
+            self.writer.add(model.time_s, frame_no, *frame)
+            self.gas.add(model.time_s, frame_no, model.core.decisions.gas.conc)
         if "harm" in due:
             self.harm.add(*frame)
 
@@ -90,6 +101,7 @@ class Recorder:
         out = {}
         if self.writer is not None:
             out[TRAJECTORIES] = self.writer.close()
+            out[GAS] = self.gas.close()
         if self.harm is not None:
             table = pa.Table.from_pandas(self.harm.frame(), preserve_index=False)
             meta = {**(table.schema.metadata or {}), b"protest_sim": json.dumps(self.harm.meta()).encode()}

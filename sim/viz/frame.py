@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 
 from ..core.walk.state import POLICE, STATE_NAMES
 from ..geo.render import draw_map
+from ..traj.gas import VISIBLE_SHARE, as_drawn
 
 MAX_PIXELS = 1100  # longest side of the picture
 MIN_PIXELS = 800  # small maps are blown up, cell by cell, to about this many pixels on their longest side
@@ -175,9 +176,11 @@ class FrameRenderer:
         return self._gas_cache[key]
 
     def _blend_gas(self, img: np.ndarray, model) -> None:
+        """The cloud from its concentration as ``gas.parquet`` records it (``traj.gas.as_drawn``: float32,
+        8 significant bits), so a replay draws the same pixels as the live run."""
         gas = model.core.decisions.gas
-        conc = gas.conc
-        visible = model.spec.tear_gas.flee_concentration * 0.05
+        conc = as_drawn(gas.conc)
+        visible = np.float32(model.spec.tear_gas.flee_concentration * VISIBLE_SHARE)
         hot = conc > visible
         if not hot.any():
             return
@@ -192,7 +195,8 @@ class FrameRenderer:
         c_lo, c_hi, r_lo, r_hi = c_sel[0], c_sel[-1] + 1, r_sel[0], r_sel[-1] + 1
         sub = conc[np.ix_(cols[c_lo:c_hi], rows[r_lo:r_hi])].T  # [rows, cols]
         # the visible edge of the cloud is where people start to flee; thicker gas is more opaque
-        alpha = (GAS_MAX_ALPHA * (1.0 - np.exp(-sub / model.spec.tear_gas.flee_concentration))).astype(np.float32)
+        alpha = (GAS_MAX_ALPHA * (1.0 - np.exp(-sub.astype(np.float64) / model.spec.tear_gas.flee_concentration))
+                 ).astype(np.float32)
         alpha[sub <= visible] = 0.0
         patch = img[r_lo:r_hi, c_lo:c_hi].astype(np.float32)
         patch += alpha[..., None] * (np.array(GAS_RGB, dtype=np.float32) - patch)

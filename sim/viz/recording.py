@@ -6,8 +6,8 @@ holding a frame is found from the file's statistics, read once and kept (the las
 back and forth costs a slice, not a read. ``RunRecording.at(t)`` gives a :class:`RecordedState`, a
 stand-in for :class:`~sim.protest.model.ProtestModel` with what ``sim.viz.frame`` and the page read
 (``arrays``, ``policing``, ``core.decisions.gas``, ``side_counts()``, ``datacollector``, ``events_log``).
-The tear-gas cloud is not recorded in the trajectories, so a replay shows none (its mass is in the
-counts line).
+The tear-gas cloud comes from ``gas.parquet`` at the same frames (the cells the picture draws); a run
+folder recorded before it was written has none, and its replay draws no cloud (``has_gas`` False).
 
 Nothing here imports solara.
 """
@@ -28,6 +28,7 @@ from ..errors import ScenarioError
 from ..results import is_run_folder
 from ..protest.clock import seconds_to_clock
 from ..traj.file import FILE, KINDS, STATES, read_meta
+from ..traj.gas import FILE as GAS_FILE, GasStore
 
 MARKER_KINDS = ("event", "trigger", "pursuit", "first_force", "gate")  # the rows the live Events card lists
 GROUPS_KEPT = 3
@@ -202,9 +203,11 @@ class RunRecording:
         self.path, self.summary = path, check_run_folder(path)
         from ..geo.loader import load_map
         from ..kinds import load_scenario
+        from ..protest.model import ProtestModel
 
         self.spec = load_scenario(path / "scenario.toml")
-        self.gridmap = load_map(self.spec.map)
+        # the map as the live model has it: a [gate]'s cells walls (the live picture draws them so all run)
+        self.gridmap = ProtestModel._close_gate(load_map(self.spec.map), self.spec)
         meta = read_meta(path / FILE)
         self.every_s = float(meta["every_s"])
         self.frames = FrameStore(path / FILE, float(meta.get("cell_size", self.gridmap.cell_size)))
@@ -219,9 +222,23 @@ class RunRecording:
         self.event_t = pd.to_numeric(ev["time_s"]).to_numpy(dtype=float)
         self.rows = ev.to_dict("records")
         self.markers = [r for r in self.rows if r["kind"] in MARKER_KINDS]
+        self.gas = GasStore(path / GAS_FILE) if (path / GAS_FILE).is_file() else None
         first = self.frames.frame(0)
         self.trucks = np.sort(first["id"][first["kind"] == _VEHICLE])
         self.size = int(max(self.frames.frame(0)["id"].max(initial=-1), self.trucks.max(initial=-1)) + 1)
+
+    @property
+    def has_gas(self) -> bool:
+        """Whether the tear-gas cloud was recorded (``gas.parquet``; folders written before it lack it)."""
+        return self.gas is not None
+
+    @property
+    def gas_note(self) -> str:
+        """What the page says of the cloud: empty when it was recorded."""
+        if self.has_gas:
+            return ""
+        return (f"this folder has no {GAS_FILE} (recorded before the cloud was), so the tear-gas cloud is not "
+                "drawn (its mass is in the Events card)")
 
     @property
     def seed(self) -> int:
@@ -254,9 +271,15 @@ class RunRecording:
             spec=self.spec, gridmap=self.gridmap, seed=self.seed, dt=float(self.spec.dt),
             duration_s=float(self.spec.duration_s), time_s=t, running=f < self.frames.last_frame,
             arrays=_Arrays(x, y, kind, state), policing=_Policing(self.trucks, self._uses(e)),
-            core=_Core(_Gas(float(last.get("gas_grams", 0.0)))), datacollector=_Collector(series),
+            core=_Core(self._gas(f, float(last.get("gas_grams", 0.0)))), datacollector=_Collector(series),
             events_log=[m for m in self.markers if float(m["time_s"]) < t - 1e-6],
             counts=self._counts(rows, last), ledger=_Rows(self.rows[:e]))
+
+    def _gas(self, f: int, grams: float) -> _Gas:
+        """The cloud at frame ``f`` as drawn (none without ``gas.parquet``); its grams from the time series."""
+        if self.gas is None:
+            return _Gas(grams)
+        return _Gas(grams, self.gas.grid(f), self.gas.factor)
 
     def _uses(self, e: int) -> dict:
         """Uses of force up to the ``e``-th event row: canisters, grenades, seconds of water jet."""

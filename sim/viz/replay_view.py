@@ -20,8 +20,8 @@ def RecordingInfo(model):
         return
     rec = model.recording
     solara.Text(f"replaying {rec.path}: {rec.spec.name}, seed {rec.seed}, a frame every {rec.every_s:g} s "
-                f"to {model.sim.clock if rec.end_s == model.sim.time_s else rec.spec.end}. Nothing is recomputed; "
-                "the tear-gas cloud is not in the recording (its mass is in the Events card).",
+                f"to {model.sim.clock if rec.end_s == model.sim.time_s else rec.spec.end}. Nothing is recomputed"
+                + (f"; {rec.gas_note}." if rec.gas_note else "."),
                 classes=["protest-replay-info"], style={"font-size": "0.8rem"})
 
 
