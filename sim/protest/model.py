@@ -48,7 +48,7 @@ class ProtestModel(mesa.Model):
         self.dt = float(scenario.dt)
         gridmap = gridmap if gridmap is not None else load_map(scenario.map)
         check_capacity(scenario, gridmap)
-        self.gridmap = self._close_gate(gridmap, scenario)
+        self.gridmap = self.close_gate(gridmap, scenario)
 
         groups = [(c.name, PROTESTER, c) for c in scenario.crowds] + [(u.name, POLICE, u) for u in scenario.police]
         self.group_names = tuple(name for name, _, _ in groups)
@@ -144,7 +144,7 @@ class ProtestModel(mesa.Model):
         return np.array([f for f, _ in routes], dtype=np.int16)[np.argmax(scores, axis=1)]
 
     @staticmethod
-    def _close_gate(gridmap: GridMap, scenario: Scenario) -> GridMap:
+    def close_gate(gridmap: GridMap, scenario: Scenario) -> GridMap:
         """With a ``[gate]``, its cells are walls until it breaks (a copy: the map itself is shared)."""
         if scenario.gate is None:
             return gridmap

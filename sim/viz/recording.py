@@ -207,7 +207,7 @@ class RunRecording:
 
         self.spec = load_scenario(path / "scenario.toml")
         # the map as the live model has it: a [gate]'s cells walls (the live picture draws them so all run)
-        self.gridmap = ProtestModel._close_gate(load_map(self.spec.map), self.spec)
+        self.gridmap = ProtestModel.close_gate(load_map(self.spec.map), self.spec)
         meta = read_meta(path / FILE)
         self.every_s = float(meta["every_s"])
         self.frames = FrameStore(path / FILE, float(meta.get("cell_size", self.gridmap.cell_size)))
