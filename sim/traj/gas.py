@@ -12,21 +12,19 @@ shape and factor, the frame interval and the threshold, so a reader needs nothin
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .row_groups import ROWS_PER_GROUP, RowGroupWriter, read_meta
+
 FILE = "gas.parquet"
 COLUMNS = ("time_s", "frame", "cell", "conc")
 VISIBLE_SHARE = 0.05  # the cloud is drawn where the concentration exceeds this share of the flee concentration
-ROWS_PER_GROUP = 1 << 20
-META_KEY = b"protest_sim"
 SCHEMA = pa.schema([("time_s", pa.float32()), ("frame", pa.int32()), ("cell", pa.int32()), ("conc", pa.float32())])
 GROUPS_KEPT = 3
 # the low 16 bits of a float32's mantissa cleared: 8 significant bits (under 0.8% off, less than half a
@@ -52,74 +50,32 @@ def visible_cells(conc: np.ndarray, visible: float) -> tuple[np.ndarray, np.ndar
     return cells[keep].astype(np.int32), values[keep]
 
 
-class GasWriter:
-    """Appends the visible gas of each frame to ``path``; a row group whenever ``rows_per_group`` rows wait.
+class GasWriter(RowGroupWriter):
+    """Appends the visible gas of each frame to ``path``; a row group whenever ``rows_per_group`` rows wait
+    (see :class:`~sim.traj.row_groups.RowGroupWriter`).
 
     ``meta``: ``shape`` and ``factor`` of the gas grid, ``every_s``, ``visible`` (g/m2); stored as JSON
-    in the file's metadata. A group (about 0.1 s per million rows) is encoded on a thread of its own, as
-    :class:`~sim.traj.file.TrajectoryWriter` does, so the run goes on stepping meanwhile."""
+    in the file's metadata. A file with no rows is written if no gas was ever drawn."""
 
     def __init__(self, path, meta: dict, *, rows_per_group: int = ROWS_PER_GROUP) -> None:
-        self.path = Path(path)
-        self.meta = dict(meta)
+        super().__init__(path, SCHEMA, meta, rows_per_group=rows_per_group, thread_name="gas",
+                         use_dictionary=["time_s", "frame"], use_byte_stream_split=["conc"],
+                         write_statistics=["frame", "time_s"])
         self.visible = float(self.meta["visible"])
-        self._schema = SCHEMA.with_metadata({META_KEY: json.dumps(self.meta).encode()})
-        self._writer = pq.ParquetWriter(self.path, self._schema, compression="zstd", compression_level=1,
-                                        use_dictionary=["time_s", "frame"], use_byte_stream_split=["conc"],
-                                        write_statistics=["frame", "time_s"])
-        self._rows = rows_per_group
-        self._parts: list[tuple] = []
-        self._waiting = 0
-        self.rows = 0
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gas")
-        self._pending = None  # the group being written
 
     def add(self, time_s: float, frame: int, conc: np.ndarray) -> None:
         """The cells of ``conc`` (the gas grid, g/m2) that are drawn, at this frame."""
         cells, values = visible_cells(conc, self.visible)
         if cells.size:
-            self._parts.append((float(time_s), int(frame), cells, values))
-            self._waiting += cells.size
-            self.rows += cells.size
-            if self._waiting >= self._rows:
-                self._flush()
+            self._append((float(time_s), int(frame), cells, values), int(cells.size))
 
-    def _flush(self) -> None:
-        if not self._parts:
-            return
-        parts, self._parts, self._waiting = self._parts, [], 0
-        self._wait()
-        self._pending = self._pool.submit(self._write, parts)
-
-    def _wait(self) -> None:
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            pending.result()  # a failed write raises here
-
-    def _write(self, parts: list[tuple]) -> None:
+    def _table(self, parts: list[tuple]) -> pa.Table:
         sizes = [p[2].size for p in parts]
         arrays = [pa.array(np.repeat(np.array([p[0] for p in parts], dtype=np.float32), sizes)),
                   pa.array(np.repeat(np.array([p[1] for p in parts], dtype=np.int32), sizes)),
                   pa.array(np.concatenate([p[2] for p in parts])),
                   pa.array(np.concatenate([p[3] for p in parts]))]
-        self._writer.write_table(pa.Table.from_arrays(arrays, schema=self._schema))
-
-    def close(self) -> Path:
-        """Write what waits and close the file (no rows if no gas was ever drawn); returns its path."""
-        if self._writer is not None:
-            try:
-                self._flush()
-                self._wait()
-            finally:
-                self._pool.shutdown(wait=True)
-                self._writer.close()
-                self._writer = None
-        return self.path
-
-
-def read_meta(path) -> dict:
-    """The metadata a writer stored (``shape``, ``factor``, ``every_s``, ``visible``)."""
-    return json.loads((pq.read_schema(path).metadata or {}).get(META_KEY, b"{}"))
+        return pa.Table.from_arrays(arrays, schema=self._schema)
 
 
 class GasStore:
