@@ -21,6 +21,7 @@ from mesa.visualization.utils import force_update, update_counter
 from ..core.epstein.world import COP, EMPTY
 from ..kinds import load_scenario
 from .frame import encode_png
+from .loading import Loading
 
 CELL_PX = 14  # pixels per grid cell, drawn nearest-neighbour
 COLOURS = {"empty": (0xF4, 0xF4, 0xF0), "quiet": (0x4C, 0x72, 0xB0), "active": (0xD6, 0x27, 0x28),
@@ -39,7 +40,7 @@ def epstein_params(path: str) -> dict:
             "seed": {"type": "InputText", "label": "Random seed", "value": str(sc.seed)}}
 
 
-class EpsteinVizModel(mesa.Model):
+class EpsteinVizModel(Loading, mesa.Model):
     """A Mesa model wrapping one :class:`~sim.epstein.model.EpsteinModel` built from a scenario file, the
     legitimacy slider and the seed; ``error`` holds a message instead of raising (a bad seed)."""
 
@@ -60,29 +61,18 @@ class EpsteinVizModel(mesa.Model):
         except Exception as err:  # noqa: BLE001 - shown on the page
             self.error = f"{type(err).__name__}: {err}"
             self.running = False
-        self._ready = threading.Event()
-        if self.sim is None or _warm.is_set():
-            self._ready.set()
-        else:  # the kernels compile on the first step (17 s after a fresh install): on a throwaway copy
-            threading.Thread(target=self._warm, args=(sc,), name="epstein-warm", daemon=True).start()
+        # the kernels compile on the first step (17 s after a fresh install): on a throwaway copy
+        cold = self.sim is not None and not _warm.is_set()
+        self._load(lambda: cold and self._warm(sc), background=cold, name="epstein-warm")
 
-    def _warm(self, sc) -> None:
+    @staticmethod
+    def _warm(sc) -> None:
         from ..epstein.model import EpsteinModel
 
-        try:
-            with _warm_lock:
-                if not _warm.is_set():
-                    EpsteinModel(sc, steps=1, agent_views=False).step()
-                    _warm.set()
-        finally:
-            self._ready.set()
-
-    @property
-    def ready(self) -> bool:
-        return self._ready.is_set()
-
-    def wait_ready(self, timeout: float | None = None) -> bool:
-        return self._ready.wait(timeout)
+        with _warm_lock:
+            if not _warm.is_set():
+                EpsteinModel(sc, steps=1, agent_views=False).step()
+                _warm.set()
 
     def step(self) -> None:
         if self.sim is None or not self.ready:

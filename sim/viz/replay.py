@@ -14,19 +14,17 @@ from __future__ import annotations
 
 import os
 import threading
-import time
-import traceback
 from pathlib import Path
 
 import mesa
 
-from ..errors import ScenarioError
+from .loading import Loading
 from .recording import RunRecording
 
 RUN_DIR_ENV = "PROTEST_SIM_RUN_DIR"  # the run folder serve() replays
 
 
-class ReplayModel(mesa.Model):
+class ReplayModel(Loading, mesa.Model):
     """A recorded run at a moment; ``background=True`` opens the recording in a thread."""
 
     def __init__(self, run_dir: str | None = None, background: bool = True):
@@ -38,44 +36,21 @@ class ReplayModel(mesa.Model):
         self.spec = None
         self.renderer = None
         self.error: str | None = None
-        self.build_s: float | None = None
         self.status = "reading the recording"
         self.busy: str | None = None
         self.t = 0.0  # seconds since the scenario's start; the picture is the last frame at or before it
         self.lock = threading.RLock()
-        self._ready = threading.Event()
-        if background:
-            threading.Thread(target=self._build, name="protest-sim-replay", daemon=True).start()
-        else:
-            self._build()
+        self._load(self._build, background=background, name="protest-sim-replay")
 
     def _build(self) -> None:
         from .frame import renderer_for
 
-        start = time.perf_counter()
-        try:
-            rec = RunRecording(self.run_dir)
-            self.spec = rec.spec
-            self.renderer = renderer_for(rec.gridmap)
-            self.recording = rec
-            self.sim = rec.at(0.0)
-            self.running = self.sim.running
-        except ScenarioError as err:
-            self.error = str(err)
-        except Exception:  # noqa: BLE001 - shown on the page instead of killing the session
-            self.error = traceback.format_exc(limit=6)
-        finally:
-            self.build_s = time.perf_counter() - start
-            if self.error:
-                self.running = False
-            self._ready.set()
-
-    @property
-    def ready(self) -> bool:
-        return self._ready.is_set()
-
-    def wait_ready(self, timeout: float | None = None) -> bool:
-        return self._ready.wait(timeout)
+        rec = RunRecording(self.run_dir)
+        self.spec = rec.spec
+        self.renderer = renderer_for(rec.gridmap)
+        self.recording = rec
+        self.sim = rec.at(0.0)
+        self.running = self.sim.running
 
     @property
     def title(self) -> str:

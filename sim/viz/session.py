@@ -13,8 +13,6 @@ Nothing here imports solara.
 from __future__ import annotations
 
 import threading
-import time
-import traceback
 from pathlib import Path
 
 import mesa
@@ -22,6 +20,7 @@ import mesa
 from ..errors import ScenarioError
 from ..kinds import load_scenario
 from ..protest.scenario import Scenario, seconds_to_clock
+from .loading import Loading
 
 REPO_SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 DEFAULT_SCENARIO = "bishkek_2020_10_05.toml"
@@ -169,7 +168,7 @@ def warm_kernels() -> None:
 
 
 # --- the model the page drives --------------------------------------------------------------------------
-class VizModel(mesa.Model):
+class VizModel(Loading, mesa.Model):
     """A Mesa model wrapping one :class:`~sim.protest.model.ProtestModel`, built from a scenario file and the
     page's slider values; ``background=True`` builds it in a thread (see :meth:`wait_ready`).
     One Mesa step is one second of protest, so Mesa's "render interval" counts seconds.
@@ -193,51 +192,25 @@ class VizModel(mesa.Model):
         self.sim = None
         self.renderer = None
         self.error: str | None = None
-        self.build_s: float | None = None
         self.status = "building the model"  # what the loading state says is going on
         self.lock = threading.RLock()  # stepping and drawing never overlap
         self.busy: str | None = None  # what a jump is doing (the controls are off meanwhile)
-        self._ready = threading.Event()
-        if background:
-            threading.Thread(target=self._build, name="protest-sim-build", daemon=True).start()
-        else:
-            self._build()
+        self._load(self._build, background=background, name="protest-sim-build")
 
     def _build(self) -> None:
         from ..protest.model import ProtestModel
         from .frame import renderer_for
 
-        start = time.perf_counter()
-        try:
-            base = load_scenario(self.scenario_file)
-            self.spec = base.with_values(overrides(base, **self.values))
-            seed = None if self.seed_value in (None, "") else int(str(self.seed_value).strip())
-            sim = ProtestModel(self.spec, seed=seed)
-            self.renderer = renderer_for(sim.gridmap)
-            self.status = "compiling the simulation kernels (the first time after an install: up to a minute)"
-            warm_kernels()
-            self.sim = sim
-        except ScenarioError as err:
-            self.error = str(err)
-        except ValueError as err:  # e.g. a seed that is not a number
-            self.error = f"{type(err).__name__}: {err}"
-        except Exception:  # noqa: BLE001 - shown on the page instead of killing the session
-            self.error = traceback.format_exc(limit=6)
-        finally:
-            self.build_s = time.perf_counter() - start
-            if self.error:
-                self.running = False
-            self._ready.set()
+        base = load_scenario(self.scenario_file)
+        self.spec = base.with_values(overrides(base, **self.values))
+        seed = None if self.seed_value in (None, "") else int(str(self.seed_value).strip())
+        sim = ProtestModel(self.spec, seed=seed)
+        self.renderer = renderer_for(sim.gridmap)
+        self.status = "compiling the simulation kernels (the first time after an install: up to a minute)"
+        warm_kernels()
+        self.sim = sim
 
     # --- state ------------------------------------------------------------------------------------
-    @property
-    def ready(self) -> bool:
-        return self._ready.is_set()
-
-    def wait_ready(self, timeout: float | None = None) -> bool:
-        """Block until the model is built (or failed); False if ``timeout`` ran out first."""
-        return self._ready.wait(timeout)
-
     @property
     def title(self) -> str:
         return self.spec.name if self.spec is not None else Path(self.scenario_file).stem
