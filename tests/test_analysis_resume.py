@@ -29,19 +29,31 @@ def _complete(runs: Path) -> list[Path]:
 
 
 def _kill_after(command: str, spec: Path, out: Path, complete_at_least: int) -> None:
+    """SIGKILL the command and its worker processes at once (its own process group), as a crash does: a
+    worker left alive could finish a run after the test counted the finished ones."""
     proc = subprocess.Popen([sys.executable, "-m", "sim", command, str(spec), "--workers", "2", "--out", str(out),
-                             "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
     try:
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 600
         while len(_complete(out / "runs")) < complete_at_least:
             assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
             assert time.monotonic() < deadline, "no progress"
             time.sleep(0.02)
-        os.kill(proc.pid, signal.SIGKILL)
+        os.killpg(proc.pid, signal.SIGKILL)
     finally:
-        proc.kill()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         proc.wait()
     assert proc.returncode == -signal.SIGKILL
+    for _ in range(500):  # until the group's last process is gone (workers die a moment after the parent)
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.01)
 
 
 @pytest.fixture(scope="module")

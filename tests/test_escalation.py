@@ -108,8 +108,10 @@ def test_actives_tire_turn_quiet_and_go_home():
 
 def test_dynamics_off_gives_the_counts_of_the_model_before_them():
     """The 5 October scenario with ``protest.dynamics = false`` to 20:25, past the first force: every count
-    as the model gave them before issue #23 (tests/data, written by that model's code, commit 8fc5eae)."""
-    scenario = load_scenario("scenarios/bishkek_2020_10_05.toml").with_values({"protest.dynamics": False})
+    as the model gave them before issue #23 (tests/data, written by that model's code, commit 8fc5eae).
+    Walking as it was then too: without looking ahead (``walking.anticipation_m = 0``), which came later."""
+    scenario = load_scenario("scenarios/bishkek_2020_10_05.toml").with_values(
+        {"protest.dynamics": False, "walking.anticipation_m": 0.0})
     m = run(ProtestModel(scenario, duration_s=3300))
     golden = pd.read_csv(GOLDEN)
     ts = m.timeseries().iloc[::6].reset_index(drop=True)[golden.columns]
