@@ -65,14 +65,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(scenario: Path = SCENARIO) -> tuple[subprocess.Popen, str, Path]:
-    """The viz server (as ``protest-sim viz`` starts it) on a free port; its output goes to a log file."""
+def start_server(scenario: Path | None = SCENARIO, *, run_dir: Path | None = None) -> tuple[subprocess.Popen, str, Path]:
+    """The viz server (as ``protest-sim viz SCENARIO`` or ``protest-sim viz RUN_DIR`` starts it) on a free port;
+    its output goes to a log file."""
     from sim.viz.app import server_command, server_env
 
     port = free_port()
     log = Path(tempfile.mkdtemp(prefix="protest-viz-")) / "server.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(server_command("127.0.0.1", port), env=server_env(scenario), cwd=ROOT,
+        proc = subprocess.Popen(server_command("127.0.0.1", port), env=server_env(scenario, run_dir=run_dir), cwd=ROOT,
                                 stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 90

@@ -16,20 +16,11 @@ import pytest
 
 from tests.test_viz_browser import MAP, ROOT, browser_page, clock, start_server, stop_server, wait_clock_change, \
     wait_for_map
-from tests.test_viz_browser_defects import ensure_chromium, shot, wait_clock_is, wait_info_is
+from tests.test_viz_browser_defects import shot, sync_api, wait_clock_is, wait_info_is  # noqa: F401 (a fixture)
 
 SQUARE = ROOT / "scenarios" / "examples" / "square_and_street.toml"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def sync_api():
-    why = ensure_chromium()
-    if why:
-        pytest.skip(why)
-    pytest.importorskip("solara")
-    return pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")

@@ -6,56 +6,19 @@ clock to read the moment, check the picture changed. Screenshots go to results/v
 from __future__ import annotations
 
 import re
-import subprocess
-import tempfile
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
-from tests.test_viz_browser import (MAP, ROOT, SCENARIO, browser_page, clock, ensure_chromium, free_port,
+from tests.test_viz_browser import (MAP, ROOT, SCENARIO, browser_page, clock,
                                     seconds, start_server, stop_server, wait_clock_change,
                                     wait_for_map)
-from tests.test_viz_browser_defects import map_png, shot, wait_clock_is
+from tests.test_viz_browser_defects import map_png, shot, sync_api, wait_clock_is  # noqa: F401 (a fixture)
 
 PURSUIT = ROOT / "scenarios" / "examples" / "pursuit.toml"
 JUMP_TIMEOUT_S = 300  # generous: the machine may be busy
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def sync_api():
-    why = ensure_chromium()
-    if why:
-        pytest.skip(why)
-    pytest.importorskip("solara")
-    return pytest.importorskip("playwright.sync_api")
-
-
-def start_replay_server(run_dir: Path):
-    """``protest-sim viz RUN_DIR``'s server on a free port."""
-    from sim.viz.app import server_command, server_env
-
-    port = free_port()
-    log = Path(tempfile.mkdtemp(prefix="protest-viz-")) / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(server_command("127.0.0.1", port), env=server_env(None, run_dir=run_dir), cwd=ROOT,
-                                stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return proc, url, log
-        except OSError:
-            time.sleep(0.3)
-    stop_server(proc)
-    raise RuntimeError(f"server did not answer at {url}:\n{log.read_text()[-3000:]}")
 
 
 def moment_button(page, text: str):
@@ -171,7 +134,7 @@ def recorded(tmp_path_factory):
 
 
 def test_replay_a_recorded_run_and_scrub_back_and_forth(sync_api, recorded):
-    proc, url, log = start_replay_server(recorded)
+    proc, url, log = start_server(None, run_dir=recorded)
     errors, requests = [], []
     try:
         with sync_api.sync_playwright() as p, browser_page(p) as page:
