@@ -4,7 +4,6 @@ model meets every published band (the band tests fail until the model does: they
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import subprocess
 import sys
@@ -20,11 +19,12 @@ from sim.cli import main  # noqa: E402
 from sim.kinds import load_scenario  # noqa: E402
 from sim.verify import cases as cases_module  # noqa: E402
 from sim.verify import experiments as ex  # noqa: E402
-from sim.verify.cases import CASES, get, measure  # noqa: E402
+from sim.verify.cases import CASES, get  # noqa: E402
 from sim.verify.measure import area_series, crossing_frames, lane_order, line_flow, linear_fit, off_floor  # noqa: E402
 from sim.verify.references import empirical_band, sfpe_speed, weidmann_peak_flow, weidmann_speed  # noqa: E402
 from sim.verify.report import aggregate, all_pass, band_text, status  # noqa: E402
 from sim.verify.trajectories import Recording, record  # noqa: E402
+from tests.bands import assert_bands, measured  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 VALIDATION = ROOT / "scenarios" / "validation"
@@ -247,77 +247,63 @@ def test_verify_exits_1_when_a_band_is_missed(tmp_path, monkeypatch, capsys):
 
 
 # --- the bands: the walking model against the published values ------------------------------------------
-@functools.lru_cache(maxsize=None)
-def _measured(case: str, values: tuple | None = None, seeds: int = 2) -> pd.DataFrame:
-    return measure(case, values=values, seeds=seeds)
-
-
-def _assert_bands(table: pd.DataFrame) -> None:
-    held = table[table["status"].isin(["pass", "FAIL"])]
-    assert not held.empty
-    failed = held[held["status"] == "FAIL"]
-    assert failed.empty, "\n" + "\n".join(
-        f"{r.case} {r.variant}: {r.quantity} = {r.measured:.3g} {r.unit}, band {band_text(r.low, r.high, r.unit)} "
-        f"({r.source}; {r.detail})" for r in failed.itertuples())
-
-
 def test_rimea_1_one_walker_covers_40_m_in_26_to_34_s():
-    _assert_bands(_measured("rimea_1"))
+    assert_bands(measured("rimea_1"))
 
 
 def test_rimea_6_everybody_goes_round_the_corner_and_nobody_through_a_wall():
-    _assert_bands(_measured("rimea_6"))
+    assert_bands(measured("rimea_6"))
 
 
 def test_rimea_7_each_age_group_walks_at_its_speed():
-    _assert_bands(_measured("rimea_7"))
+    assert_bands(measured("rimea_7"))
 
 
 def test_crossing_corridors_let_everybody_through():
-    _assert_bands(_measured("crossing"))
+    assert_bands(measured("crossing"))
 
 
 def test_a_wide_corridor_at_1_per_m2_walks_at_weidmanns_speed():
-    _assert_bands(_measured("fd_wide_corridor"))
+    assert_bands(measured("fd_wide_corridor"))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("density", [v for v in get("fundamental_diagram").values if v <= ex.FD_BANDED[1]])
 def test_fundamental_diagram_speed_is_within_10_percent_of_weidmann(density):
-    table = _measured("fundamental_diagram", (density,))
+    table = measured("fundamental_diagram", (density,))
     # the largest flow needs every density: test_the_corridor_carries_weidmanns_largest_flow
-    _assert_bands(table[table["quantity"] == "speed in the measurement area"])
+    assert_bands(table[table["quantity"] == "speed in the measurement area"])
 
 
 @pytest.mark.slow
 def test_the_corridor_carries_weidmanns_largest_flow():
-    table = _measured("fundamental_diagram", tuple(v for v in get("fundamental_diagram").values if v <= 3.5))
-    _assert_bands(table[table["quantity"] == "largest specific flow in the corridor"])
+    table = measured("fundamental_diagram", tuple(v for v in get("fundamental_diagram").values if v <= 3.5))
+    assert_bands(table[table["quantity"] == "largest specific flow in the corridor"])
 
 
 @pytest.mark.slow
 def test_rimea_9_two_exits_instead_of_four_about_double_the_evacuation_time():
-    _assert_bands(_measured("rimea_9"))
+    assert_bands(measured("rimea_9"))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("width", get("bottleneck").values)
 def test_door_flow_is_1_2_to_1_9_per_metre_and_second(width):
-    table = _measured("bottleneck", tuple(get("bottleneck").values))
-    _assert_bands(table[table["variant"].str.startswith(f"{width:g} m door")])
+    table = measured("bottleneck", tuple(get("bottleneck").values))
+    assert_bands(table[table["variant"].str.startswith(f"{width:g} m door")])
 
 
 @pytest.mark.slow
 def test_door_flow_grows_linearly_with_width():
-    table = _measured("bottleneck", tuple(get("bottleneck").values))
-    _assert_bands(table[table["quantity"] == "flow linear in door width, R2"])
+    table = measured("bottleneck", tuple(get("bottleneck").values))
+    assert_bands(table[table["quantity"] == "flow linear in door width, R2"])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("value", get("counterflow").values, ids=lambda v: f"{v[0]}each-{v[1]}m")
 def test_counterflow_gets_everybody_through(value):
-    table = _measured("counterflow", (value,))
-    _assert_bands(table[~table["quantity"].str.startswith("lane order")])
+    table = measured("counterflow", (value,))
+    assert_bands(table[~table["quantity"].str.startswith("lane order")])
 
 
 # Misses, kept visible: strict, so the day lanes form in a variant its test fails and its marker must go.
@@ -330,8 +316,8 @@ _LANES_MISSED = pytest.mark.xfail(strict=True, reason="lanes form only partly on
 @pytest.mark.parametrize("value", [v if v[0] == 60 else pytest.param(v, marks=_LANES_MISSED)
                                    for v in get("counterflow").values], ids=lambda v: f"{v[0]}each-{v[1]}m")
 def test_counterflow_streams_form_lanes(value):
-    table = _measured("counterflow", (value,))
-    _assert_bands(table[table["quantity"].str.startswith("lane order")])
+    table = measured("counterflow", (value,))
+    assert_bands(table[table["quantity"].str.startswith("lane order")])
 
 
 def test_the_suite_api_measures_one_case_from_a_script():

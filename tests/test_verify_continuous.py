@@ -5,61 +5,49 @@ numbers measured (2 seeds), so they stay visible and the marker must go the day 
 
 from __future__ import annotations
 
-import functools
-
 import pandas as pd
 import pytest
 
 pytest.importorskip("pedpy")
 
-from sim.verify.cases import get, measure  # noqa: E402
-from sim.verify.report import band_text  # noqa: E402
+from sim.verify.cases import get  # noqa: E402
+from tests.bands import assert_bands, measured  # noqa: E402
 
 MODEL = "continuous"
 
 
-@functools.lru_cache(maxsize=None)
 def _measured(case: str, values: tuple | None = None, seeds: int = 2) -> pd.DataFrame:
-    return measure(case, model=MODEL, values=values, seeds=seeds)
-
-
-def _assert_bands(table: pd.DataFrame) -> None:
-    held = table[table["status"].isin(["pass", "FAIL"])]
-    assert not held.empty
-    failed = held[held["status"] == "FAIL"]
-    assert failed.empty, "\n" + "\n".join(
-        f"{r.case} {r.variant}: {r.quantity} = {r.measured:.3g} {r.unit}, band {band_text(r.low, r.high, r.unit)} "
-        f"({r.source}; {r.detail})" for r in failed.itertuples())
+    return measured(case, values, seeds, MODEL)
 
 
 def test_rimea_1_one_walker_covers_40_m_in_26_to_34_s_on_the_continuous_model():
-    _assert_bands(_measured("rimea_1"))
+    assert_bands(_measured("rimea_1"))
 
 
 def test_rimea_6_everybody_goes_round_the_corner_and_nobody_through_a_wall_on_the_continuous_model():
-    _assert_bands(_measured("rimea_6"))
+    assert_bands(_measured("rimea_6"))
 
 
 def test_rimea_7_each_age_group_walks_at_its_speed_on_the_continuous_model():
-    _assert_bands(_measured("rimea_7"))
+    assert_bands(_measured("rimea_7"))
 
 
 @pytest.mark.slow
 def test_crossing_streams_all_get_through_on_the_continuous_model():
-    _assert_bands(_measured("crossing"))
+    assert_bands(_measured("crossing"))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("value", [(60, 10), (80, 10)], ids=lambda v: f"{v[0]}each-{v[1]}m")
 def test_counterflow_everybody_gets_through_on_the_continuous_model(value):
     table = _measured("counterflow", (value,))
-    _assert_bands(table[~table["quantity"].str.startswith("lane order")])
+    assert_bands(table[~table["quantity"].str.startswith("lane order")])
 
 
 @pytest.mark.slow
 def test_bottleneck_flow_grows_linearly_with_the_door_on_the_continuous_model():
     table = _measured("bottleneck")
-    _assert_bands(table[table["quantity"].str.startswith("flow linear")])
+    assert_bands(table[table["quantity"].str.startswith("flow linear")])
 
 
 # --- misses, kept visible -------------------------------------------------------------------------------
@@ -75,7 +63,7 @@ def test_corridor_speeds_follow_weidmann_on_the_continuous_model(density, reques
     request.node.add_marker(pytest.mark.xfail(strict=True, reason=(
         f"the Collision-Free Speed Model at JuPedSim's defaults walks slower than Weidmann in the 4 m corridor: "
         f"{FD_MISSES[density]} at {density:g} /m2 (2 seeds); its speed is the gap over a 1 s time gap")))
-    _assert_bands(_measured("fundamental_diagram", (density,)))
+    assert_bands(_measured("fundamental_diagram", (density,)))
 
 
 @pytest.mark.xfail(strict=True, reason="largest specific flow 0.90 /(m s) (at 1.5 /m2) where Weidmann's "
@@ -83,13 +71,13 @@ def test_corridor_speeds_follow_weidmann_on_the_continuous_model(density, reques
 @pytest.mark.slow
 def test_corridor_capacity_matches_weidmann_on_the_continuous_model():
     table = _measured("fundamental_diagram", tuple(d for d in get("fundamental_diagram").values if d <= 3.5))
-    _assert_bands(table[table["quantity"] == "largest specific flow in the corridor"])
+    assert_bands(table[table["quantity"] == "largest specific flow in the corridor"])
 
 
 @pytest.mark.xfail(strict=True, reason="1 /m2 in the 10 m corridor: 0.85 m/s where Weidmann gives 1.08 (-21 %)")
 @pytest.mark.slow
 def test_wide_corridor_speed_follows_weidmann_on_the_continuous_model():
-    _assert_bands(_measured("fd_wide_corridor"))
+    assert_bands(_measured("fd_wide_corridor"))
 
 
 @pytest.mark.xfail(strict=True, reason=(
@@ -98,14 +86,14 @@ def test_wide_corridor_speed_follows_weidmann_on_the_continuous_model():
 @pytest.mark.slow
 def test_bottleneck_specific_flow_is_in_the_measured_band_on_the_continuous_model():
     table = _measured("bottleneck")
-    _assert_bands(table[table["quantity"] == "specific flow through the door"])
+    assert_bands(table[table["quantity"] == "specific flow through the door"])
 
 
 @pytest.mark.xfail(strict=True, reason="with 2 of 4 exits not everybody is out within 600 s in one seed of two "
                                        "(998 of 1000), so the ratio to the 4 exits' 132 s is not reached")
 @pytest.mark.slow
 def test_rimea_9_halving_the_exits_about_doubles_the_evacuation_time_on_the_continuous_model():
-    _assert_bands(_measured("rimea_9"))
+    assert_bands(_measured("rimea_9"))
 
 
 @pytest.mark.xfail(strict=True, reason="160 + 160 from 20 m blocks jam head-on: 311 and 318 of 320 not through "
@@ -113,7 +101,7 @@ def test_rimea_9_halving_the_exits_about_doubles_the_evacuation_time_on_the_cont
 @pytest.mark.slow
 def test_counterflow_of_160_each_way_gets_through_on_the_continuous_model():
     table = _measured("counterflow", ((160, 20),))
-    _assert_bands(table[~table["quantity"].str.startswith("lane order")])
+    assert_bands(table[~table["quantity"].str.startswith("lane order")])
 
 
 @pytest.mark.xfail(strict=True, reason="no lanes: lane order 0.48, 0.38 and 0.41 where 0.6 is asked (random "
@@ -122,4 +110,4 @@ def test_counterflow_of_160_each_way_gets_through_on_the_continuous_model():
 @pytest.mark.parametrize("value", get("counterflow").values, ids=lambda v: f"{v[0]}each-{v[1]}m")
 def test_counterflow_streams_form_lanes_on_the_continuous_model(value):
     table = _measured("counterflow", (value,))
-    _assert_bands(table[table["quantity"].str.startswith("lane order")])
+    assert_bands(table[table["quantity"].str.startswith("lane order")])
