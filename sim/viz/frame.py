@@ -209,6 +209,11 @@ class FrameRenderer:
         under = flat[self._label_idx].astype(np.float32)
         flat[self._label_idx] = (self._label_rgb + under * self._label_alpha).astype(np.uint8)
 
+    def picture(self, model, *, zoom: bool = False) -> np.ndarray:
+        """The frame of ``model``, cropped to its crowd with ``zoom``."""
+        img = self.render(model)
+        return self.crop_to_crowd(img, model) if zoom else img
+
     def crop_to_crowd(self, img: np.ndarray, model, **kw) -> np.ndarray:
         """The part of ``img`` around the people on the map (:meth:`crowd_box`)."""
         r0, r1, c0, c1 = self.crowd_box(img.shape, model, **kw)

@@ -83,8 +83,6 @@ class ReplayModel(Loading, mesa.Model):
     def frame_png(self, *, zoom: bool = False) -> bytes:
         from .frame import encode_png
 
-        with self.lock:
-            img = self.renderer.render(self.sim)
-            if zoom:
-                img = self.renderer.crop_to_crowd(img, self.sim)
+        with self.lock:  # drawn under the lock, encoded outside it: stepping waits only for the drawing
+            img = self.renderer.picture(self.sim, zoom=zoom)
         return encode_png(img)
