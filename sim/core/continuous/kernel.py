@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import get_thread_id, njit, prange
+from numba import njit, prange
 
 from ..parallel import PRANGE_ONLY
 from .cells import build_cell_list, cell_of
@@ -125,11 +125,12 @@ def agent_update(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell
     """(new x, new y, new ex, new ey) of agent ``i`` (place ``own`` in the cell list) from the state of the step before.
 
     ``sx``, ``sy``, ``sr``: positions and radii in the order of the cell list (``members``), so a
-    search reads memory in a row. ``seen``, ``sdx``, ``sdy``, ``sd2``, ``near``: this thread's
-    scratch. The candidates of the 5 x 5 cells first go through a tight loop that keeps those
-    within the cut-off (place in the list; dx, dy, d2) without a branch to mispredict, in the
-    order met; the pushes and then the gap are summed over that short list. With more candidates
-    than the scratch holds, ``_agent_update_streamed`` does the same sums in the same order."""
+    search reads memory in a row. ``seen``, ``sdx``, ``sdy``, ``sd2``, ``near``: scratch, row ``t``
+    is this agent's. The candidates of the 5 x 5 cells first go through a tight loop that keeps
+    those within the cut-off (place in the list, squared distance) without a branch to mispredict,
+    in the order met; the pushes are summed over that short list, which keeps each one's dx, dy
+    and distance (in ``sd2``'s place) for the gap. With more candidates than the scratch holds,
+    ``_agent_update_streamed`` does the same sums in the same order."""
     xi = x[i]
     yi = y[i]
     cut2 = params.cutoff_m * params.cutoff_m
@@ -155,8 +156,6 @@ def agent_update(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell
             dy = sy[m] - yi
             d2 = dx * dx + dy * dy
             seen[t, n_kept] = m
-            sdx[t, n_kept] = dx
-            sdy[t, n_kept] = dy
             sd2[t, n_kept] = d2
             n_kept += (d2 < cut2) & (m != own)
     n_near = _near_walls(xi, yi, walls, params.cutoff_m, near, t)
@@ -167,22 +166,25 @@ def agent_update(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell
             if sd2[t, k] != 0.0 and _blocked(xi, yi, sx[m], sy[m], walls.x0, walls.y0, walls.x1, walls.y1, near, n_near, t):
                 continue
             seen[t, n_seen] = m
-            sdx[t, n_seen] = sdx[t, k]
-            sdy[t, n_seen] = sdy[t, k]
             sd2[t, n_seen] = sd2[t, k]
             n_seen += 1
         n_kept = n_seen
     rx = 0.0
     ry = 0.0
     per_range = 1.0 / params.range_neighbour
-    for k in range(n_kept):
-        d2 = sd2[t, k]
-        if d2 == 0.0:
+    for k in range(n_kept):  # the pushes; each one's (dx, dy, d) kept for the gap
+        m = seen[t, k]
+        dx = sx[m] - xi
+        dy = sy[m] - yi
+        d = math.sqrt(sd2[t, k])
+        sdx[t, k] = dx
+        sdy[t, k] = dy
+        sd2[t, k] = d
+        if d == 0.0:
             continue
-        d = math.sqrt(d2)
-        w = params.strength_neighbour * math.exp((ri + sr[seen[t, k]] - d) * per_range) / d
-        rx -= w * sdx[t, k]
-        ry -= w * sdy[t, k]
+        w = params.strength_neighbour * math.exp((ri + sr[m] - d) * per_range) / d
+        rx -= w * dx
+        ry -= w * dy
     rx, ry = _wall_push(xi, yi, ri, walls, params, cut2, near, n_near, t, rx, ry)
     e0x, e0y = desired_direction(grids, target[i], xi, yi, grid_cell)
     dirx, diry = _unit(e0x + rx, e0y + ry, ex[i], ey[i])
@@ -191,7 +193,7 @@ def agent_update(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell
         dx = sdx[t, k]
         dy = sdy[t, k]
         reach = ri + sr[seen[t, k]]
-        s = math.sqrt(sd2[t, k]) - reach
+        s = sd2[t, k] - reach
         ahead = (dirx * dx + diry * dy >= 0.0) & (abs(dirx * dy - diry * dx) <= reach)
         gap = min(gap, s if ahead else math.inf)
     speed = v0[i] if gap == math.inf else min(max(gap / time_gap[i], 0.0), v0[i])
@@ -263,12 +265,13 @@ def new_states(x, y, ex, ey, radius, v0, time_gap, target, active, grids, grid_c
             out_y[i] = y[i]
             out_ex[i] = ex[i]
             out_ey[i] = ey[i]
-    for m in prange(members.shape[0]):
-        i = members[m]
-        t = get_thread_id()
-        out_x[i], out_y[i], out_ex[i], out_ey[i] = agent_update(
-            i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, sx, sy, sr, walls,
-            params, dt, seen, sdx, sdy, sd2, near, t, m)
+    rows = seen.shape[0]
+    for t in prange(rows):  # a run of the list per scratch row: no row is used by two threads at once
+        for m in range(t * members.shape[0] // rows, (t + 1) * members.shape[0] // rows):
+            i = members[m]
+            out_x[i], out_y[i], out_ex[i], out_ey[i] = agent_update(
+                i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, sx, sy, sr, walls,
+                params, dt, seen, sdx, sdy, sd2, near, t, m)
 
 
 def scratch(threads: int, walls, neighbours: int = 512) -> tuple[np.ndarray, ...]:
