@@ -35,7 +35,7 @@ SPLIT = 2  # neighbour cells per side of a wall bin: cells of half the cut-off, 
 # agent cover its cut-off with 25 / 36 of the floor that 3 x 3 cells of the full cut-off would scan
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _blocked(xi, yi, xj, yj, x0, y0, x1, y1, near, n_near, t):
     """Whether one of the walls ``near[:n_near]`` (those within the cut-off of i) stands between i
     and j (``near[t]``: this thread's row). A wall farther from i than the cut-off cannot cross the
@@ -77,7 +77,7 @@ def _gap_by_search(i, xi, yi, ri, start, members, sx, sy, sr, walls, cut2, dirx,
     return gap
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _near_walls(xi, yi, walls, cutoff, near, t):
     """How many of the walls of (xi, yi)'s bin lie within the cut-off; they go to ``near`` (a hair
     more than the cut-off: rounding)."""
@@ -92,7 +92,7 @@ def _near_walls(xi, yi, walls, cutoff, near, t):
     return n_near
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _wall_push(xi, yi, ri, walls, params, cut2, near, n_near, t, rx, ry):
     """(rx, ry) plus the pushes of the walls ``near[:n_near]`` on an agent at (xi, yi) of radius ri."""
     for m in range(n_near):
@@ -119,7 +119,7 @@ def _unit(dirx, diry, ex, ey):
     return dirx / norm, diry / norm
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def agent_update(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, sx, sy, sr,
                  walls, params, dt, seen, sdx, sdy, sd2, near, t, own):
     """(new x, new y, new ex, new ey) of agent ``i`` (place ``own`` in the cell list) from the state of the step before.
