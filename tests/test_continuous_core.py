@@ -149,9 +149,12 @@ def test_desired_directions_follow_the_field_and_blend_smoothly():
     exits = np.zeros_like(walk)
     exits[-1, :] = 1
     grids = direction_grids(distance_field(walk, exits, CELL)[None], CELL)
-    for x, y in [(1.0, 1.0), (3.3, 2.7), (7.9, 4.9)]:
-        ex, ey = desired_direction(grids, 0, x, y, CELL)
+    for x in (1.0, 3.3, 7.9):  # on the middle line of the corridor: straight down it
+        ex, ey = desired_direction(grids, 0, x, 2.5, CELL)
         assert ex == pytest.approx(1.0) and ey == pytest.approx(0.0, abs=1e-9)
+    for x, y in [(1.0, 1.0), (3.3, 2.7), (7.9, 4.9)]:  # off it: at the middle of the exit, as JuPedSim's agents
+        ex, ey = desired_direction(grids, 0, x, y, CELL)
+        assert math.atan2(ey, ex) == pytest.approx(math.atan2(2.5 - y, 9.75 - x), abs=math.radians(2.0))
     # towards a point target the direction turns smoothly: within a cell it differs from its neighbours' little
     target = np.zeros_like(walk)
     target[10, 5] = 1

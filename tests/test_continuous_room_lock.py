@@ -18,3 +18,15 @@ def test_a_thousand_people_all_leave_the_20_m_room_by_its_1_2_m_door():
         steps += 1
     left = np.flatnonzero(core.crowd.active)
     assert left.size == 0, f"{left.size} still inside after {steps * dt:.0f} s at {core.crowd.x[left]}, {core.crowd.y[left]}"
+
+
+def test_three_hundred_people_all_leave_by_a_1_m_door_without_jamming_its_jambs():
+    """Heading for the edge of the exit that their way first touches (not its middle, as JuPedSim's
+    agents do), 220 of these 300 stood jammed at the door's jambs for good; JuPedSim: all out in 234 s."""
+    walk, exits, _, _ = room(20.0, 1.0)
+    core = ours(walk, exits, start_positions(300, (0.0, 20.0), (0.0, 20.0)))
+    dt, steps = 0.05, 0
+    while core.crowd.active.any() and steps * dt < 400.0:
+        core.step(dt)
+        steps += 1
+    assert not core.crowd.active.any(), f"{int(core.crowd.active.sum())} of 300 still inside after 400 s"

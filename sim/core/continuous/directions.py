@@ -8,8 +8,8 @@ all the way along it, and the crowd that follows it presses into that wall until
 JuPedSim walks straight at the next corner of the shortest path instead. So each floor cell aims
 at the farthest point of its way down the field that it sees (``sight_anchors``: a cell keeps the
 point its next cell aims at while it can see it, else aims at that next cell, as Theta* builds
-any-angle paths), which is the next corner of the way, or the target itself when in sight; cells
-with no way down (the target's own cells) keep the slope. An agent at a real position takes the
+any-angle paths), which is the next corner of the way, or the middle of the target when in sight
+(JuPedSim's agents head for the middle of their exit); where a cell aims at itself, it keeps the slope. An agent at a real position takes the
 bilinear blend of the four cell centres around it, normalised: a direction that turns smoothly
 from cell to cell instead of jumping at cell edges. Wall cells have no direction and so weigh
 nothing in the blend.
@@ -50,35 +50,93 @@ _STEPS = ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)) 
 
 
 @njit(cache=True)
-def sight_anchors(field, order):
-    """For each cell (indices ``[x, y]``), the cell (as float x, y in cell units) it aims at:
-    the farthest cell of its way down ``field`` it can see; nan for cells with no way down.
+def _next_cell(field, x, y):
+    """The lowest of the 8 cells around (x, y) below it (straight before diagonal on ties; a diagonal
+    step only between two floor cells), or (-1, -1) where there is no way down."""
+    nx, ny = field.shape
+    best = field[x, y]
+    px = -1
+    py = -1
+    for s in range(8):
+        qx = x + _STEPS[s][0]
+        qy = y + _STEPS[s][1]
+        if qx < 0 or qx >= nx or qy < 0 or qy >= ny or not field[qx, qy] < best:
+            continue
+        if s >= 4 and not (np.isfinite(field[qx, y]) and np.isfinite(field[x, qy])):
+            continue
+        best = field[qx, qy]
+        px = qx
+        py = qy
+    return px, py
 
-    ``order``: the flat cell indices by ascending field (stable), so a cell's next cell is done
-    before it. The next cell is the lowest of the 8 around (straight before diagonal on ties; a
-    diagonal step only between two floor cells). A cell sees a point when the straight line
-    between their centres crosses floor cells only (``_clear``)."""
+
+@njit(cache=True)
+def _aim_at_the_middle_of_targets(field, anchors):
+    """Cells with no way down (the target's own cells) aim at the middle (centroid) of the patch of
+    such cells they belong to when they see it, as JuPedSim's agents aim at the middle of their
+    exit: those who see the target then head for its middle, not for the edge their way first
+    touches (with which a crowd jams a 1 m door's jambs)."""
+    nx, ny = field.shape
+    done = np.zeros((nx, ny), np.uint8)
+    stack = np.empty((nx * ny, 2), np.int64)
+    patch = np.empty((nx * ny, 2), np.int64)
+    for x0 in range(nx):
+        for y0 in range(ny):
+            if done[x0, y0] or not np.isfinite(field[x0, y0]) or _next_cell(field, x0, y0)[0] >= 0:
+                continue
+            done[x0, y0] = 1
+            stack[0, 0] = x0
+            stack[0, 1] = y0
+            top = 1
+            n = 0
+            sx = 0.0
+            sy = 0.0
+            while top > 0:
+                top -= 1
+                x = stack[top, 0]
+                y = stack[top, 1]
+                patch[n, 0] = x
+                patch[n, 1] = y
+                n += 1
+                sx += x
+                sy += y
+                for s in range(4):
+                    qx = x + _STEPS[s][0]
+                    qy = y + _STEPS[s][1]
+                    if (0 <= qx < nx and 0 <= qy < ny and not done[qx, qy] and np.isfinite(field[qx, qy])
+                            and _next_cell(field, qx, qy)[0] < 0):
+                        done[qx, qy] = 1
+                        stack[top, 0] = qx
+                        stack[top, 1] = qy
+                        top += 1
+            cx = sx / n
+            cy = sy / n
+            for m in range(n):
+                x = patch[m, 0]
+                y = patch[m, 1]
+                if _clear(field, float(x), float(y), cx, cy):
+                    anchors[x, y, 0] = cx
+                    anchors[x, y, 1] = cy
+
+
+@njit(cache=True)
+def sight_anchors(field, order):
+    """For each cell (indices ``[x, y]``), the point (x, y in cell units) it aims at: the farthest
+    cell of its way down ``field`` it can see, or the middle of the target when it sees that
+    (``_aim_at_the_middle_of_targets``); nan where there is none.
+
+    ``order``: the flat cell indices by ascending field (stable), so a cell's next cell
+    (``_next_cell``) is done before it. A cell sees a point when the straight line between their
+    centres crosses floor cells only (``_clear``)."""
     nx, ny = field.shape
     anchors = np.full((nx, ny, 2), np.nan)
+    _aim_at_the_middle_of_targets(field, anchors)
     for flat in order:
         x = flat // ny
         y = flat % ny
-        f = field[x, y]
-        if not np.isfinite(f):
+        if not np.isfinite(field[x, y]):
             break
-        best = f
-        px = -1
-        py = -1
-        for s in range(8):
-            qx = x + _STEPS[s][0]
-            qy = y + _STEPS[s][1]
-            if qx < 0 or qx >= nx or qy < 0 or qy >= ny or not field[qx, qy] < best:
-                continue
-            if s >= 4 and not (np.isfinite(field[qx, y]) and np.isfinite(field[x, qy])):
-                continue
-            best = field[qx, qy]
-            px = qx
-            py = qy
+        px, py = _next_cell(field, x, y)
         if px < 0:
             continue
         ax = anchors[px, py, 0]
