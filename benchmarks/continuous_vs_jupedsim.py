@@ -158,8 +158,8 @@ def _flow(out_times: np.ndarray) -> tuple[float, float]:
 def evacuation(n: int = 1_000, dt: float = DT, limit_s: float = 1_500.0, door_m: float = DOOR_M) -> dict:
     """Both models empty the 20 m room (``n`` agents, a ``door_m`` door) at step ``dt``. A narrow door
     is where a crowd can jam for good: ``evacuation(300, dt=0.05, limit_s=400, door_m=1.0)`` lets all
-    300 out of ours in 222 s (JuPedSim: 234 s); with 1000 and the 1.2 m door, all leave ours in
-    590 s (JuPedSim: 616 s)."""
+    300 out of ours in 219 s (JuPedSim: 234 s); with 1000 and the 1.2 m door, all leave ours in
+    596 s (JuPedSim: 616 s)."""
     walk, exits, poly, exit_poly = room(20.0, door_m)
     positions = start_positions(n, (0.0, 20.0), (0.0, 20.0))
     core = ours(walk, exits, positions)

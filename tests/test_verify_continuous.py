@@ -103,8 +103,6 @@ def test_bottleneck_specific_flow_is_in_the_measured_band_on_the_continuous_mode
     _assert_bands(table[table["quantity"] == "specific flow through the door"])
 
 
-@pytest.mark.xfail(strict=True, reason="with 2 of 4 exits not everybody is out within 600 s in one seed of two "
-                                       "(998 of 1000), so the ratio to the 4 exits' 132 s is not reached")
 @pytest.mark.slow
 def test_rimea_9_halving_the_exits_about_doubles_the_evacuation_time_on_the_continuous_model():
     _assert_bands(_measured("rimea_9"))
