@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import get_thread_id, njit, prange
+from numba import njit, prange
 
 from ..parallel import PRANGE_ONLY
 from .cells import build_cell_list, cell_of
@@ -35,20 +35,20 @@ SPLIT = 2  # neighbour cells per side of a wall bin: cells of half the cut-off, 
 # agent cover its cut-off with 25 / 36 of the floor that 3 x 3 cells of the full cut-off would scan
 
 
-@njit(cache=True)
-def _blocked(xi, yi, xj, yj, x0, y0, x1, y1, near, n_near):
+@njit(cache=True, inline="always")
+def _blocked(xi, yi, xj, yj, x0, y0, x1, y1, near, n_near, t):
     """Whether one of the walls ``near[:n_near]`` (those within the cut-off of i) stands between i
-    and j. A wall farther from i than the cut-off cannot cross the line to a neighbour within it,
-    so this is the same answer as testing every wall of i's bin, only cheaper."""
+    and j (``near[t]``: this thread's row). A wall farther from i than the cut-off cannot cross the
+    line to a neighbour within it, so this is the same answer as testing every wall of i's bin, only cheaper."""
     for m in range(n_near):
-        k = near[m]
+        k = near[t, m]
         if segments_cross(xi, yi, xj, yj, x0[k], y0[k], x1[k], y1[k]):
             return True
     return False
 
 
 @njit(cache=True)
-def _gap_by_search(i, xi, yi, ri, start, members, sx, sy, sr, walls, cut2, dirx, diry, near, n_near, ci, cj):
+def _gap_by_search(i, xi, yi, ri, start, members, sx, sy, sr, walls, cut2, dirx, diry, near, n_near, t, ci, cj):
     """The gap ahead of i found by searching the cells again (the same neighbours, the same order)."""
     gap = math.inf
     cells_x = walls.bins_x * SPLIT
@@ -69,7 +69,7 @@ def _gap_by_search(i, xi, yi, ri, start, members, sx, sy, sr, walls, cut2, dirx,
                 continue
             reach = ri + sr[m]
             if abs(dirx * dy - diry * dx) > reach or (
-                    n_near > 0 and _blocked(xi, yi, sx[m], sy[m], walls.x0, walls.y0, walls.x1, walls.y1, near, n_near)):
+                    n_near > 0 and _blocked(xi, yi, sx[m], sy[m], walls.x0, walls.y0, walls.x1, walls.y1, near, n_near, t)):
                 continue
             s = math.sqrt(d2) - reach
             if s < gap:
@@ -77,68 +77,27 @@ def _gap_by_search(i, xi, yi, ri, start, members, sx, sy, sr, walls, cut2, dirx,
     return gap
 
 
-@njit(cache=True)
-def agent_update(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, sx, sy, sr,
-                 walls, params, dt, seen, seen_d, near):
-    """(new x, new y, new ex, new ey) of agent ``i`` from the state of the step before.
-
-    ``sx``, ``sy``, ``sr``: positions and radii in the order of the cell list (``members``), so a
-    search reads memory in a row. ``seen``/``seen_d``/``near``: this thread's scratch: the visible
-    neighbours within the cut-off (place in the list; dx, dy, d2) as the first pass meets them, so
-    the gap is found among them in the same order without a second search (with more neighbours
-    than the scratch holds, it searches again), and the walls within the cut-off."""
-    xi = x[i]
-    yi = y[i]
-    ri = radius[i]
-    cut2 = params.cutoff_m * params.cutoff_m
+@njit(cache=True, inline="always")
+def _near_walls(xi, yi, walls, cutoff, near, t):
+    """How many of the walls of (xi, yi)'s bin lie within the cut-off; they go to ``near`` (a hair
+    more than the cut-off: rounding)."""
     bi, bj = cell_of(xi, yi, walls.bin_m, walls.bins_x, walls.bins_y)
     b = bi * walls.bins_y + bj
-    cells_x = walls.bins_x * SPLIT
-    cells_y = walls.bins_y * SPLIT
-    ci, cj = cell_of(xi, yi, walls.bin_m / SPLIT, cells_x, cells_y)
-    e0x, e0y = desired_direction(grids, target[i], xi, yi, grid_cell)
-    wx0, wy0, wx1, wy1 = walls.x0, walls.y0, walls.x1, walls.y1
-    n_near = 0  # near[:n_near]: the bin's walls within the cut-off (a hair more: rounding)
+    n_near = 0
     for m in range(walls.bin_start[b], walls.bin_start[b + 1]):
         k = walls.bin_segments[m]
-        if point_segment_distance(xi, yi, wx0[k], wy0[k], wx1[k], wy1[k]) < params.cutoff_m * 1.000001:
-            near[n_near] = k
+        if point_segment_distance(xi, yi, walls.x0[k], walls.y0[k], walls.x1[k], walls.y1[k]) < cutoff * 1.000001:
+            near[t, n_near] = k
             n_near += 1
-    rx = 0.0
-    ry = 0.0
-    n_seen = 0
-    row_lo = max(cj - SPLIT, 0)
-    row_hi = min(cj + SPLIT, cells_y - 1)
-    for di in range(-SPLIT, SPLIT + 1):
-        ni = ci + di
-        if ni < 0 or ni >= cells_x:
-            continue
-        # cells (ni, cj-SPLIT..cj+SPLIT) follow each other in the list: one run of agents
-        for m in range(start[ni * cells_y + row_lo], start[ni * cells_y + row_hi + 1]):
-            if members[m] == i:
-                continue
-            dx = sx[m] - xi
-            dy = sy[m] - yi
-            d2 = dx * dx + dy * dy
-            if d2 >= cut2:
-                continue
-            if d2 != 0.0 and n_near > 0 and _blocked(xi, yi, sx[m], sy[m], wx0, wy0, wx1, wy1, near, n_near):
-                continue
-            if n_seen < seen.shape[0]:
-                seen[n_seen] = m
-                seen_d[n_seen, 0] = dx
-                seen_d[n_seen, 1] = dy
-                seen_d[n_seen, 2] = d2
-            n_seen += 1
-            if d2 == 0.0:
-                continue
-            d = math.sqrt(d2)
-            w = params.strength_neighbour * math.exp((ri + sr[m] - d) / params.range_neighbour) / d
-            rx -= w * dx
-            ry -= w * dy
+    return n_near
+
+
+@njit(cache=True, inline="always")
+def _wall_push(xi, yi, ri, walls, params, cut2, near, n_near, t, rx, ry):
+    """(rx, ry) plus the pushes of the walls ``near[:n_near]`` on an agent at (xi, yi) of radius ri."""
     for m in range(n_near):
-        k = near[m]
-        qx, qy = closest_on_segment(xi, yi, wx0[k], wy0[k], wx1[k], wy1[k])
+        k = near[t, m]
+        qx, qy = closest_on_segment(xi, yi, walls.x0[k], walls.y0[k], walls.x1[k], walls.y1[k])
         vx = qx - xi
         vy = qy - yi
         d2 = vx * vx + vy * vy
@@ -148,40 +107,150 @@ def agent_update(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell
         w = params.strength_wall * math.exp((ri - d) / params.range_wall) / d
         rx -= w * vx
         ry -= w * vy
-    dirx = e0x + rx
-    diry = e0y + ry
+    return rx, ry
+
+
+@njit(cache=True)
+def _unit(dirx, diry, ex, ey):
+    """(dirx, diry) normalised; (ex, ey) (last step's direction) if it is the zero vector."""
     norm = math.sqrt(dirx * dirx + diry * diry)
     if norm == 0.0:
-        dirx = ex[i]
-        diry = ey[i]
-    else:
-        dirx = dirx / norm
-        diry = diry / norm
-    if n_seen > seen.shape[0]:
-        gap = _gap_by_search(i, xi, yi, ri, start, members, sx, sy, sr, walls, cut2, dirx, diry, near, n_near, ci, cj)
-    else:
-        gap = math.inf
-        for m in range(n_seen):
-            dx = seen_d[m, 0]
-            dy = seen_d[m, 1]
-            if dirx * dx + diry * dy < 0.0:
+        return ex, ey
+    return dirx / norm, diry / norm
+
+
+@njit(cache=True, inline="always")
+def agent_update(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, sx, sy, sr,
+                 walls, params, dt, seen, sdx, sdy, sd2, near, t, own):
+    """(new x, new y, new ex, new ey) of agent ``i`` (place ``own`` in the cell list) from the state of the step before.
+
+    ``sx``, ``sy``, ``sr``: positions and radii in the order of the cell list (``members``), so a
+    search reads memory in a row. ``seen``, ``sdx``, ``sdy``, ``sd2``, ``near``: scratch, row ``t``
+    is this agent's. The candidates of the 5 x 5 cells first go through a tight loop that keeps
+    those within the cut-off (place in the list, squared distance) without a branch to mispredict,
+    in the order met; the pushes are summed over that short list, which keeps each one's dx, dy
+    and distance (in ``sd2``'s place) for the gap. With more candidates than the scratch holds,
+    ``_agent_update_streamed`` does the same sums in the same order."""
+    xi = x[i]
+    yi = y[i]
+    cut2 = params.cutoff_m * params.cutoff_m
+    cells_x = walls.bins_x * SPLIT
+    cells_y = walls.bins_y * SPLIT
+    ci, cj = cell_of(xi, yi, walls.bin_m / SPLIT, cells_x, cells_y)
+    row_lo = max(cj - SPLIT, 0)
+    row_hi = min(cj + SPLIT, cells_y - 1)
+    col_lo = max(ci - SPLIT, 0)
+    col_hi = min(ci + SPLIT, cells_x - 1)
+    candidates = 0
+    for ni in range(col_lo, col_hi + 1):
+        candidates += start[ni * cells_y + row_hi + 1] - start[ni * cells_y + row_lo]
+    if candidates > seen.shape[1]:
+        return _agent_update_streamed(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start,
+                                      members, sx, sy, sr, walls, params, dt, seen, sdx, sdy, sd2, near, t)
+    ri = radius[i]
+    n_kept = 0
+    for ni in range(col_lo, col_hi + 1):
+        # cells (ni, cj-SPLIT..cj+SPLIT) follow each other in the list: one run of agents
+        for m in range(start[ni * cells_y + row_lo], start[ni * cells_y + row_hi + 1]):
+            dx = sx[m] - xi
+            dy = sy[m] - yi
+            d2 = dx * dx + dy * dy
+            seen[t, n_kept] = m
+            sd2[t, n_kept] = d2
+            n_kept += (d2 < cut2) & (m != own)
+    n_near = _near_walls(xi, yi, walls, params.cutoff_m, near, t)
+    if n_near > 0:  # drop who stands behind a wall (keeping the order)
+        n_seen = 0
+        for k in range(n_kept):
+            m = seen[t, k]
+            if sd2[t, k] != 0.0 and _blocked(xi, yi, sx[m], sy[m], walls.x0, walls.y0, walls.x1, walls.y1, near, n_near, t):
                 continue
-            reach = ri + sr[seen[m]]
-            if abs(dirx * dy - diry * dx) > reach:
+            seen[t, n_seen] = m
+            sd2[t, n_seen] = sd2[t, k]
+            n_seen += 1
+        n_kept = n_seen
+    rx = 0.0
+    ry = 0.0
+    per_range = 1.0 / params.range_neighbour
+    for k in range(n_kept):  # the pushes; each one's (dx, dy, d) kept for the gap
+        m = seen[t, k]
+        dx = sx[m] - xi
+        dy = sy[m] - yi
+        d = math.sqrt(sd2[t, k])
+        sdx[t, k] = dx
+        sdy[t, k] = dy
+        sd2[t, k] = d
+        if d == 0.0:
+            continue
+        w = params.strength_neighbour * math.exp((ri + sr[m] - d) * per_range) / d
+        rx -= w * dx
+        ry -= w * dy
+    rx, ry = _wall_push(xi, yi, ri, walls, params, cut2, near, n_near, t, rx, ry)
+    e0x, e0y = desired_direction(grids, target[i], xi, yi, grid_cell)
+    dirx, diry = _unit(e0x + rx, e0y + ry, ex[i], ey[i])
+    gap = math.inf
+    for k in range(n_kept):  # without branches (who is ahead is a coin toss to the branch predictor)
+        dx = sdx[t, k]
+        dy = sdy[t, k]
+        reach = ri + sr[seen[t, k]]
+        s = sd2[t, k] - reach
+        ahead = (dirx * dx + diry * dy >= 0.0) & (abs(dirx * dy - diry * dx) <= reach)
+        gap = min(gap, s if ahead else math.inf)
+    speed = v0[i] if gap == math.inf else min(max(gap / time_gap[i], 0.0), v0[i])
+    return xi + dirx * speed * dt, yi + diry * speed * dt, dirx, diry
+
+
+@njit(cache=True)
+def _agent_update_streamed(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, sx, sy,
+                           sr, walls, params, dt, seen, sdx, sdy, sd2, near, t):
+    """``agent_update`` for an agent with more candidates than the scratch holds: the pushes summed
+    as the search meets the neighbours, the gap found by searching again (same neighbours, same order)."""
+    xi = x[i]
+    yi = y[i]
+    ri = radius[i]
+    cut2 = params.cutoff_m * params.cutoff_m
+    cells_x = walls.bins_x * SPLIT
+    cells_y = walls.bins_y * SPLIT
+    ci, cj = cell_of(xi, yi, walls.bin_m / SPLIT, cells_x, cells_y)
+    n_near = _near_walls(xi, yi, walls, params.cutoff_m, near, t)
+    rx = 0.0
+    ry = 0.0
+    row_lo = max(cj - SPLIT, 0)
+    row_hi = min(cj + SPLIT, cells_y - 1)
+    for di in range(-SPLIT, SPLIT + 1):
+        ni = ci + di
+        if ni < 0 or ni >= cells_x:
+            continue
+        for m in range(start[ni * cells_y + row_lo], start[ni * cells_y + row_hi + 1]):
+            if members[m] == i:
                 continue
-            s = math.sqrt(seen_d[m, 2]) - reach
-            if s < gap:
-                gap = s
+            dx = sx[m] - xi
+            dy = sy[m] - yi
+            d2 = dx * dx + dy * dy
+            if d2 >= cut2 or d2 == 0.0:
+                continue
+            if n_near > 0 and _blocked(xi, yi, sx[m], sy[m], walls.x0, walls.y0, walls.x1, walls.y1, near, n_near, t):
+                continue
+            d = math.sqrt(d2)
+            w = params.strength_neighbour * math.exp((ri + sr[m] - d) * (1.0 / params.range_neighbour)) / d
+            rx -= w * dx
+            ry -= w * dy
+    rx, ry = _wall_push(xi, yi, ri, walls, params, cut2, near, n_near, t, rx, ry)
+    e0x, e0y = desired_direction(grids, target[i], xi, yi, grid_cell)
+    dirx, diry = _unit(e0x + rx, e0y + ry, ex[i], ey[i])
+    gap = _gap_by_search(i, xi, yi, ri, start, members, sx, sy, sr, walls, cut2, dirx, diry, near, n_near, t, ci, cj)
     speed = v0[i] if gap == math.inf else min(max(gap / time_gap[i], 0.0), v0[i])
     return xi + dirx * speed * dt, yi + diry * speed * dt, dirx, diry
 
 
 @njit(cache=True, parallel=PRANGE_ONLY)
 def new_states(x, y, ex, ey, radius, v0, time_gap, target, active, grids, grid_cell, walls, params, dt,
-               out_x, out_y, out_ex, out_ey, seen, seen_d, near):
+               out_x, out_y, out_ex, out_ey, seen, sdx, sdy, sd2, near):
     """Every active agent's next position and direction into the ``out_`` arrays (inactive ones
-    keep theirs); reads only the state of the step before. ``seen``, ``seen_d``, ``near``: scratch,
-    a row per thread (``scratch``)."""
+    keep theirs); reads only the state of the step before. ``seen``, ``sdx``, ``sdy``, ``sd2``,
+    ``near``: scratch, a row per thread (``scratch``). Agents are updated in the order of the cell
+    list, so neighbours that one agent reads are still in cache for the next (no agent's result
+    depends on when it is computed)."""
     start, members = build_cell_list(x, y, active, walls.bin_m / SPLIT, walls.bins_x * SPLIT, walls.bins_y * SPLIT)
     sx = np.empty(members.shape[0])
     sy = np.empty(members.shape[0])
@@ -190,24 +259,28 @@ def new_states(x, y, ex, ey, radius, v0, time_gap, target, active, grids, grid_c
         sx[m] = x[members[m]]
         sy[m] = y[members[m]]
         sr[m] = radius[members[m]]
-    for i in prange(x.shape[0]):
-        if active[i]:
-            t = get_thread_id()
-            out_x[i], out_y[i], out_ex[i], out_ey[i] = agent_update(
-                i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, sx, sy, sr, walls,
-                params, dt, seen[t], seen_d[t], near[t])
-        else:
+    for i in range(x.shape[0]):
+        if not active[i]:
             out_x[i] = x[i]
             out_y[i] = y[i]
             out_ex[i] = ex[i]
             out_ey[i] = ey[i]
+    rows = seen.shape[0]
+    for t in prange(rows):  # a run of the list per scratch row: no row is used by two threads at once
+        for m in range(t * members.shape[0] // rows, (t + 1) * members.shape[0] // rows):
+            i = members[m]
+            out_x[i], out_y[i], out_ex[i], out_ey[i] = agent_update(
+                i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, sx, sy, sr, walls,
+                params, dt, seen, sdx, sdy, sd2, near, t, m)
 
 
-def scratch(threads: int, walls, neighbours: int = 512) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def scratch(threads: int, walls, neighbours: int = 512) -> tuple[np.ndarray, ...]:
     """Scratch rows for ``new_states``: one per thread numba may run (``numba.config.NUMBA_NUM_THREADS``),
-    room for ``neighbours`` visible neighbours and for the longest list of walls of a bin."""
+    room for ``neighbours`` candidates (agents of the 5 x 5 cells around one; 512 is 20 per m2
+    at the default cut-off) and for the longest list of walls of a bin."""
     longest = int(np.diff(walls.bin_start).max(initial=0))
-    return (np.empty((threads, neighbours), dtype=np.int64), np.empty((threads, neighbours, 3)),
+    return (np.empty((threads, neighbours), dtype=np.int64), np.empty((threads, neighbours)),
+            np.empty((threads, neighbours)), np.empty((threads, neighbours)),
             np.empty((threads, max(1, longest)), dtype=np.int64))
 
 

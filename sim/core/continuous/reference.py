@@ -99,7 +99,7 @@ def step_reference(crowd: Crowd, floor: Floor, params: CfsmParams, dt: float) ->
             if d2 >= cut2 or d2 == 0.0 or not visible(j):
                 continue
             d = math.sqrt(d2)
-            w = params.strength_neighbour * math.exp((r[i] + r[j] - d) / params.range_neighbour) / d
+            w = params.strength_neighbour * math.exp((r[i] + r[j] - d) * (1.0 / params.range_neighbour)) / d
             rx -= w * dx
             ry -= w * dy
         for s in near_walls:
