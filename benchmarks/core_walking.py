@@ -45,13 +45,15 @@ def crowd(terrain: Terrain, n: int, seed: int = 0, layout: str = "uniform") -> A
 
 
 def agent_steps_per_second(terrain: Terrain, n: int, engine: str, steps: int, repeats: int,
-                           layout: str = "uniform", seed: int | None = None) -> list[float]:
+                           layout: str = "uniform", seed: int | None = None,
+                           params: WalkParams | None = None) -> list[float]:
     """One figure per repeat: a fresh crowd stepped ``steps`` times (the first step, compiling, excluded).
     Repeat ``r`` walks crowd and seed ``r``, or all walk crowd and seed ``seed`` if given."""
+    params = params or WalkParams(dt=0.5, max_speed=2.2)
     figures = []
     for k in range(repeats):
         r = k if seed is None else seed
-        core = Core(terrain, WalkParams(dt=0.5, max_speed=2.2), crowd(terrain, n, seed=r, layout=layout), engine)
+        core = Core(terrain, params, crowd(terrain, n, seed=r, layout=layout), engine)
         rng = np.random.default_rng(r)
         core.step(rng)  # warm-up: JIT load from cache, first touches of the arrays
         t0 = time.perf_counter()
@@ -65,6 +67,20 @@ def agent_steps_per_second(terrain: Terrain, n: int, engine: str, steps: int, re
 # way (bit for bit), so the ratio compares identical work; at 1k several steps, so a single step's
 # mix of walkers and the odd slow moment of the machine do not set the figure
 REFERENCE_STEPS = {1_000: 10, 10_000: 1}
+
+
+def anticipation_cost(terrain: Terrain, n: int, steps: int, crowds: int) -> dict:
+    """Agent-steps/s of the numba core with anticipation (the default ``anticipation_m``) over the
+    same without (``anticipation_m = 0``: the core walks as before walkers looked ahead), crowd by
+    crowd, the two runs of a crowd side by side so a slow moment of the machine lands on both."""
+    looking, blind = WalkParams(dt=0.5, max_speed=2.2), WalkParams(dt=0.5, max_speed=2.2, anticipation_m=0.0)
+    for params in (looking, blind):  # loads both kernels' caches, first touches of the map
+        agent_steps_per_second(terrain, n, "numba", 1, 1, params=params)
+    ratios = []
+    for r in range(crowds):
+        with_it = agent_steps_per_second(terrain, n, "numba", steps, 1, seed=r, params=looking)[0]
+        ratios.append(with_it / agent_steps_per_second(terrain, n, "numba", steps, 1, seed=r, params=blind)[0])
+    return {"ratio": float(np.median(ratios)), "ratio_by_crowd": ratios}
 
 
 def run(quick: bool) -> dict:
@@ -101,4 +117,8 @@ def run(quick: bool) -> dict:
                 row["speedup"] = float(np.median(ratios))
                 row["speedup_by_crowd"] = ratios
             rows[str(n)] = row
+    # uniform crowds: what looking ahead costs (the README quotes it)
+    out["anticipation_over_none"] = {str(n): anticipation_cost(terrain, n, 20 if quick else (40 if n < 100_000 else 10),
+                                                               3 if quick else 7)
+                                     for n in ((10_000,) if quick else (10_000, 100_000))}
     return out

@@ -16,10 +16,11 @@ files sort into lanes.
 
 The heading is the straight direction (east, north, west or south) in which the walker's field
 falls fastest from where it starts its turn. Only walkers with someone in their density window
-look, and a move is looked at more closely only if its lane holds anyone within the horizon
-(``first_taken``: one read of the bit grid north or south), so people alone pay nothing for it. Who stands in a lane is read from ``movement.Contacts.who``, trusted only where that
-agent still stands there; a walker that does not look does not write it, and an entry not
-trusted counts as nobody coming.
+look, and a move is looked at more closely (:func:`dodge`, called by the walk) only if the first
+person in its lane within the horizon (``first_taken``: one read of the bit grid north or south)
+comes towards it (:func:`oncoming`, one read of ``movement.Contacts.heads``), so people alone pay
+nothing for it. Which way someone heads is what was written on its cell by the last walker that
+looked there; a walker that does not look does not write it (0: nobody coming).
 """
 
 from __future__ import annotations
@@ -47,12 +48,24 @@ def heading(free_or_walled, cur, here, flat, step_off):
     return h
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def faces_someone(qx, qy, h, horizon, occ, heads):
     """True if the first person within ``horizon`` cells of (qx, qy) in direction ``h`` heads straight
     back towards it (``heads``: movement.Contacts.heads). Someone else, or nobody, first: False."""
     k = first_taken(qx, qy, h, horizon, occ)
-    return k > 0 and heads[qx + k * DX[h], qy + k * DY[h]] == ((h + 4) & 7) + 1
+    return k > 0 and heads[u64(qx + k * DX[h]), u64(qy + k * DY[h])] == ((h + 4) & 7) + 1
+
+
+@njit(cache=True, inline="always")
+def oncoming(ax, ay, bd, h, horizon, occ, heads):
+    """True if the walker on (ax, ay) about to move in direction ``bd`` should look for another move
+    (:func:`dodge`): someone within ``horizon`` cells beyond bd's cell in heading ``h`` comes towards
+    it; with no move (``bd`` -1), the one next to it in heading ``h`` does (held up by someone walking
+    its way, or by nobody in its heading, it has nothing to dodge). Inlined in the walk: most moves
+    face nobody, and this is then one or a few reads of the bit grid."""
+    if bd >= 0:
+        return faces_someone(ax + DX[bd], ay + DY[bd], h, horizon, occ, heads)
+    return faces_someone(ax, ay, h, 1, occ, heads)
 
 
 @njit(cache=True, inline="always")
@@ -77,18 +90,13 @@ def first_taken(qx, qy, h, horizon, occ):
 
 
 @njit(cache=True)
-def dodge(ax, ay, bd, ahead, best, free, start, cur, here, flat, step_off, per_metre, occ, heads, h, horizon):
-    """The move ``i`` makes instead of ``bd`` (to field value ``best``; -1: none makes progress): ``bd``
-    unless someone comes towards its cell within ``horizon`` cells in heading ``h`` (with no move:
-    unless the one next to ``i`` in heading ``h`` comes towards it); then the free
-    move (bits ``free``) with the most progress per metre that faces nobody (ties: the first from
-    ``start``, counter-clockwise), else the first such step aside along the level line (field value
-    ``cur``), else ``bd``. Returns (direction, field value there)."""
-    if bd >= 0:  # the first taken cell of its lane, ``ahead`` (> 0) cells on, was found by the caller
-        if heads[ax + DX[bd] + ahead * DX[h], ay + DY[bd] + ahead * DY[h]] != ((h + 4) & 7) + 1:
-            return bd, best
-    elif not faces_someone(ax, ay, h, 1, occ, heads):
-        return bd, best  # held up by someone walking its way, or by nobody in its heading: nothing to dodge
+def dodge(ax, ay, bd, best, free, start, cur, here, flat, step_off, per_metre, occ, heads, h, horizon):
+    """The move ``i`` makes instead of ``bd`` (to field value ``best``; -1: none makes progress), called
+    only where someone comes towards it: towards bd's cell within ``horizon`` cells in heading ``h``
+    (:func:`oncoming`, the caller's test). The free move (bits ``free``) with the most progress per
+    metre that faces nobody (ties: the first from ``start``, counter-clockwise), else the first such
+    step aside along the level line (field value ``cur``), else ``bd``. Returns (direction, field
+    value there)."""
     alt = -1
     alt_v = cur
     alt_rate = 0.0

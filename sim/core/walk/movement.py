@@ -46,16 +46,17 @@ window, counted once since walls do not move) is one ``uint32`` per cell
 leave free (the set bits of one byte, in the scan's order). Turns jump between agents at random,
 so without prefetching every read waits on memory: the rows of agents 16 turns ahead are
 prefetched, and for agents 4 turns ahead what their first two moves read (field rows
-x - 2 .. x + 2, cell-table rows x - 1 .. x + 1, the bit grid's rows of the density window or, if it
-looks ahead, of its lane east and west, x - horizon - 1 .. x + horizon + 1): a miss after a move
-stalls the scan that picks the next. Each thread's strips of a phase are one run of turns, so
-prefetching reaches across strips. Indices known to be in range are read unsigned (``bits.u64``).
+x - 2 .. x + 2, cell-table rows x - 1 .. x + 1, the bit grid's rows of the density window): a miss
+after a move stalls the scan that picks the next. Not what looking ahead reads: the bit grid stays
+in L2 (1 MB on the Bishkek map), and prefetching a lane's rows or ``heads`` and ``who`` for every
+walker cost more than the lookers' misses (3-7 % of a step). Each thread's strips of a phase are one
+run of turns, so prefetching reaches across strips. Indices known to be in range are read unsigned.
 
 Who stands on a cell, for a swap, is ``Contacts.who``: a walker held up (its unspent walking at the
 cap; only such can pay to be swapped) or looking ahead writes its cell there at the end of its
 turn (and its heading in ``heads``), a swap both cells; nobody else writes (a write per walker costs
-5-10 % of a step; not prefetched: six prefetches per walker cost more than these writes' misses). An
-entry is trusted only where that agent's x, y still say so, so a stale one costs a swap, never a wrong one.
+5-10 % of a step). An entry is trusted only where that agent's x, y still say so, so a stale one
+costs a swap, never a wrong one.
 
 Random numbers are counter-based (``sim.core.counter_rng``): draw ``m`` of agent ``i`` (the
 scan's starting direction of its move ``m``; ``max_moves``, ``max_moves + 1`` and
@@ -70,7 +71,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from .anticipation import dodge, first_taken, heading, side_partner, side_swap
+from .anticipation import dodge, heading, oncoming, side_partner, side_swap
 from .bits import DX, DY, PAD, bits_at, flip, neighbours_taken, popcount64, prefetch, u64
 from .cell_table import area_of, enter_of, exit_of, place_of
 from ..counter_rng import STRIDE, draw16
@@ -189,7 +190,6 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
     step_off = np.empty(8, dtype=np.int64)  # flat offset of the neighbour in each direction
     for d in range(8):
         step_off[d] = DX[d] * nyg + DY[d]
-    sight = max(window_r, horizon + 1 if horizon > 0 else 0)  # rows of the bit grid a turn reads
     left = 0
     for j in range(lo, hi):
         if j + ROW_PREFETCH_AHEAD < hi:
@@ -214,7 +214,7 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                 for r in range(-1, 2):
                     prefetch(cells, cell + r * nyg)
                 word = (kx + PAD) * words + ((ky + PAD) >> 6)
-                for r in range(-sight, sight + 1):
+                for r in range(-window_r, window_r + 1):
                     prefetch(occ, word + r * words)
         i = u64(order[j])
         ax = x[i]
@@ -279,10 +279,9 @@ def walk_range(lo, hi, order, key, walkers, occ, contacts, ground, walking):
                 best_rate = rate if better else best_rate
                 best = v if better else best
                 bd = d if better else bd
-            ahead = first_taken(ax + DX[bd], ay + DY[bd], h, horizon, occ) if look and bd >= 0 else 0
-            if look and (bd < 0 or ahead > 0):  # anyone there?
-                bd, best = dodge(ax, ay, bd, ahead, best, free, start, cur, here, flat, step_off, per_metre, occ, heads,
-                                 h, horizon)
+            if look and oncoming(ax, ay, bd, h, horizon, occ, heads):  # someone comes towards it: another move?
+                bd, best = dodge(ax, ay, bd, best, free, start, cur, here, flat, step_off, per_metre, occ, heads, h,
+                                 horizon)
             if bd < 0 and not tried_swap:
                 # blocked ahead (or boxed in, common in a dense crowd): swap with someone coming the other
                 # way, if anyone is
