@@ -13,10 +13,15 @@ How behaviours map onto the CFSM's per-agent arrays, each scenario step:
 
 * target: the agent's field (the same distance fields; the floor's direction grids are built from
   the model's field stack); free speed v0: its walking speed, times ``flee_factor`` when fleeing.
-* injured: stand (target -1), still an obstacle; arrested or left: off the crowd (active 0).
-* rally, march, hold: stop walking in (target -1) while the local density (1 m circle) is at or
-  above ``stop_density``; a march agent stopped inside its place rallies there (as on the grid).
-  Without this the CFSM closes every gap to ~0 behind a standing crowd: body contact, a crush.
+* injured: stand still where they fell (target -1, v0 0), still an obstacle; arrested or left:
+  off the crowd (active 0).
+* rally, march, hold: at its own crowd (inside its target place, or someone standing within 1 m
+  with the same target) a walker stops walking in (target -1) once held up (under a quarter of its
+  free speed in the last step) or once the local density (1 m circle) reaches ``stop_density``; a
+  march agent stopped inside its place rallies there (as on the grid). Without this the CFSM
+  closes every gap to ~0 behind a standing crowd, and those at its edge press on forever: body
+  contact, a crush. A march passing through a rally (other targets) walks on. Standing agents do
+  not mill (the grid's ``mill_rate`` has no twin here).
 * leaving through an exit cell: state LEFT, off the map, as on the grid.
 """
 
@@ -37,6 +42,7 @@ from ..core.walk.state import (
 
 NO_GRID_CRUSH = 1 << 30  # the grid's packed-flight rule never fires: nobody has this many others in a window
 DENSITY_RADIUS_M = 1.0  # m: the circle a local density is counted in
+BLOCKED_SHARE = 0.25  # walking under this share of one's free speed is being held up
 
 
 class ContinuousProtestCore(Core):
@@ -71,6 +77,7 @@ class ContinuousProtestCore(Core):
         self.crush_density = float(crush_density)
         self.crush_sustain_s = float(crush_sustain_s)
         self.density = np.zeros(n)
+        self._blocked = np.zeros(n, dtype=bool)  # held up in the last step
         self.above_s = np.zeros(n)  # seconds at or above the crush density without a break
         self.peak_density = 0.0
         self.crushed_total = 0
@@ -116,13 +123,17 @@ class ContinuousProtestCore(Core):
         target = a.target.astype(np.int32)
         target[state == INJURED] = -1
         inside = self._inside_target(on)
+        # at its crowd: inside its target place, or someone of its own crowd (same target) stands within 1 m
+        at_crowd = inside | (self._own_crowd_density(on) > 1.5 / (math.pi * DENSITY_RADIUS_M ** 2))
         stopping = ((a.behaviour == RALLY) | (a.behaviour == MARCH) | (a.behaviour == HOLD)) & (state != FLEEING) \
-            & (np.where(inside, self.density, self._own_crowd_density(on)) >= self.stop_density)
+            & at_crowd & ((self.density >= self.stop_density) | self._blocked)
         target[stopping] = -1
         a.behaviour[stopping & inside & (a.behaviour == MARCH)] = RALLY
         c.target[:] = target
         c.v0[:] = np.where(state == FLEEING, a.speed * p.flee_factor, a.speed)
+        c.v0[state == INJURED] = 0.0  # they do not move at all: no drift from others' repulsion
         left = 0
+        x0, y0 = c.x.copy(), c.y.copy()
         sub_dt = p.dt / self.substeps
         for _ in range(self.substeps):
             if self.walker.step(sub_dt):
@@ -131,6 +142,8 @@ class ContinuousProtestCore(Core):
                 a.state[gone] = LEFT
                 a.x[gone] = a.y[gone] = NOWHERE
         on = c.active == 1
+        # held up: under a quarter of its free speed this step (standing counts)
+        self._blocked = np.hypot(c.x - x0, c.y - y0) < BLOCKED_SHARE * c.v0 * p.dt
         nx, ny = self.terrain.walkable.shape
         cell = self.terrain.cell_size
         a.x[on] = np.clip(np.floor(c.x[on] / cell), 0, nx - 1).astype(np.int32)
