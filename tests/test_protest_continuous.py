@@ -300,3 +300,12 @@ def test_a_flowing_door_is_dense_but_crushes_nobody():
     assert m.core.peak_density > 4.0
     assert m.core.above_s.max() < 5.0
     assert m.state_counts()["left"] >= 60
+
+
+def test_the_command_line_override_runs_the_continuous_model(tmp_path):
+    out = tmp_path / "r"
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", "scenarios/examples/square_and_street.toml",
+                           "--set", "walking.model=continuous", "--duration", "5", "--quiet", "--out", str(out)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert load_scenario(out / "scenario.toml").walking.model == "continuous"
