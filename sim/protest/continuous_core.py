@@ -77,7 +77,11 @@ class ContinuousProtestCore(Core):
         self.crush_density = float(crush_density)
         self.crush_sustain_s = float(crush_sustain_s)
         self.density = np.zeros(n)
-        self._blocked = np.zeros(n, dtype=bool)  # held up in the last step
+        self._blocked = np.zeros(n, dtype=bool)  # held up in the last step while walking
+        # the field a standing walker stopped at (-1: walking, or standing for another reason): who
+        # counts as "its own crowd" for those arriving; people just sent elsewhere (a march leaving a
+        # rally) stood for their old target, so they neither count for nor stop at each other
+        self._stood_for = np.full(n, -1, dtype=np.int64)
         self.above_s = np.zeros(n)  # seconds at or above the crush density without a break
         self.peak_density = 0.0
         self.crushed_total = 0
@@ -123,11 +127,14 @@ class ContinuousProtestCore(Core):
         target = a.target.astype(np.int32)
         target[state == INJURED] = -1
         inside = self._inside_target(on)
-        # at its crowd: inside its target place, or someone of its own crowd (same target) stands within 1 m
+        # at its crowd: inside its target place, or someone of its own crowd (same target) stands within 1 m;
+        # there it stops once dense, held up, or already standing there
         at_crowd = inside | (self._own_crowd_density(on) > 1.5 / (math.pi * DENSITY_RADIUS_M ** 2))
         stopping = ((a.behaviour == RALLY) | (a.behaviour == MARCH) | (a.behaviour == HOLD)) & (state != FLEEING) \
-            & at_crowd & ((self.density >= self.stop_density) | self._blocked)
+            & at_crowd & ((self.density >= self.stop_density) | self._blocked | (self._stood_for == a.target))
         target[stopping] = -1
+        self._stood_for[:] = np.where(stopping, a.target, np.where(c.target == -1, self._stood_for, -1))
+        self._stood_for[target != -1] = -1
         a.behaviour[stopping & inside & (a.behaviour == MARCH)] = RALLY
         c.target[:] = target
         c.v0[:] = np.where(state == FLEEING, a.speed * p.flee_factor, a.speed)
@@ -142,8 +149,8 @@ class ContinuousProtestCore(Core):
                 a.state[gone] = LEFT
                 a.x[gone] = a.y[gone] = NOWHERE
         on = c.active == 1
-        # held up: under a quarter of its free speed this step (standing counts)
-        self._blocked = np.hypot(c.x - x0, c.y - y0) < BLOCKED_SHARE * c.v0 * p.dt
+        # held up: walking, but under a quarter of its free speed this step
+        self._blocked = (c.target != -1) & (np.hypot(c.x - x0, c.y - y0) < BLOCKED_SHARE * c.v0 * p.dt)
         nx, ny = self.terrain.walkable.shape
         cell = self.terrain.cell_size
         a.x[on] = np.clip(np.floor(c.x[on] / cell), 0, nx - 1).astype(np.int32)
@@ -157,7 +164,7 @@ class ContinuousProtestCore(Core):
         other targets, and a march walks on through a rally."""
         c, a = self.crowd, self.agents
         key_self = a.target.astype(np.int64)
-        key_other = np.where(c.target == -1, key_self, -1)
+        key_other = self._stood_for
         return local_density(c.x, c.y, c.active, self.walker.floor.extent_m, DENSITY_RADIUS_M,
                              key_self=key_self, key_other=key_other)
 
