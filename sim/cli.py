@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--trajectories", type=_positive_float, nargs="?", const=1.0, metavar="EVERY_S",
                      help="also write trajectories.parquet: everyone's position every EVERY_S seconds (default 1; "
                           "the scenario's [output] trajectories_every_s)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                     help="set a scenario key for this run, a TOML value at a dotted key path "
+                          "(e.g. walking.model=continuous, protest.k=2.0); repeatable")
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario, sweep, sensitivity or calibration files")
@@ -161,6 +164,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _override(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` of ``--set``: the value read as TOML (``2``, ``true``, ``"x"``), else as a bare string."""
+    import tomllib
+
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ScenarioError(f"--set wants KEY=VALUE, got {text!r}")
+    try:
+        return key.strip(), tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        return key.strip(), value.strip()
+
+
 def cmd_run(args) -> int:
     """Run, then (unless ``--quiet``) a headline of the run and the files worth opening."""
     from .kinds import kind_of, load_scenario
@@ -168,6 +184,8 @@ def cmd_run(args) -> int:
 
     started = time.perf_counter()
     scenario = load_scenario(args.scenario)
+    if args.overrides:
+        scenario = scenario.with_values(dict(_override(text) for text in args.overrides))
     outcome = run_to_folder(scenario, seed=args.seed, duration_s=args.duration, engine=args.engine, out=args.out,
                             progress=not args.quiet, force=args.force, trajectories_every_s=args.trajectories)
     if not args.quiet:

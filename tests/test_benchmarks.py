@@ -33,5 +33,7 @@ def test_quick_benchmarks_write_their_json(tmp_path):
         assert analysis[kind]["speedup_2_vs_1"] > 0 and analysis[kind]["same_results_on_1_and_2_workers"]
         assert analysis[kind]["same_results_on_dask_and_the_process_pool"]  # the test extra has dask
     assert report["cases"]["calibration_quick"]["evaluations"] > 0
+    cont = report["cases"]["continuous_protest"]
+    assert cont["grid"]["run_s"] > 0 and cont["continuous"]["run_s"] > 0 and cont["continuous_over_grid_run_time"] > 0
     jump = report["cases"]["viz_jump"]
     assert jump["clock_reached"] == "20:10:00" and jump["jump_1930_to_2010_s"] > 0 and jump["replay_seek_random_ms_median"] > 0

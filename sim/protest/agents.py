@@ -20,8 +20,23 @@ class ArrayAgent(mesa.Agent):
         super().__init__(model)
 
     @property
-    def pos(self) -> tuple[int, int] | None:
-        """The (x, y) cell, or None once the agent has left the map."""
+    def pos(self) -> tuple[int, int] | tuple[float, float] | None:
+        """The (x, y) cell, or None once the agent has left the map. On the continuous walking model
+        (``[walking] model = "continuous"``): the (x, y) position in metres, floats (its cell is
+        ``cell``)."""
+        arrays = self.model.arrays
+        x = int(arrays.x[self.index])
+        if x == NOWHERE:
+            return None
+        positions = getattr(self.model.core, "positions_m", None)
+        if positions is not None:
+            px, py = positions()
+            return float(px[self.index]), float(py[self.index])
+        return x, int(arrays.y[self.index])
+
+    @property
+    def cell(self) -> tuple[int, int] | None:
+        """The (x, y) cell on either walking model, or None once the agent has left the map."""
         arrays = self.model.arrays
         x = int(arrays.x[self.index])
         return None if x == NOWHERE else (x, int(arrays.y[self.index]))

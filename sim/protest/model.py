@@ -66,9 +66,8 @@ class ProtestModel(mesa.Model):
         rules = scenario.protest
         self.count_factor = max(1, int(round(rules.count_cell_m / self.gridmap.cell_size)))
         self.count_shape = tuple(-(-n // self.count_factor) for n in self.gridmap.shape)
-        self.core = Core(terrain, WalkParams(dt=self.dt, max_speed=max_speed,
-                                              anticipation_m=scenario.walking.anticipation_m), self.arrays, engine,
-                         decisions=self._decisions(scenario))
+        walk = WalkParams(dt=self.dt, max_speed=max_speed, anticipation_m=scenario.walking.anticipation_m)
+        self.core = self._core(terrain, walk, engine, scenario)
         for i, kind in enumerate(self.arrays.kind):
             (Police if kind == POLICE else Protester)(self, i)
 
@@ -152,6 +151,18 @@ class ProtestModel(mesa.Model):
         walkable[gridmap.place_id == gridmap.place_index(scenario.gate.place)] = 0
         return GridMap(gridmap.name, gridmap.cell_size, walkable, gridmap.place_id, gridmap.places,
                        gridmap.exits, gridmap.origin_latlon, gridmap.features)
+
+    def _core(self, terrain: Terrain, walk: WalkParams, engine: str, scenario: Scenario) -> Core:
+        """The grid core, or with ``[walking] model = "continuous"`` its continuous twin."""
+        w, rules = scenario.walking, scenario.protest
+        if w.model == "grid":
+            return Core(terrain, walk, self.arrays, engine, decisions=self._decisions(scenario))
+        from .continuous_core import ContinuousProtestCore
+
+        return ContinuousProtestCore(terrain, walk, self.arrays, engine, self._decisions(scenario),
+                                     substep_s=w.continuous_dt_s, radius_m=w.radius_m, time_gap_s=w.time_gap_s,
+                                     stop_density=w.stop_density, crush_density=rules.crush_density_continuous,
+                                     crush_sustain_s=rules.crush_sustain_s)
 
     def _decisions(self, scenario: Scenario) -> Decisions:
         rules, gas = scenario.protest, scenario.tear_gas

@@ -125,9 +125,10 @@ TRAJECTORIES = (
     _t("frame", "integer", "", "frame number: time_s / [output] trajectories_every_s (int32; PedPy's frame)"),
     _t("id", "integer", "", "the person's (or vehicle's) index, the same all run (int32)"),
     _t("kind", "text", "", "protester, police or vehicle (a water cannon truck)"),
-    _t("x_m", "number", "m", "east of the map grid's south-west corner, at the centre of the person's cell (float32)"),
-    _t("y_m", "number", "m", "north of the map grid's south-west corner, at the centre of the person's cell "
-                             "(float32)"),
+    _t("x_m", "number", "m", "east of the map grid's south-west corner, at the centre of the person's cell; "
+                             "on the continuous walking model the person's own position (float32)"),
+    _t("y_m", "number", "m", "north of the map grid's south-west corner, at the centre of the person's cell; "
+                             "on the continuous walking model the person's own position (float32)"),
     _t("state", "text", "", "protesters: quiet, active, fleeing or injured; police and vehicles: on_duty or "
                             "injured (the arrested and those who left have no rows)"),
     _t("cause", "text", "", "injured rows: " + _CAUSES + "; empty (null) otherwise"),

@@ -30,7 +30,7 @@ assert KINDS[PROTESTER] == "protester" and KINDS[POLICE] == "police"  # the mode
 
 class Frames:
     """Everyone on the map now: ids, kind codes (into ``KINDS``), positions in metres (cell
-    centres), state codes (into ``STATES``), cause codes (into ``CAUSES``, -1: not injured)."""
+    centres; real positions on the continuous walking model), state codes (into ``STATES``), cause codes (into ``CAUSES``, -1: not injured)."""
 
     def __init__(self, model) -> None:
         self.m = model
@@ -46,6 +46,10 @@ class Frames:
         kind = self.kind[ids]
         state[(kind != PROTESTER) & (state != INJURED)] = _ON_DUTY  # officers are on duty or injured
         cause = np.where(state == INJURED, a.cause[ids].astype(np.int8) - 1, -1)  # CAUSE_NAMES[0] is "none"
+        positions = getattr(self.m.core, "positions_m", None)
+        if positions is not None:  # the continuous walking model: real positions, not cell centres
+            px, py = positions()
+            return ids, kind, px[ids].copy(), py[ids].copy(), state, cause
         return (ids, kind, (a.x[ids] + 0.5) * self.cell, (a.y[ids] + 0.5) * self.cell, state, cause)
 
 

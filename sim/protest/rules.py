@@ -26,6 +26,16 @@ class ProtestRules:
     regroup: bool = True  # calmed-down protesters return to their rally ("they shoot, we run; ... we go back")
     crush_density: float = 3.5  # persons/m^2 around a fleeing person above which crush injuries happen
     crush_per_s: float = 0.0002
+    # the continuous walking model ([walking] model = "continuous") has real densities: there a person is
+    # crushed (injured, cause crush) once its local density (persons within 1 m, itself included, per m2)
+    # has stayed at or above crush_density_continuous for crush_sustain_s without a break. 7 per m2: Fruin
+    # (1993) "The causes and prevention of crowd disasters": from about 7 per m2 a crowd becomes a fluid
+    # mass, shock waves sweep people off their feet. 60 s: Lee & Hughes (2006) Accident Analysis and
+    # Prevention 38:712-722: the pressure sustained over about a minute decides compressive asphyxia
+    # (Hopkins et al. 1993, cited there: death ~15 s after 6227 N, 4-6 min after 1112 N). The grid uses
+    # crush_density and crush_per_s instead, and the continuous model does not.
+    crush_density_continuous: float = 7.0
+    crush_sustain_s: float = 60.0
     arrest_per_s: float = 0.1  # per active/fleeing protester with enough officers next to it
     baton_per_s: float = 0.02
     backup: int = 3  # officers within one count cell needed for an arrest (ProtestLab: arrest only with backup)
@@ -61,7 +71,9 @@ def parse_protest(table, path="protest") -> ProtestRules:
     bounds = {"legitimacy": span(0.0, 1.0), "k": span(0.0, 100.0, low_open=True), "threshold": span(0.0, 1.0),
               "vision_m": span(0, 500, "m", low_open=True), "count_cell_m": span(0, 100, "m", low_open=True),
               "flee_time_s": span(0, 3600, "s"), "contagion_per_s": span(0, 10, "per s"),
-              "crush_density": span(0, 10, "persons/m2", low_open=True), "crush_per_s": _PER_S, "arrest_per_s": _PER_S,
+              "crush_density": span(0, 10, "persons/m2", low_open=True), "crush_per_s": _PER_S,
+              "crush_density_continuous": span(0, 20, "persons/m2", low_open=True),
+              "crush_sustain_s": span(0, 3600, "s"), "arrest_per_s": _PER_S,
               "baton_per_s": _PER_S, "backup": span(1, 100, "officers"), "projectile_per_s": _PER_S,
               "projectile_cap": span(1, 100_000, "actives"), "legitimacy_loss": span(0.0, 1.0),
               "active_force_share": span(0.0, 1.0), "half_seen": span(0, 1e6, "people", low_open=True),

@@ -27,6 +27,20 @@ class Walking:
     speed_min: float = 0.5
     speed_max: float = 2.2
     anticipation_m: float = 3.5
+    # which model walks (scenario-wide, like anticipation_m): "grid", one person a 0.5 m cell
+    # (sim.core.walk), or "continuous", the Collision-Free Speed Model at real positions
+    # (sim.core.continuous; the protest's decisions still read the cells, sim.protest.continuous_core)
+    model: str = "grid"
+    continuous_dt_s: float = 0.05  # s, sub-step of the continuous model (JuPedSim's default: 0.01 s)
+    # m, body radius on the continuous model: hexagonal packing of 0.17 m discs holds at most 10 per m2,
+    # about the highest densities reported in crushes (Fruin 1993), so a sourced crush threshold of
+    # 7 per m2 is reachable (JuPedSim's 0.2 m holds at most 7.2)
+    radius_m: float = 0.17
+    time_gap_s: float = 1.0  # s, the CFSM's T: speed = gap ahead / T (JuPedSim's default)
+    # persons/m2 within 1 m (itself included) at which a rallying, marching or holding walker on the
+    # continuous model stops walking in: a crowd stands at Fruin's (1971) queueing levels C-D, not
+    # pressed to body contact, as the collision-free model alone would leave it
+    stop_density: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -142,12 +156,34 @@ def map_names(spec: MapSpec) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(dict.fromkeys(spec.places.values())) + exits, exits
 
 
+WALKING_MODELS = ("grid", "continuous")
+_MODEL_KEYS = ("model", "continuous_dt_s", "radius_m", "time_gap_s", "stop_density")
+
+
+def _model_value(key: str, value, path: str):
+    """One of the scenario-wide keys of the walking model, checked."""
+    if key == "model":
+        return choice(value, path, WALKING_MODELS)
+    if key == "continuous_dt_s":  # explicit in time: steps well under the time gap T
+        return number(value, path, low=0, low_open=True, high=0.25, unit="s")
+    if key == "radius_m":
+        return number(value, path, low=0.1, high=0.4, unit="m")
+    if key == "time_gap_s":
+        return number(value, path, low=0.1, high=5.0, unit="s")
+    return number(value, path, low=0, low_open=True, high=10.0, unit="persons/m2")
+
+
 def parse_walking(table, path: str, base: Walking) -> Walking:
     if not isinstance(table, dict):
         raise ScenarioError("expected a table", path=path)
     check_keys(table, [f.name for f in fields(Walking)], path)
     values = {f.name: getattr(base, f.name) for f in fields(Walking)}
     for key, value in table.items():  # escape-panic desired speeds reach about 5 m/s (Helbing et al. 2000)
+        if key in _MODEL_KEYS:
+            values[key] = _model_value(key, value, join(path, key))
+            if path != "walking" and values[key] != getattr(base, key):
+                raise ScenarioError("the walking model is set for everyone, in [walking]", path=join(path, key))
+            continue
         if key == "anticipation_m":  # one for everyone: a crowd's table may only repeat it (written scenarios do)
             values[key] = number(value, join(path, key), low=0, high=10.0, unit="m")
             if path != "walking" and values[key] != base.anticipation_m:
