@@ -18,7 +18,8 @@ How behaviours map onto the CFSM's per-agent arrays, each scenario step:
 * rally, march, hold: at its own crowd (inside its target place, or someone standing within 1 m
   with the same target) a walker stops walking in (target -1) once held up (under a quarter of its
   free speed in the last step) or once the local density (1 m circle) reaches ``stop_density``; a
-  march agent stopped inside its place rallies there (as on the grid). Without this the CFSM
+  march agent stopped inside its place rallies there (as on the grid). Stopped, it stands truly
+  still (v0 0, skipped by the kernel) and stays an obstacle. Without this the CFSM
   closes every gap to ~0 behind a standing crowd, and those at its edge press on forever: body
   contact, a crush. A march passing through a rally (other targets) walks on. Standing agents do
   not mill (the grid's ``mill_rate`` has no twin here).
@@ -131,7 +132,7 @@ class ContinuousProtestCore(Core):
         a.behaviour[stopping & inside & (a.behaviour == MARCH)] = RALLY
         c.target[:] = target
         c.v0[:] = np.where(state == FLEEING, a.speed * p.flee_factor, a.speed)
-        c.v0[state == INJURED] = 0.0  # they do not move at all: no drift from others' repulsion
+        c.v0[(state == INJURED) | stopping] = 0.0  # truly still (the kernel skips them): no drift from others' pushes
         left = 0
         x0, y0 = c.x.copy(), c.y.copy()
         sub_dt = p.dt / self.substeps
@@ -143,7 +144,7 @@ class ContinuousProtestCore(Core):
                 a.x[gone] = a.y[gone] = NOWHERE
         on = c.active == 1
         # held up: under a quarter of its free speed this step (standing counts)
-        self._blocked = np.hypot(c.x - x0, c.y - y0) < BLOCKED_SHARE * c.v0 * p.dt
+        self._blocked = np.hypot(c.x - x0, c.y - y0) < BLOCKED_SHARE * np.maximum(c.v0, a.speed) * p.dt
         nx, ny = self.terrain.walkable.shape
         cell = self.terrain.cell_size
         a.x[on] = np.clip(np.floor(c.x[on] / cell), 0, nx - 1).astype(np.int32)
