@@ -249,3 +249,26 @@ def test_an_agent_with_more_neighbours_than_its_scratch_holds_searches_again_wit
     for _ in range(steps):
         assert fast.step(dt) == slow.step(dt)
         assert fast.crowd.equals(slow.crowd)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 300), st.floats(0.5, 2.0))
+def test_local_density_counts_as_a_plain_pairwise_loop(seed, n, radius):
+    """Everyone within the radius (itself included) per m2; with keys, only the same key; with
+    ``ask``, only those asked get a number."""
+    from sim.core.continuous.local_density import local_density
+
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(0, 12, n), rng.uniform(0, 6, n)
+    active = (rng.random(n) < 0.85).astype(np.uint8)
+    key_self, key_other = rng.integers(0, 3, n), rng.integers(-1, 3, n)
+    ask = active & (rng.random(n) < 0.5)
+    near = (np.hypot(x[:, None] - x[None], y[:, None] - y[None]) <= radius) & (active[None] == 1)
+    same = (key_other[None] == key_self[:, None]) | np.eye(n, dtype=bool)
+    area = math.pi * radius * radius
+    plain = np.where(active == 1, near.sum(1), 0) / area
+    keyed = np.where(ask == 1, (near & same).sum(1), 0) / area
+    assert np.allclose(local_density(x, y, active, (12.0, 6.0), radius), plain, rtol=0, atol=1e-12)
+    got = local_density(x, y, active, (12.0, 6.0), radius, key_self=key_self, key_other=key_other,
+                        ask=ask.astype(np.uint8))
+    assert np.allclose(got, keyed, rtol=0, atol=1e-12)
