@@ -17,12 +17,12 @@ from numba import njit
 
 
 def direction_grids(fields: np.ndarray, cell_size: float) -> np.ndarray:
-    """Unit vectors down each field: float32 ``[k, nx, ny, 2]`` from fields ``[k, nx, ny]`` (m, inf
-    off the floor); zero where a cell is off the floor or the field is flat around it. Worked out in
-    float64 one field at a time and stored in float32 (half the memory: 1.1 GB for the 17 fields of
-    the 5 October map); the kernel and the reference both read these float32 values and blend
-    them in float64."""
-    out = np.zeros(tuple(fields.shape) + (2,), dtype=np.float32)
+    """Unit vectors down each field: float64 ``[k, nx, ny, 2]`` from fields ``[k, nx, ny]`` (m, inf
+    off the floor); zero where a cell is off the floor or the field is flat around it. Worked out
+    one field at a time (no float64 copy of the whole stack: 1.1 GB on the 5 October map). Kept in
+    float64: rounded to float32, the directions at a 1 m door's jambs lock 220 of 300 people in the
+    room of tests/test_continuous_room_lock.py (whether a crowd locks hangs on rounding)."""
+    out = np.zeros(tuple(fields.shape) + (2,), dtype=np.float64)
     for k in range(fields.shape[0]):
         field = np.asarray(fields[k], dtype=np.float64)
         gx = -_slope(field, 0, cell_size)

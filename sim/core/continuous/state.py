@@ -73,7 +73,7 @@ class Floor:
 
     walls: Walls
     is_exit: np.ndarray  # uint8 [nx, ny]: agents whose centre enters one of these cells leave
-    grids: np.ndarray  # float32 [k, nx, ny, 2]: desired directions (directions.direction_grids)
+    grids: np.ndarray  # float64 [k, nx, ny, 2]: desired directions (directions.direction_grids)
     cell_size: float  # m, of the raster behind is_exit and grids
 
     @property
