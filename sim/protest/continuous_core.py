@@ -174,8 +174,20 @@ class ContinuousProtestCore(Core):
         walking = (target >= 0) & (c.active == 1)
         if not stopping.any() or not walking.any():
             return stopping
-        ask = (stopping & (c.active == 1)).astype(np.uint8)
         extent, own = self.walker.floor.extent_m, self.agents.target.astype(np.int64)
+        # only who stands in the 3 x 3 bins of WAY_M around a walker's can have one within WAY_M
+        nbx, nby = int(extent[0] / WAY_M) + 3, int(extent[1] / WAY_M) + 3
+        bx = np.clip(np.floor(c.x / WAY_M).astype(np.int64) + 1, 1, nbx - 2)
+        by = np.clip(np.floor(c.y / WAY_M).astype(np.int64) + 1, 1, nby - 2)
+        marked = np.zeros((nbx, nby), dtype=bool)
+        for di in (-1, 0, 1):
+            for dj in (-1, 0, 1):
+                marked[bx[walking] + di, by[walking] + dj] = True
+        ask = stopping & (c.active == 1)
+        ask[ask] = marked[bx[ask], by[ask]]
+        if not ask.any():
+            return stopping
+        ask = ask.astype(np.uint8)
         every = local_density(c.x, c.y, c.active, extent, WAY_M, key_self=np.zeros(len(c), dtype=np.int64),
                               key_other=np.where(walking, 0, -1).astype(np.int64), ask=ask)
         same = local_density(c.x, c.y, c.active, extent, WAY_M, key_self=own,
