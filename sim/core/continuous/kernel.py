@@ -271,12 +271,17 @@ def new_states(x, y, ex, ey, radius, v0, time_gap, target, active, grids, grid_c
             out_y[i] = y[i]
             out_ex[i] = ex[i]
             out_ey[i] = ey[i]
+    moving = np.empty(members.shape[0], dtype=np.int64)  # places in the list of who is stepped
+    k = 0
+    for m in range(members.shape[0]):
+        if v0[members[m]] != 0.0:
+            moving[k] = m
+            k += 1
     rows = seen.shape[0]
-    for t in prange(rows):  # a run of the list per scratch row: no row is used by two threads at once
-        for m in range(t * members.shape[0] // rows, (t + 1) * members.shape[0] // rows):
+    for t in prange(rows):  # an equal run of the movers per scratch row: no row is used by two threads at once
+        for q in range(t * k // rows, (t + 1) * k // rows):
+            m = moving[q]
             i = members[m]
-            if v0[i] == 0.0:
-                continue
             out_x[i], out_y[i], out_ex[i], out_ey[i] = agent_update(
                 i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, sx, sy, sr, walls,
                 params, dt, seen, sdx, sdy, sd2, near, t, m)
