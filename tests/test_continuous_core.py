@@ -272,3 +272,16 @@ def test_local_density_counts_as_a_plain_pairwise_loop(seed, n, radius):
     got = local_density(x, y, active, (12.0, 6.0), radius, key_self=key_self, key_other=key_other,
                         ask=ask.astype(np.uint8))
     assert np.allclose(got, keyed, rtol=0, atol=1e-12)
+
+
+def test_a_crowd_standing_still_keeps_every_state_and_still_leaves_from_an_exit_cell():
+    """All v0 = 0: the engine skips the kernel, with the kernel's answer (and the reference's)."""
+    walk, exits = _corridor(40, 8)
+    crowd = Crowd.empty(3)
+    crowd.x[:], crowd.y[:], crowd.v0[:] = [2.0, 2.5, 19.9], [2.0, 2.0, 2.0], 0.0
+    crowd.ex[:] = 0.6
+    params = params_for(crowd)
+    floor = floor_from_raster(walk, exits, distance_field(walk, exits, CELL)[None], CELL, params.cutoff_m)
+    fast, slow = ContinuousCore(floor, params, crowd.copy()), ContinuousCore(floor, params, crowd.copy(), "python")
+    assert fast.step(0.05) == slow.step(0.05) == 1  # the one on the exit cell leaves
+    assert fast.crowd.equals(slow.crowd) and fast.crowd.x[0] == 2.0 and fast.crowd.ex[1] == 0.6

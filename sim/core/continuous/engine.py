@@ -71,6 +71,10 @@ class ContinuousCore:
             gone = step_reference(c, f, self.params, dt)
             self.gone[:] = gone
             return int(gone.sum())
-        new_states(c.x, c.y, c.ex, c.ey, c.radius, c.v0, c.time_gap, c.target, c.active, f.grids, f.cell_size,
-                   f.walls, self.params, float(dt), *self._next, *self._scratch)
+        if np.any((c.v0 != 0.0) & (c.active == 1)):
+            new_states(c.x, c.y, c.ex, c.ey, c.radius, c.v0, c.time_gap, c.target, c.active, f.grids, f.cell_size,
+                       f.walls, self.params, float(dt), *self._next, *self._scratch)
+        else:  # everybody stands still (v0 = 0): new_states would keep every state, without its cell list
+            for new, old in zip(self._next, (c.x, c.y, c.ex, c.ey)):
+                new[:] = old
         return int(move_and_leave(c.x, c.y, c.ex, c.ey, c.active, *self._next, f.is_exit, f.cell_size, self.gone))
