@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.core.continuous.cells import build_cell_list
+from sim.core.continuous.cells import build_cell_list, build_cell_list_near
 from sim.core.continuous.directions import desired_direction, direction_grids
 from sim.core.continuous.engine import ContinuousCore, floor_from_raster, params_for
 from sim.core.continuous.state import Crowd
@@ -132,6 +132,46 @@ def test_the_cell_list_holds_everyone_within_the_cut_off_in_the_nine_cells_aroun
         assert list(members[start[c]:start[c + 1]]) == sorted(members[start[c]:start[c + 1]])
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 400), st.integers(1, 30), st.integers(1, 30))
+def test_the_sparse_cell_list_gives_the_full_lists_runs_wherever_a_step_reads_them(seed, n, cx, cy):
+    """Same members in the same order, and the same start at both ends of every column run a step
+    reads around an occupied cell (off-map points clamp to the edge cells in both)."""
+    rng = np.random.default_rng(seed)
+    side, reach = 1.0, 2
+    x, y = rng.uniform(-1, cx + 1, n), rng.uniform(-1, cy + 1, n)
+    active = (rng.random(n) < 0.8).astype(np.uint8)
+    start, members = build_cell_list(x, y, active, side, cx, cy)
+    sparse_start = np.full(cx * cy + 1, -7, dtype=np.int64)  # stale values: must not be what is read
+    for _ in range(2):  # the second call starts from the first's starts, as steps do
+        sparse_members = build_cell_list_near(x, y, active, side, cx, cy, reach, sparse_start)
+        assert sparse_members.tolist() == members.tolist()
+        for i in np.flatnonzero(active):
+            ci, cj = min(max(int(x[i] // side), 0), cx - 1), min(max(int(y[i] // side), 0), cy - 1)
+            for ni in range(max(ci - reach, 0), min(ci + reach, cx - 1) + 1):
+                for c in (ni * cy + max(cj - reach, 0), ni * cy + min(cj + reach, cy - 1) + 1):
+                    assert sparse_start[c] == start[c]
+        x, y = x + rng.normal(0, 1.5, n), y + rng.normal(0, 1.5, n)
+        start, members = build_cell_list(x, y, active, side, cx, cy)
+
+
+@settings(max_examples=20, deadline=None)
+@given(floors(), st.integers(1, 8))
+def test_who_stands_still_is_skipped_whole_in_the_kernel_and_the_reference_alike(case, steps):
+    """v0 = 0: position and direction unchanged, in the kernel and the reference alike."""
+    floor, params, crowd, dt = case
+    still = np.arange(len(crowd)) % 3 == 0
+    crowd.v0[still] = 0.0
+    crowd.ex[:], crowd.ey[:] = 0.6, 0.8
+    fast = ContinuousCore(floor, params, crowd.copy(), "numba")
+    slow = ContinuousCore(floor, params, crowd.copy(), "python")
+    for _ in range(steps):
+        assert fast.step(dt) == slow.step(dt)
+        assert fast.crowd.equals(slow.crowd)
+    stayed = still & (fast.crowd.active == 1)
+    assert np.array_equal(fast.crowd.x[stayed], crowd.x[stayed]) and np.all(fast.crowd.ex[stayed] == 0.6)
+
+
 def test_a_walled_room_becomes_its_four_walls_and_a_door_splits_one():
     walk = np.zeros((6, 4), np.uint8)
     walk[1:5, 1:3] = 1
@@ -209,3 +249,39 @@ def test_an_agent_with_more_neighbours_than_its_scratch_holds_searches_again_wit
     for _ in range(steps):
         assert fast.step(dt) == slow.step(dt)
         assert fast.crowd.equals(slow.crowd)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 300), st.floats(0.5, 2.0))
+def test_local_density_counts_as_a_plain_pairwise_loop(seed, n, radius):
+    """Everyone within the radius (itself included) per m2; with keys, only the same key; with
+    ``ask``, only those asked get a number."""
+    from sim.core.continuous.local_density import local_density
+
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(0, 12, n), rng.uniform(0, 6, n)
+    active = (rng.random(n) < 0.85).astype(np.uint8)
+    key_self, key_other = rng.integers(0, 3, n), rng.integers(-1, 3, n)
+    ask = active & (rng.random(n) < 0.5)
+    near = (np.hypot(x[:, None] - x[None], y[:, None] - y[None]) <= radius) & (active[None] == 1)
+    same = (key_other[None] == key_self[:, None]) | np.eye(n, dtype=bool)
+    area = math.pi * radius * radius
+    plain = np.where(active == 1, near.sum(1), 0) / area
+    keyed = np.where(ask == 1, (near & same).sum(1), 0) / area
+    assert np.allclose(local_density(x, y, active, (12.0, 6.0), radius), plain, rtol=0, atol=1e-12)
+    got = local_density(x, y, active, (12.0, 6.0), radius, key_self=key_self, key_other=key_other,
+                        ask=ask.astype(np.uint8))
+    assert np.allclose(got, keyed, rtol=0, atol=1e-12)
+
+
+def test_a_crowd_standing_still_keeps_every_state_and_still_leaves_from_an_exit_cell():
+    """All v0 = 0: the engine skips the kernel, with the kernel's answer (and the reference's)."""
+    walk, exits = _corridor(40, 8)
+    crowd = Crowd.empty(3)
+    crowd.x[:], crowd.y[:], crowd.v0[:] = [2.0, 2.5, 19.9], [2.0, 2.0, 2.0], 0.0
+    crowd.ex[:] = 0.6
+    params = params_for(crowd)
+    floor = floor_from_raster(walk, exits, distance_field(walk, exits, CELL)[None], CELL, params.cutoff_m)
+    fast, slow = ContinuousCore(floor, params, crowd.copy()), ContinuousCore(floor, params, crowd.copy(), "python")
+    assert fast.step(0.05) == slow.step(0.05) == 1  # the one on the exit cell leaves
+    assert fast.crowd.equals(slow.crowd) and fast.crowd.x[0] == 2.0 and fast.crowd.ex[1] == 0.6

@@ -18,7 +18,9 @@ How behaviours map onto the CFSM's per-agent arrays, each scenario step:
 * rally, march, hold: at its own crowd (inside its target place, or someone standing within 1 m
   with the same target) a walker stops walking in (target -1) once held up (under a quarter of its
   free speed in the last step) or once the local density (1 m circle) reaches ``stop_density``; a
-  march agent stopped inside its place rallies there (as on the grid). Without this the CFSM
+  march agent stopped inside its place rallies there (as on the grid). Stopped with nobody walking
+  within ``WAY_M``, it stands truly still (v0 0, skipped by the kernel), an obstacle; near walkers
+  it drifts along their pushes (target -1), making way. Without this the CFSM
   closes every gap to ~0 behind a standing crowd, and those at its edge press on forever: body
   contact, a crush. A march passing through a rally (other targets) walks on. Standing agents do
   not mill (the grid's ``mill_rate`` has no twin here).
@@ -34,6 +36,7 @@ import numpy as np
 from ..core.continuous.engine import ContinuousCore, floor_from_raster
 from ..core.continuous.local_density import local_density
 from ..core.continuous.state import CfsmParams, Crowd, cutoff_for
+from ..core.walk import bits
 from ..core.walk.behaviour import CAUSE_CRUSH
 from ..core.walk.engine import Core, Decisions, Terrain, WalkParams
 from ..core.walk.state import (
@@ -42,6 +45,7 @@ from ..core.walk.state import (
 
 NO_GRID_CRUSH = 1 << 30  # the grid's packed-flight rule never fires: nobody has this many others in a window
 DENSITY_RADIUS_M = 1.0  # m: the circle a local density is counted in
+WAY_M = 3.0  # m: a stopped person with someone walking this near makes way (a cut-off and a step's walk)
 BLOCKED_SHARE = 0.25  # walking under this share of one's free speed is being held up
 
 
@@ -103,13 +107,24 @@ class ContinuousProtestCore(Core):
         taken[self.agents.x[on], self.agents.y[on]] = True
         return taken
 
+    def occupancy_bits(self) -> np.ndarray:
+        """``AgentArrays.occupancy``'s bit grid, set from the agents' cells alone (no full-map bool
+        grid to pack: 7.9 M cells on the 5 October map)."""
+        on = self.agents.on_map()
+        nx, ny = self.terrain.walkable.shape
+        grid = np.zeros((nx + 2 * bits.PAD, bits.words_per_row(ny)), dtype=np.uint64)
+        py = self.agents.y[on].astype(np.int64) + bits.PAD
+        np.bitwise_or.at(grid, (self.agents.x[on].astype(np.int64) + bits.PAD, py >> 6),
+                         np.left_shift(np.uint64(1), (py & 63).astype(np.uint64)))
+        return grid
+
     def positions_m(self) -> tuple[np.ndarray, np.ndarray]:
         """Everyone's position in metres (-1 off the map)."""
         return self.crowd.x, self.crowd.y
 
     def decide_with(self, key: int) -> None:
         """The grid's pass on a fresh bit grid of the cells (people may share one); the arrested leave."""
-        self.occ = self.agents.occupancy(self.terrain.walkable)
+        self.occ = self.occupancy_bits()
         super().decide_with(key)
         self._drop_gone()
 
@@ -138,7 +153,7 @@ class ContinuousProtestCore(Core):
         a.behaviour[stopping & inside & (a.behaviour == MARCH)] = RALLY
         c.target[:] = target
         c.v0[:] = np.where(state == FLEEING, a.speed * p.flee_factor, a.speed)
-        c.v0[state == INJURED] = 0.0  # they do not move at all: no drift from others' repulsion
+        c.v0[(state == INJURED) | self._undisturbed(stopping, target)] = 0.0  # truly still (the kernel skips them)
         left = 0
         x0, y0 = c.x.copy(), c.y.copy()
         sub_dt = p.dt / self.substeps
@@ -157,6 +172,34 @@ class ContinuousProtestCore(Core):
         a.y[on] = np.clip(np.floor(c.y[on] / cell), 0, ny - 1).astype(np.int32)
         self._crush(on)
         return left
+
+    def _undisturbed(self, stopping: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """Who stands with nobody walking elsewhere (another target: a march passing through, people
+        fleeing) within ``WAY_M``: they stand still; the others drift along their neighbours' pushes
+        (CFSM at target -1), making way."""
+        c = self.crowd
+        walking = (target >= 0) & (c.active == 1)
+        if not stopping.any() or not walking.any():
+            return stopping
+        extent, own = self.walker.floor.extent_m, self.agents.target.astype(np.int64)
+        # only who stands in the 3 x 3 bins of WAY_M around a walker's can have one within WAY_M
+        nbx, nby = int(extent[0] / WAY_M) + 3, int(extent[1] / WAY_M) + 3
+        bx = np.clip(np.floor(c.x / WAY_M).astype(np.int64) + 1, 1, nbx - 2)
+        by = np.clip(np.floor(c.y / WAY_M).astype(np.int64) + 1, 1, nby - 2)
+        marked = np.zeros((nbx, nby), dtype=bool)
+        for di in (-1, 0, 1):
+            for dj in (-1, 0, 1):
+                marked[bx[walking] + di, by[walking] + dj] = True
+        ask = stopping & (c.active == 1)
+        ask[ask] = marked[bx[ask], by[ask]]
+        if not ask.any():
+            return stopping
+        ask = ask.astype(np.uint8)
+        every = local_density(c.x, c.y, c.active, extent, WAY_M, key_self=np.zeros(len(c), dtype=np.int64),
+                              key_other=np.where(walking, 0, -1).astype(np.int64), ask=ask)
+        same = local_density(c.x, c.y, c.active, extent, WAY_M, key_self=own,
+                             key_other=np.where(walking, own, -1), ask=ask)
+        return stopping & (every - same < 0.5 / (math.pi * WAY_M ** 2))  # no walker of another target
 
     def _own_crowd_density(self, on: np.ndarray) -> np.ndarray:
         """Per agent: the density (persons/m2 within 1 m) of itself and those standing there with its

@@ -48,11 +48,21 @@ class ContinuousCore:
             raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
         if floor.walls.bin_m < params.cutoff_m:
             raise ValueError(f"wall bins of {floor.walls.bin_m} m are narrower than the cut-off {params.cutoff_m} m")
-        self.floor, self.params, self.crowd, self.engine = floor, params, crowd, engine
+        self.params, self.crowd, self.engine = params, crowd, engine
+        self.floor = floor
         n = len(crowd)
         self._next = [np.empty(n) for _ in range(4)]
-        self._scratch = scratch(numba.config.NUMBA_NUM_THREADS, floor.walls)
         self.gone = np.zeros(n, dtype=np.uint8)  # 1 for who left in the last step
+
+    @property
+    def floor(self) -> Floor:
+        return self._floor
+
+    @floor.setter
+    def floor(self, floor: Floor) -> None:
+        """A new floor (walls opened) gets scratch sized for its walls and cells."""
+        self._floor = floor
+        self._scratch = scratch(numba.config.NUMBA_NUM_THREADS, floor.walls)
 
     def step(self, dt: float) -> int:
         """One step of ``dt`` s; returns how many left through an exit."""
@@ -61,6 +71,10 @@ class ContinuousCore:
             gone = step_reference(c, f, self.params, dt)
             self.gone[:] = gone
             return int(gone.sum())
-        new_states(c.x, c.y, c.ex, c.ey, c.radius, c.v0, c.time_gap, c.target, c.active, f.grids, f.cell_size,
-                   f.walls, self.params, float(dt), *self._next, *self._scratch)
+        if np.any((c.v0 != 0.0) & (c.active == 1)):
+            new_states(c.x, c.y, c.ex, c.ey, c.radius, c.v0, c.time_gap, c.target, c.active, f.grids, f.cell_size,
+                       f.walls, self.params, float(dt), *self._next, *self._scratch)
+        else:  # everybody stands still (v0 = 0): new_states would keep every state, without its cell list
+            for new, old in zip(self._next, (c.x, c.y, c.ex, c.ey)):
+                new[:] = old
         return int(move_and_leave(c.x, c.y, c.ex, c.ey, c.active, *self._next, f.is_exit, f.cell_size, self.gone))

@@ -16,6 +16,10 @@ Per agent i (Tordeux, Chraibi & Seyfried 2016, as JuPedSim runs it):
 - gap s: over the neighbours ahead (``e . (x_j - x_i) >= 0``) whose centre lies within
   ``r_i + r_j`` of the line walked, the least ``d_ij - r_i - r_j``;
 - speed ``min(v0, max(0, s / T))`` (v0 with nobody ahead), position ``x + e v dt``.
+
+An agent with v0 = 0 (standing still: injured, or a protester who has stopped at its crowd) is
+skipped whole: position and direction unchanged (its speed would be 0 anyway; only its direction
+would have turned along its neighbours' pushes). It stays in the cell list, an obstacle to others.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..parallel import PRANGE_ONLY
-from .cells import build_cell_list, cell_of
+from .cells import build_cell_list_near, cell_of
 from .directions import desired_direction
 from .walls import closest_on_segment, point_segment_distance, segments_cross
 
@@ -245,13 +249,15 @@ def _agent_update_streamed(i, x, y, ex, ey, radius, v0, time_gap, target, grids,
 
 @njit(cache=True, parallel=PRANGE_ONLY)
 def new_states(x, y, ex, ey, radius, v0, time_gap, target, active, grids, grid_cell, walls, params, dt,
-               out_x, out_y, out_ex, out_ey, seen, sdx, sdy, sd2, near):
+               out_x, out_y, out_ex, out_ey, seen, sdx, sdy, sd2, near, start):
     """Every active agent's next position and direction into the ``out_`` arrays (inactive ones
-    keep theirs); reads only the state of the step before. ``seen``, ``sdx``, ``sdy``, ``sd2``,
-    ``near``: scratch, a row per thread (``scratch``). Agents are updated in the order of the cell
+    and those standing still, v0 = 0, keep theirs); reads only the state of the step before.
+    ``seen``, ``sdx``, ``sdy``, ``sd2``, ``near``: scratch, a row per thread; ``start``: the cell
+    list's starts, kept between steps (``scratch``). Agents are updated in the order of the cell
     list, so neighbours that one agent reads are still in cache for the next (no agent's result
     depends on when it is computed)."""
-    start, members = build_cell_list(x, y, active, walls.bin_m / SPLIT, walls.bins_x * SPLIT, walls.bins_y * SPLIT)
+    members = build_cell_list_near(x, y, active, walls.bin_m / SPLIT, walls.bins_x * SPLIT, walls.bins_y * SPLIT,
+                                   SPLIT, start)
     sx = np.empty(members.shape[0])
     sy = np.empty(members.shape[0])
     sr = np.empty(members.shape[0])
@@ -260,14 +266,21 @@ def new_states(x, y, ex, ey, radius, v0, time_gap, target, active, grids, grid_c
         sy[m] = y[members[m]]
         sr[m] = radius[members[m]]
     for i in range(x.shape[0]):
-        if not active[i]:
+        if not active[i] or v0[i] == 0.0:
             out_x[i] = x[i]
             out_y[i] = y[i]
             out_ex[i] = ex[i]
             out_ey[i] = ey[i]
+    moving = np.empty(members.shape[0], dtype=np.int64)  # places in the list of who is stepped
+    k = 0
+    for m in range(members.shape[0]):
+        if v0[members[m]] != 0.0:
+            moving[k] = m
+            k += 1
     rows = seen.shape[0]
-    for t in prange(rows):  # a run of the list per scratch row: no row is used by two threads at once
-        for m in range(t * members.shape[0] // rows, (t + 1) * members.shape[0] // rows):
+    for t in prange(rows):  # an equal run of the movers per scratch row: no row is used by two threads at once
+        for q in range(t * k // rows, (t + 1) * k // rows):
+            m = moving[q]
             i = members[m]
             out_x[i], out_y[i], out_ex[i], out_ey[i] = agent_update(
                 i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, sx, sy, sr, walls,
@@ -275,13 +288,15 @@ def new_states(x, y, ex, ey, radius, v0, time_gap, target, active, grids, grid_c
 
 
 def scratch(threads: int, walls, neighbours: int = 512) -> tuple[np.ndarray, ...]:
-    """Scratch rows for ``new_states``: one per thread numba may run (``numba.config.NUMBA_NUM_THREADS``),
-    room for ``neighbours`` candidates (agents of the 5 x 5 cells around one; 512 is 20 per m2
-    at the default cut-off) and for the longest list of walls of a bin."""
+    """Scratch for ``new_states``: rows for each thread numba may run (``numba.config.NUMBA_NUM_THREADS``)
+    with room for ``neighbours`` candidates (agents of the 5 x 5 cells around one; 512 is 20 per m2
+    at the default cut-off) and for the longest list of walls of a bin; and the cell list's starts
+    (one per neighbour cell of the floor, int64)."""
     longest = int(np.diff(walls.bin_start).max(initial=0))
+    cells = walls.bins_x * SPLIT * walls.bins_y * SPLIT + 1
     return (np.empty((threads, neighbours), dtype=np.int64), np.empty((threads, neighbours)),
             np.empty((threads, neighbours)), np.empty((threads, neighbours)),
-            np.empty((threads, max(1, longest)), dtype=np.int64))
+            np.empty((threads, max(1, longest)), dtype=np.int64), np.zeros(cells, dtype=np.int64))
 
 
 @njit(cache=True)

@@ -81,6 +81,9 @@ def step_reference(crowd: Crowd, floor: Floor, params: CfsmParams, dt: float) ->
     for i in range(n):
         if not crowd.active[i]:
             continue
+        if float(crowd.v0[i]) == 0.0:  # standing still: skipped whole, as in the kernel
+            updates[i] = (x[i], y[i], float(crowd.ex[i]), float(crowd.ey[i]))
+            continue
         bi, bj = _cell(x[i], y[i], walls.bin_m, walls.bins_x, walls.bins_y)
         b = bi * walls.bins_y + bj
         ci, cj = _cell(x[i], y[i], side, cells_x, cells_y)
