@@ -155,6 +155,22 @@ def test_the_sparse_cell_list_gives_the_full_lists_runs_wherever_a_step_reads_th
         start, members = build_cell_list(x, y, active, side, cx, cy)
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(0, 3000), st.sampled_from([1, 7, 2048, 2049, 5_000_000, 2**40]))
+def test_the_radix_sort_of_cell_numbers_is_a_stable_sort(seed, n, keys_below):
+    """As a stable argsort, for cell numbers of one pass (<= 2048), two and four."""
+    from sim.core.continuous.cells import _sort_by_key
+
+    rng = np.random.default_rng(seed)
+    key = rng.integers(0, keys_below, n, dtype=np.int64)
+    if n and keys_below > 1:
+        key[rng.integers(0, n, n // 3)] = keys_below - 1  # the largest key, and many ties
+    who = rng.permutation(n).astype(np.int64)
+    keys, members = _sort_by_key(key, who, keys_below)
+    order = np.argsort(key, kind="stable")
+    assert np.array_equal(keys, key[order]) and np.array_equal(members, who[order])
+
+
 @settings(max_examples=20, deadline=None)
 @given(floors(), st.integers(1, 8))
 def test_who_stands_still_is_skipped_whole_in_the_kernel_and_the_reference_alike(case, steps):

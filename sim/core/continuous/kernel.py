@@ -114,6 +114,34 @@ def _wall_push(xi, yi, ri, walls, params, cut2, near, n_near, t, rx, ry):
     return rx, ry
 
 
+@njit(cache=True, inline="always")
+def _gap_ahead(kdx, kdy, kd, kw, kr, n_kept, dirx, diry):
+    """The least gap ``kd`` over the neighbours ahead along (dirx, diry) within ``kr`` (both radii) of the
+    line walked (inf: nobody). First each one's gap or inf without a branch (vectorised, into
+    ``kw``), then the least by four running minima (a minimum does not care in which order)."""
+    for k in range(n_kept):
+        dx = kdx[k]
+        dy = kdy[k]
+        reach = kr[k]
+        ahead = (dirx * dx + diry * dy >= 0.0) & (abs(dirx * dy - diry * dx) <= reach)
+        kw[k] = kd[k] if ahead else math.inf
+    g0 = math.inf
+    g1 = math.inf
+    g2 = math.inf
+    g3 = math.inf
+    k = 0
+    while k + 4 <= n_kept:
+        g0 = min(g0, kw[k])
+        g1 = min(g1, kw[k + 1])
+        g2 = min(g2, kw[k + 2])
+        g3 = min(g3, kw[k + 3])
+        k += 4
+    while k < n_kept:
+        g0 = min(g0, kw[k])
+        k += 1
+    return min(min(g0, g1), min(g2, g3))
+
+
 @njit(cache=True)
 def _unit(dirx, diry, ex, ey):
     """(dirx, diry) normalised; (ex, ey) (last step's direction) if it is the zero vector."""
@@ -125,16 +153,18 @@ def _unit(dirx, diry, ex, ey):
 
 @njit(cache=True, inline="always")
 def agent_update(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, sx, sy, sr,
-                 walls, params, dt, seen, sdx, sdy, sd2, near, t, own):
+                 walls, params, dt, seen, sdx, sdy, sd, sw, sreach, near, t, own):
     """(new x, new y, new ex, new ey) of agent ``i`` (place ``own`` in the cell list) from the state of the step before.
 
     ``sx``, ``sy``, ``sr``: positions and radii in the order of the cell list (``members``), so a
-    search reads memory in a row. ``seen``, ``sdx``, ``sdy``, ``sd2``, ``near``: scratch, row ``t``
-    is this agent's. The candidates of the 5 x 5 cells first go through a tight loop that keeps
-    those within the cut-off (place in the list, squared distance) without a branch to mispredict,
-    in the order met; the pushes are summed over that short list, which keeps each one's dx, dy
-    and distance (in ``sd2``'s place) for the gap. With more candidates than the scratch holds,
-    ``_agent_update_streamed`` does the same sums in the same order."""
+    search reads memory in a row. ``seen``, ``sdx``, ``sdy``, ``sd``, ``sw``, ``sreach``, ``near``:
+    scratch, row ``t`` is this agent's. The candidates of the 5 x 5 cells first go through a tight
+    loop that keeps those within the cut-off (place in the list, dx, dy, squared distance, both
+    radii) without a branch to mispredict, in the order met. Over that short list, loops without
+    branches (LLVM runs them 4 at a time) work out each neighbour's distance and push weight
+    around the calls of ``exp``; the pushes are added up in the list's order, and the gap is the
+    least over those ahead. The floats are the reference's, operation for operation. With more
+    candidates than the scratch holds, ``_agent_update_streamed`` does the same sums in the same order."""
     xi = x[i]
     yi = y[i]
     cut2 = params.cutoff_m * params.cutoff_m
@@ -150,8 +180,14 @@ def agent_update(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell
         candidates += start[ni * cells_y + row_hi + 1] - start[ni * cells_y + row_lo]
     if candidates > seen.shape[1]:
         return _agent_update_streamed(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start,
-                                      members, sx, sy, sr, walls, params, dt, seen, sdx, sdy, sd2, near, t)
+                                      members, sx, sy, sr, walls, params, dt, seen, sdx, sdy, sd, near, t)
     ri = radius[i]
+    kept = seen[t]  # this agent's rows of the scratch (1-d views: loops over them vectorise)
+    kdx = sdx[t]
+    kdy = sdy[t]
+    kd = sd[t]
+    kw = sw[t]
+    kr = sreach[t]
     n_kept = 0
     for ni in range(col_lo, col_hi + 1):
         # cells (ni, cj-SPLIT..cj+SPLIT) follow each other in the list: one run of agents
@@ -159,54 +195,55 @@ def agent_update(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell
             dx = sx[m] - xi
             dy = sy[m] - yi
             d2 = dx * dx + dy * dy
-            seen[t, n_kept] = m
-            sd2[t, n_kept] = d2
+            kept[n_kept] = m
+            kdx[n_kept] = dx
+            kdy[n_kept] = dy
+            kd[n_kept] = d2
+            kr[n_kept] = ri + sr[m]
             n_kept += (d2 < cut2) & (m != own)
     n_near = _near_walls(xi, yi, walls, params.cutoff_m, near, t)
     if n_near > 0:  # drop who stands behind a wall (keeping the order)
         n_seen = 0
         for k in range(n_kept):
-            m = seen[t, k]
-            if sd2[t, k] != 0.0 and _blocked(xi, yi, sx[m], sy[m], walls.x0, walls.y0, walls.x1, walls.y1, near, n_near, t):
+            m = kept[k]
+            if kd[k] != 0.0 and _blocked(xi, yi, sx[m], sy[m], walls.x0, walls.y0, walls.x1, walls.y1, near, n_near, t):
                 continue
-            seen[t, n_seen] = m
-            sd2[t, n_seen] = sd2[t, k]
+            kept[n_seen] = m
+            kdx[n_seen] = kdx[k]
+            kdy[n_seen] = kdy[k]
+            kd[n_seen] = kd[k]
+            kr[n_seen] = kr[k]
             n_seen += 1
         n_kept = n_seen
+    per_range = 1.0 / params.range_neighbour
+    a = params.strength_neighbour
+    for k in range(n_kept):  # distances and exponents, vectorised (no branch, no call; both radii
+        d = math.sqrt(kd[k])  # read from kr: read as sr[kept[k]], LLVM would not vectorise the loop)
+        kd[k] = d
+        kw[k] = (kr[k] - d) * per_range
+    for k in range(n_kept):  # the C library's exp, one call each (no vector maths library here)
+        kw[k] = math.exp(kw[k])
+    for k in range(n_kept):  # weights (0 for a neighbour on the very spot) and gaps, vectorised
+        d = kd[k]
+        w = a * kw[k] / d
+        kw[k] = w if d != 0.0 else 0.0
+        kd[k] = d - kr[k]  # the gap to it, were it ahead
     rx = 0.0
     ry = 0.0
-    per_range = 1.0 / params.range_neighbour
-    for k in range(n_kept):  # the pushes; each one's (dx, dy, d) kept for the gap
-        m = seen[t, k]
-        dx = sx[m] - xi
-        dy = sy[m] - yi
-        d = math.sqrt(sd2[t, k])
-        sdx[t, k] = dx
-        sdy[t, k] = dy
-        sd2[t, k] = d
-        if d == 0.0:
-            continue
-        w = params.strength_neighbour * math.exp((ri + sr[m] - d) * per_range) / d
-        rx -= w * dx
-        ry -= w * dy
+    for k in range(n_kept):  # the pushes, summed in the list's order (a weight of 0 adds exactly nothing)
+        rx -= kw[k] * kdx[k]
+        ry -= kw[k] * kdy[k]
     rx, ry = _wall_push(xi, yi, ri, walls, params, cut2, near, n_near, t, rx, ry)
     e0x, e0y = desired_direction(grids, target[i], xi, yi, grid_cell)
     dirx, diry = _unit(e0x + rx, e0y + ry, ex[i], ey[i])
-    gap = math.inf
-    for k in range(n_kept):  # without branches (who is ahead is a coin toss to the branch predictor)
-        dx = sdx[t, k]
-        dy = sdy[t, k]
-        reach = ri + sr[seen[t, k]]
-        s = sd2[t, k] - reach
-        ahead = (dirx * dx + diry * dy >= 0.0) & (abs(dirx * dy - diry * dx) <= reach)
-        gap = min(gap, s if ahead else math.inf)
+    gap = _gap_ahead(kdx, kdy, kd, kw, kr, n_kept, dirx, diry)
     speed = v0[i] if gap == math.inf else min(max(gap / time_gap[i], 0.0), v0[i])
     return xi + dirx * speed * dt, yi + diry * speed * dt, dirx, diry
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _agent_update_streamed(i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, sx, sy,
-                           sr, walls, params, dt, seen, sdx, sdy, sd2, near, t):
+                           sr, walls, params, dt, seen, sdx, sdy, sd, near, t):
     """``agent_update`` for an agent with more candidates than the scratch holds: the pushes summed
     as the search meets the neighbours, the gap found by searching again (same neighbours, same order)."""
     xi = x[i]
@@ -247,12 +284,12 @@ def _agent_update_streamed(i, x, y, ex, ey, radius, v0, time_gap, target, grids,
     return xi + dirx * speed * dt, yi + diry * speed * dt, dirx, diry
 
 
-@njit(cache=True, parallel=PRANGE_ONLY)
+@njit(cache=True, parallel=PRANGE_ONLY, error_model="numpy")
 def new_states(x, y, ex, ey, radius, v0, time_gap, target, active, grids, grid_cell, walls, params, dt,
-               out_x, out_y, out_ex, out_ey, seen, sdx, sdy, sd2, near, start):
+               out_x, out_y, out_ex, out_ey, seen, sdx, sdy, sd, sw, sreach, near, start):
     """Every active agent's next position and direction into the ``out_`` arrays (inactive ones
     and those standing still, v0 = 0, keep theirs); reads only the state of the step before.
-    ``seen``, ``sdx``, ``sdy``, ``sd2``, ``near``: scratch, a row per thread; ``start``: the cell
+    ``seen``, ``sdx``, ``sdy``, ``sd``, ``sw``, ``sreach``, ``near``: scratch, a row per thread; ``start``: the cell
     list's starts, kept between steps (``scratch``). Agents are updated in the order of the cell
     list, so neighbours that one agent reads are still in cache for the next (no agent's result
     depends on when it is computed)."""
@@ -284,7 +321,7 @@ def new_states(x, y, ex, ey, radius, v0, time_gap, target, active, grids, grid_c
             i = members[m]
             out_x[i], out_y[i], out_ex[i], out_ey[i] = agent_update(
                 i, x, y, ex, ey, radius, v0, time_gap, target, grids, grid_cell, start, members, sx, sy, sr, walls,
-                params, dt, seen, sdx, sdy, sd2, near, t, m)
+                params, dt, seen, sdx, sdy, sd, sw, sreach, near, t, m)
 
 
 def scratch(threads: int, walls, neighbours: int = 512) -> tuple[np.ndarray, ...]:
@@ -295,7 +332,8 @@ def scratch(threads: int, walls, neighbours: int = 512) -> tuple[np.ndarray, ...
     longest = int(np.diff(walls.bin_start).max(initial=0))
     cells = walls.bins_x * SPLIT * walls.bins_y * SPLIT + 1
     return (np.empty((threads, neighbours), dtype=np.int64), np.empty((threads, neighbours)),
-            np.empty((threads, neighbours)), np.empty((threads, neighbours)),
+            np.empty((threads, neighbours)), np.empty((threads, neighbours)), np.empty((threads, neighbours)),
+            np.empty((threads, neighbours)),
             np.empty((threads, max(1, longest)), dtype=np.int64), np.zeros(cells, dtype=np.int64))
 
 
