@@ -17,16 +17,15 @@ How behaviours map onto the CFSM's per-agent arrays, each scenario step:
   off the crowd (active 0).
 * rally, march, hold: at its own crowd (inside its target place, or someone standing within 1 m
   with the same target) a walker stops walking in (target -1, v0 0: the kernel skips it; an
-  obstacle) once the local density (1 m circle) reaches ``stop_density``, or once held up (under
-  a quarter of its free speed a step) for ``HELD_S`` without a break, but outside its place only
-  once the place holds ``stop_density`` per m2 of people standing for it. Without the stop the
-  CFSM closes every gap to ~0 behind a standing crowd, and those at its edge press on forever:
-  body contact, a crush. The ``HELD_S`` (6 s, not sourced: chosen so that a march fills its small
-  gate, tests/test_protest_continuous.py) gives people held up for a moment time to slide round
-  those standing, and the full-place test lets the back of a crowd go on into its place while
-  the place has room, instead of stopping at the first person standing at its mouth. A march
-  agent stopped inside its place rallies there (as on the grid). Standing agents do not mill (the
-  grid's ``mill_rate`` has no twin here).
+  obstacle) once the local density (1 m circle) reaches ``stop_density`` or once held up (under a
+  quarter of its free speed in a step): rallies and lines at the first hold-up, joining the edge
+  of their crowd; marchers, going to a place, only when held up for ``HELD_S`` without a break and,
+  outside their place, once it holds ``stop_density`` per m2 of people standing for it (until then
+  the back of a march goes on in, round those standing at its mouth). Without the stop the CFSM
+  closes every gap to ~0 behind a standing crowd, and those at its edge press on forever: body
+  contact, a crush. ``HELD_S`` (10 s) is not sourced: it is chosen so that a march fills its
+  small gate (tests/test_protest_continuous.py). A march agent stopped inside its place rallies
+  there (as on the grid). Standing agents do not mill (the grid's ``mill_rate`` has no twin here).
 * making way: a walker held up in the last step trades places with someone standing for another
   target just ahead of it (``protest.make_way``): people in a standing crowd let those through who
   need to pass, as the grid's swaps do; a march walks on through a rally.
@@ -52,7 +51,7 @@ from .make_way import trade_places
 
 NO_GRID_CRUSH = 1 << 30  # the grid's packed-flight rule never fires: nobody has this many others in a window
 DENSITY_RADIUS_M = 1.0  # m: the circle a local density is counted in
-HELD_S = 6.0  # s: held up this long without a break, a walker at its crowd stops (see the module's docstring)
+HELD_S = 10.0  # s: held up this long without a break, a marcher at its crowd stops (see the module's docstring)
 BLOCKED_SHARE = 0.25  # walking under this share of one's free speed is being held up
 
 
@@ -158,15 +157,14 @@ class ContinuousProtestCore(Core):
         # there it stops once dense, held up, or already standing there
         at_crowd = inside | (self._own_crowd_density(on) > 1.5 / (math.pi * DENSITY_RADIUS_M ** 2))
         stopping = ((a.behaviour == RALLY) | (a.behaviour == MARCH) | (a.behaviour == HOLD)) & (state != FLEEING) \
-            & at_crowd & ((self.density >= self.stop_density) | (self._held_s >= HELD_S - 1e-9) & self._room_ahead_full(inside)
-                          | (self._stood_for == a.target))
+            & at_crowd & ((self.density >= self.stop_density) | self._held_long(inside) | (self._stood_for == a.target))
         target[stopping] = -1
         self._stood_for[:] = np.where(stopping, a.target, np.where(c.target == -1, self._stood_for, -1))
         self._stood_for[target != -1] = -1
         a.behaviour[stopping & inside & (a.behaviour == MARCH)] = RALLY
         c.target[:] = target
         c.v0[:] = np.where(state == FLEEING, a.speed * p.flee_factor, a.speed)
-        c.v0[(state == INJURED) | stopping] = 0.0  # truly still (the kernel skips them)  # truly still (the kernel skips them)
+        c.v0[(state == INJURED) | stopping] = 0.0  # truly still (the kernel skips them)
         self._make_way(stopping, target)
         left = 0
         x0, y0 = c.x.copy(), c.y.copy()
@@ -187,6 +185,13 @@ class ContinuousProtestCore(Core):
         a.y[on] = np.clip(np.floor(c.y[on] / cell), 0, ny - 1).astype(np.int32)
         self._crush(on)
         return left
+
+    def _held_long(self, inside: np.ndarray) -> np.ndarray:
+        """Per agent: whether being held up stops it at its crowd. A rally's or a line's people stop at
+        the first hold-up (they join the edge of their crowd); marchers, who are going to a place,
+        only after ``HELD_S`` held up without a break and, outside their place, once it is full."""
+        march = self.agents.behaviour == MARCH
+        return np.where(march, (self._held_s >= HELD_S - 1e-9) & self._room_ahead_full(inside), self._blocked)
 
     def _room_ahead_full(self, inside: np.ndarray) -> np.ndarray:
         """Per agent: whether being held up may stop it. Inside its target place, or walking to an exit,
