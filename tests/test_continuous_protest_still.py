@@ -1,6 +1,7 @@
 """The protest on the continuous model's shortcuts change nothing they should not: the decision
 pass's bit grid set from the agents' cells is the one packed from a full grid, and who stands still
-(stopped, nobody of another target walking near) does not move at all."""
+(stopped at its crowd) does not move at all, but when a walker held up trades places with it
+(sim/protest/make_way.py: a march passing; not in the first minute tested here)."""
 
 import numpy as np
 

@@ -116,10 +116,6 @@ def square_run():
     return m
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "standing people do not reliably make way in the collision-free model: marchers sent through a rally "
-    "packed at 2.7 per m2 reach the gate 3-20 of 20 by seed (mean 11 over seeds 1-6; the scenario's seed 7: "
-    "11 in the gate, 8 held up at the mouth of the square)"))
 def test_the_splinter_group_marches_through_the_rally_to_the_gate(square_run):
     m = square_run
     assert isinstance(m.core, ContinuousProtestCore)

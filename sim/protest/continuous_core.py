@@ -16,14 +16,19 @@ How behaviours map onto the CFSM's per-agent arrays, each scenario step:
 * injured: stand still where they fell (target -1, v0 0), still an obstacle; arrested or left:
   off the crowd (active 0).
 * rally, march, hold: at its own crowd (inside its target place, or someone standing within 1 m
-  with the same target) a walker stops walking in (target -1) once held up (under a quarter of its
-  free speed in the last step) or once the local density (1 m circle) reaches ``stop_density``; a
-  march agent stopped inside its place rallies there (as on the grid). Stopped with nobody walking
-  within ``WAY_M``, it stands truly still (v0 0, skipped by the kernel), an obstacle; near walkers
-  it drifts along their pushes (target -1), making way. Without this the CFSM
+  with the same target) a walker stops walking in (target -1, v0 0: the kernel skips it; an
+  obstacle) once the local density (1 m circle) reaches ``stop_density`` or once held up (under a
+  quarter of its free speed in a step): rallies and lines at the first hold-up, joining the edge
+  of their crowd; marchers, going to a place, only when held up for ``HELD_S`` without a break and,
+  outside their place, once it holds ``stop_density`` per m2 of people standing for it (until then
+  the back of a march goes on in, round those standing at its mouth). Without the stop the CFSM
   closes every gap to ~0 behind a standing crowd, and those at its edge press on forever: body
-  contact, a crush. A march passing through a rally (other targets) walks on. Standing agents do
-  not mill (the grid's ``mill_rate`` has no twin here).
+  contact, a crush. ``HELD_S`` (10 s) is not sourced: it is chosen so that a march fills its
+  small gate (tests/test_protest_continuous.py). A march agent stopped inside its place rallies
+  there (as on the grid). Standing agents do not mill (the grid's ``mill_rate`` has no twin here).
+* making way: a walker held up in the last step trades places with someone standing for another
+  target just ahead of it (``protest.make_way``): people in a standing crowd let those through who
+  need to pass, as the grid's swaps do; a march walks on through a rally.
 * leaving through an exit cell: state LEFT, off the map, as on the grid.
 """
 
@@ -42,10 +47,11 @@ from ..core.walk.engine import Core, Decisions, Terrain, WalkParams
 from ..core.walk.state import (
     ARRESTED, FLEEING, HOLD, INJURED, LEFT, MARCH, NOWHERE, RALLY, AgentArrays,
 )
+from .make_way import trade_places
 
 NO_GRID_CRUSH = 1 << 30  # the grid's packed-flight rule never fires: nobody has this many others in a window
 DENSITY_RADIUS_M = 1.0  # m: the circle a local density is counted in
-WAY_M = 3.0  # m: a stopped person with someone walking this near makes way (a cut-off and a step's walk)
+HELD_S = 10.0  # s: held up this long without a break, a marcher at its crowd stops (see the module's docstring)
 BLOCKED_SHARE = 0.25  # walking under this share of one's free speed is being held up
 
 
@@ -82,6 +88,10 @@ class ContinuousProtestCore(Core):
         self.crush_sustain_s = float(crush_sustain_s)
         self.density = np.zeros(n)
         self._blocked = np.zeros(n, dtype=bool)  # held up in the last step while walking
+        self._held_s = np.zeros(n)  # seconds held up without a break
+        places = terrain.place_id[terrain.place_id >= 0].astype(np.int64)
+        self._place_area = np.bincount(places, minlength=int(terrain.field_place.max(initial=-1)) + 1) \
+            * float(terrain.cell_size) ** 2  # m2 per place
         # the field a standing walker stopped at (-1: walking, or standing for another reason): who
         # counts as "its own crowd" for those arriving; people just sent elsewhere (a march leaving a
         # rally) stood for their old target, so they neither count for nor stop at each other
@@ -89,6 +99,7 @@ class ContinuousProtestCore(Core):
         self.above_s = np.zeros(n)  # seconds at or above the crush density without a break
         self.peak_density = 0.0
         self.crushed_total = 0
+        self.traded_total = 0  # places traded by walkers held up in a standing crowd (make_way)
 
     def _floor(self, terrain: Terrain):
         return floor_from_raster(terrain.walkable, terrain.is_exit, terrain.fields, terrain.cell_size,
@@ -146,14 +157,15 @@ class ContinuousProtestCore(Core):
         # there it stops once dense, held up, or already standing there
         at_crowd = inside | (self._own_crowd_density(on) > 1.5 / (math.pi * DENSITY_RADIUS_M ** 2))
         stopping = ((a.behaviour == RALLY) | (a.behaviour == MARCH) | (a.behaviour == HOLD)) & (state != FLEEING) \
-            & at_crowd & ((self.density >= self.stop_density) | self._blocked | (self._stood_for == a.target))
+            & at_crowd & ((self.density >= self.stop_density) | self._held_long(inside) | (self._stood_for == a.target))
         target[stopping] = -1
         self._stood_for[:] = np.where(stopping, a.target, np.where(c.target == -1, self._stood_for, -1))
         self._stood_for[target != -1] = -1
         a.behaviour[stopping & inside & (a.behaviour == MARCH)] = RALLY
         c.target[:] = target
         c.v0[:] = np.where(state == FLEEING, a.speed * p.flee_factor, a.speed)
-        c.v0[(state == INJURED) | self._undisturbed(stopping, target)] = 0.0  # truly still (the kernel skips them)
+        c.v0[(state == INJURED) | stopping] = 0.0  # truly still (the kernel skips them)
+        self._make_way(stopping, target)
         left = 0
         x0, y0 = c.x.copy(), c.y.copy()
         sub_dt = p.dt / self.substeps
@@ -166,6 +178,7 @@ class ContinuousProtestCore(Core):
         on = c.active == 1
         # held up: walking, but under a quarter of its free speed this step
         self._blocked = (c.target != -1) & (np.hypot(c.x - x0, c.y - y0) < BLOCKED_SHARE * c.v0 * p.dt)
+        self._held_s = np.where(self._blocked, self._held_s + p.dt, 0.0)
         nx, ny = self.terrain.walkable.shape
         cell = self.terrain.cell_size
         a.x[on] = np.clip(np.floor(c.x[on] / cell), 0, nx - 1).astype(np.int32)
@@ -173,33 +186,33 @@ class ContinuousProtestCore(Core):
         self._crush(on)
         return left
 
-    def _undisturbed(self, stopping: np.ndarray, target: np.ndarray) -> np.ndarray:
-        """Who stands with nobody walking elsewhere (another target: a march passing through, people
-        fleeing) within ``WAY_M``: they stand still; the others drift along their neighbours' pushes
-        (CFSM at target -1), making way."""
-        c = self.crowd
-        walking = (target >= 0) & (c.active == 1)
-        if not stopping.any() or not walking.any():
-            return stopping
-        extent, own = self.walker.floor.extent_m, self.agents.target.astype(np.int64)
-        # only who stands in the 3 x 3 bins of WAY_M around a walker's can have one within WAY_M
-        nbx, nby = int(extent[0] / WAY_M) + 3, int(extent[1] / WAY_M) + 3
-        bx = np.clip(np.floor(c.x / WAY_M).astype(np.int64) + 1, 1, nbx - 2)
-        by = np.clip(np.floor(c.y / WAY_M).astype(np.int64) + 1, 1, nby - 2)
-        marked = np.zeros((nbx, nby), dtype=bool)
-        for di in (-1, 0, 1):
-            for dj in (-1, 0, 1):
-                marked[bx[walking] + di, by[walking] + dj] = True
-        ask = stopping & (c.active == 1)
-        ask[ask] = marked[bx[ask], by[ask]]
-        if not ask.any():
-            return stopping
-        ask = ask.astype(np.uint8)
-        every = local_density(c.x, c.y, c.active, extent, WAY_M, key_self=np.zeros(len(c), dtype=np.int64),
-                              key_other=np.where(walking, 0, -1).astype(np.int64), ask=ask)
-        same = local_density(c.x, c.y, c.active, extent, WAY_M, key_self=own,
-                             key_other=np.where(walking, own, -1), ask=ask)
-        return stopping & (every - same < 0.5 / (math.pi * WAY_M ** 2))  # no walker of another target
+    def _held_long(self, inside: np.ndarray) -> np.ndarray:
+        """Per agent: whether being held up stops it at its crowd. A rally's or a line's people stop at
+        the first hold-up (they join the edge of their crowd); marchers, who are going to a place,
+        only after ``HELD_S`` held up without a break and, outside their place, once it is full."""
+        march = self.agents.behaviour == MARCH
+        return np.where(march, (self._held_s >= HELD_S - 1e-9) & self._room_ahead_full(inside), self._blocked)
+
+    def _room_ahead_full(self, inside: np.ndarray) -> np.ndarray:
+        """Per agent: whether being held up may stop it. Inside its target place, or walking to an exit,
+        yes; outside, only once its place holds ``stop_density`` per m2 of people standing for it (until
+        then people at the back of their crowd go on into the place, round those standing)."""
+        a = self.agents
+        place = self.terrain.field_place[a.target]
+        standing = inside & (self._stood_for == a.target)
+        held = np.bincount(place[standing], minlength=self._place_area.size)
+        full = held >= self.stop_density * self._place_area
+        return inside | (place < 0) | full[np.maximum(place, 0)]
+
+    def _make_way(self, stopping: np.ndarray, target: np.ndarray) -> None:
+        """Who was held up walking trades places with a stander of another crowd ahead (``make_way``)."""
+        a, c = self.agents, self.crowd
+        fine = (c.active == 1) & (a.state != INJURED)
+        walkers = np.flatnonzero(self._blocked & fine & (target >= 0))
+        if walkers.size:
+            standers = stopping & fine & (a.behaviour != HOLD)
+            self.traded_total += trade_places(c.x, c.y, c.radius, target, walkers, standers, a.target, a.kind,
+                                              self.walker.floor.grids, self.walker.floor.cell_size)
 
     def _own_crowd_density(self, on: np.ndarray) -> np.ndarray:
         """Per agent: the density (persons/m2 within 1 m) of itself and those standing there with its
